@@ -1,0 +1,150 @@
+"""Cold start, warm invoke latency and a short lifecycle, through the plugin
+and through the raw docker SDK + a requests.Session against the same RIE.
+
+    python benchmarks/bench_invoke.py [--image TAG] [--rounds N]
+
+Prints figures and plugin/raw ratios; asserts nothing (shared machines are noisy).
+Without --image it builds examples/python-function on the stand-in base image
+(scripts/build-base-image.sh must have run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import docker
+import requests
+
+from pytest_lambda_image import BuildSpec, DockerEngine, LambdaFunction, build_image, get_image
+from pytest_lambda_image.cleanup import container_labels
+
+INVOKE = "/2015-03-31/functions/function/invocations"
+EVENT = b'{"name": "bench"}'
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def raw_start(client: docker.DockerClient, image: str) -> tuple[object, requests.Session, str]:
+    container = client.containers.run(
+        image, detach=True, ports={"8080/tcp": ("127.0.0.1", None)}, labels=container_labels()
+    )
+    container.reload()
+    base = f"http://127.0.0.1:{container.ports['8080/tcp'][0]['HostPort']}"
+    session = requests.Session()
+    while True:
+        try:
+            session.get(base + "/", timeout=1)
+            break
+        except requests.exceptions.RequestException:
+            time.sleep(0.005)
+    return container, session, base
+
+
+def raw_invoke(session: requests.Session, base: str) -> bytes:
+    response = session.post(base + INVOKE, data=EVENT, timeout=30)
+    assert response.status_code == 200, response.content
+    return response.content
+
+
+def raw_cold(client: docker.DockerClient, image: str) -> float:
+    t0 = time.perf_counter()
+    container, session, base = raw_start(client, image)
+    raw_invoke(session, base)
+    elapsed = time.perf_counter() - t0
+    container.remove(force=True)
+    session.close()
+    return elapsed
+
+
+def plugin_cold(engine: DockerEngine, image) -> float:
+    t0 = time.perf_counter()
+    fn = LambdaFunction(image, engine=engine).start()
+    fn.invoke(payload=EVENT).raise_for_error()
+    elapsed = time.perf_counter() - t0
+    fn.stop()
+    return elapsed
+
+
+def raw_lifecycle(client: docker.DockerClient, image: str) -> float:
+    t0 = time.perf_counter()
+    container, session, base = raw_start(client, image)
+    for _ in range(20):
+        raw_invoke(session, base)
+    container.remove(force=True)
+    session.close()
+    return time.perf_counter() - t0
+
+
+def plugin_lifecycle(engine: DockerEngine, image) -> float:
+    t0 = time.perf_counter()
+    with LambdaFunction(image, engine=engine) as fn:
+        for _ in range(20):
+            fn.invoke(payload=EVENT).raise_for_error()
+    return time.perf_counter() - t0
+
+
+def warm(invoke, n: int) -> list[float]:
+    for _ in range(10):
+        invoke()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        invoke()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", help="function image tag (default: build examples/python-function)")
+    parser.add_argument("--base-image", default="pytest-lambda-image/python-base:3.11")
+    parser.add_argument("--rounds", type=int, default=9, help="cold starts and lifecycles per side")
+    parser.add_argument("--invokes", type=int, default=200, help="warm invokes per side")
+    args = parser.parse_args()
+
+    engine = DockerEngine.connect()
+    if args.image:
+        image = get_image(engine, args.image)
+    else:
+        spec = BuildSpec(context=ROOT / "examples" / "python-function", build_args={"BASE_IMAGE": args.base_image})
+        image = build_image(engine, spec)
+    client = engine.client
+    print(f"image: {image.ref} ({image.id[:19]})")
+
+    # One untimed start each, so image inspection and page cache are warm on both sides.
+    plugin_cold(engine, image)
+    raw_cold(client, image.id)
+
+    cold_raw, cold_plugin, life_raw, life_plugin = [], [], [], []
+    for _ in range(args.rounds):  # interleaved so drift hits both sides alike
+        cold_raw.append(raw_cold(client, image.id))
+        cold_plugin.append(plugin_cold(engine, image))
+        life_raw.append(raw_lifecycle(client, image.id))
+        life_plugin.append(plugin_lifecycle(engine, image))
+
+    container, session, base = raw_start(client, image.id)
+    warm_raw = warm(lambda: raw_invoke(session, base), args.invokes)
+    container.remove(force=True)
+    with LambdaFunction(image, engine=engine) as fn:
+        warm_plugin = warm(lambda: fn.invoke(payload=EVENT), args.invokes)
+
+    rows = [
+        ("cold start (create -> first invoke), median", statistics.median(cold_raw), statistics.median(cold_plugin), 1.20),
+        ("warm invoke, median", statistics.median(warm_raw), statistics.median(warm_plugin), 1.15),
+        ("warm invoke, p95", pct(warm_raw, 0.95), pct(warm_plugin, 0.95), 1.15),
+        ("start + 20 invokes + stop, median", statistics.median(life_raw), statistics.median(life_plugin), 1.20),
+    ]
+    print(f"{'measure':46} {'raw':>10} {'plugin':>10} {'ratio':>7} {'target':>7}")
+    for name, raw, plugin, target in rows:
+        print(f"{name:46} {raw * 1000:8.2f}ms {plugin * 1000:8.2f}ms {plugin / raw:7.2f} {target:7.2f}")
+
+
+if __name__ == "__main__":
+    main()

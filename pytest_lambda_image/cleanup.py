@@ -1,0 +1,128 @@
+"""Every container the plugin starts is labelled with this process's session,
+and removed by it: when its fixture ends, at session end, at interpreter exit
+and on SIGTERM. Containers of sessions that died without cleaning up (kill -9)
+are removed by the next session on the same host. None of this needs Ryuk."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import threading
+import uuid
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+LABEL = "pytest-lambda-image"
+LABEL_SESSION = "pytest-lambda-image.session"
+LABEL_PID = "pytest-lambda-image.pid"
+LABEL_HOST = "pytest-lambda-image.host"
+SESSION_ID = uuid.uuid4().hex
+
+_live: dict[str, docker.DockerClient] = {}  # container id -> the client that made it
+_lock = threading.Lock()
+_installed = False
+
+
+def container_labels(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
+        **(extra or {}),
+        LABEL: "true",
+        LABEL_SESSION: SESSION_ID,
+        LABEL_PID: str(os.getpid()),
+        LABEL_HOST: socket.gethostname(),
+    }
+
+
+def track(container_id: str, client: docker.DockerClient) -> None:
+    install_exit_handlers()
+    with _lock:
+        _live[container_id] = client
+
+
+def untrack(container_id: str) -> None:
+    with _lock:
+        _live.pop(container_id, None)
+
+
+def remove_container(client: docker.DockerClient, container_id: str) -> None:
+    """Kill and remove, ignoring a container that is already gone."""
+    with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError, requests.exceptions.RequestException):
+        client.api.remove_container(container_id, force=True, v=True)
+    untrack(container_id)
+
+
+def remove_tracked() -> None:
+    with _lock:
+        items = list(_live.items())
+    for container_id, client in items:
+        remove_container(client, container_id)
+
+
+def remove_session(client: docker.DockerClient, session_id: str = SESSION_ID) -> int:
+    """Remove every container of this session, including any a crash left untracked."""
+    remove_tracked()
+    removed = 0
+    with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+        for item in client.api.containers(all=True, filters={"label": f"{LABEL_SESSION}={session_id}"}):
+            remove_container(client, item["Id"])
+            removed += 1
+    return removed
+
+
+def reap_stale(client: docker.DockerClient) -> int:
+    """Remove containers left by dead pytest processes on this host."""
+    removed = 0
+    host = socket.gethostname()
+    with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+        for item in client.api.containers(all=True, filters={"label": [f"{LABEL}=true", f"{LABEL_HOST}={host}"]}):
+            labels = item.get("Labels") or {}
+            if labels.get(LABEL_SESSION) == SESSION_ID:
+                continue
+            try:
+                pid = int(labels.get(LABEL_PID, ""))
+            except ValueError:
+                continue
+            if not _pid_alive(pid):
+                remove_container(client, item["Id"])
+                removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def install_exit_handlers() -> None:
+    """atexit covers normal exits and Ctrl-C; SIGTERM (CI cancelling a job)
+    would otherwise kill the interpreter without running atexit."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    atexit.register(remove_tracked)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(ValueError, OSError):
+        previous = signal.getsignal(signal.SIGTERM)
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            remove_tracked()
+            if callable(previous):
+                previous(signum, frame)
+            else:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, on_sigterm)

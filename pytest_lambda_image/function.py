@@ -1,0 +1,367 @@
+"""The running function: a testcontainers container under the RIE, an invoke
+lock (the RIE panics on two concurrent invokes) and its log stream."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import docker.errors
+import requests
+from testcontainers.core.container import DockerContainer
+from typing_extensions import Self
+
+from . import cleanup
+from .engine import DockerEngine, docker_errors
+from .errors import FunctionStartError, InvokeError, LambdaImageError, RequestEntityTooLarge
+from .image import LambdaImage, get_image
+from .invocation import Invocation
+from .logs import LogCollector
+from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
+from .settings import FunctionConfig, PullPolicy, parse_memory_size, parse_timeout
+
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke limit (the RIE truncates instead)
+RIE_PORT = 8080
+_AWS_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+_has_file_cache: dict[tuple[str, str], bool] = {}
+
+
+class LambdaFunction(DockerContainer):
+    """A Lambda function image running under the RIE.
+
+    Fluent like testcontainers' containers::
+
+        with LambdaFunction("my-fn:latest").with_timeout(5).with_env(STAGE="test") as fn:
+            assert fn.invoke({"name": "x"}).json() == {...}
+    """
+
+    def __init__(
+        self,
+        image: str | LambdaImage,
+        config: FunctionConfig | None = None,
+        *,
+        engine: DockerEngine | None = None,
+        pull: PullPolicy = "missing",
+        start_timeout: float = 60.0,
+        **settings: Any,
+    ) -> None:
+        ref = image.ref if isinstance(image, LambdaImage) else image
+        if not isinstance(ref, str) or not ref.strip():
+            raise LambdaImageError(f"invalid image {image!r}: give a tag, a digest or a LambdaImage")
+        super().__init__(ref)
+        self.image = ref  # testcontainers would prefix a hub mirror; we never pull through it
+        self.config = (config or FunctionConfig()).replace(**settings) if settings else (config or FunctionConfig())
+        self.lambda_image: LambdaImage | None = image if isinstance(image, LambdaImage) else None
+        self._engine = engine
+        self._own_engine = engine is None
+        self._pull = pull
+        self._start_timeout = start_timeout
+        self._lock = threading.Lock()
+        self._session: requests.Session | None = None
+        self.collector = LogCollector()  # replaced on start, with the container's log as source
+        self.endpoint: str | None = None
+
+    # -- fluent settings (validated at once) ----------------------------------
+    def with_handler(self, handler: str) -> Self:
+        self.config = self.config.replace(handler=handler)
+        return self
+
+    def with_timeout(self, seconds: int) -> Self:
+        self.config = self.config.replace(timeout=parse_timeout(seconds))
+        return self
+
+    def with_memory_size(self, megabytes: int) -> Self:
+        self.config = self.config.replace(memory_size=parse_memory_size(megabytes))
+        return self
+
+    def with_function_name(self, name: str) -> Self:
+        self.config = self.config.replace(function_name=name)
+        return self
+
+    def with_rie(self, path: str | os.PathLike[str]) -> Self:
+        self.config = self.config.replace(rie_path=str(path))
+        return self
+
+    def with_aws_credentials(self, enabled: bool = True) -> Self:
+        """Pass the host's AWS credentials into the container (off by default)."""
+        self.config = self.config.replace(pass_aws_credentials=enabled)
+        return self
+
+    # -- facts ------------------------------------------------------------------
+    @property
+    def function_name(self) -> str:
+        if self.config.function_name:
+            return self.config.function_name
+        return self.lambda_image.name if self.lambda_image else "function"
+
+    @property
+    def url(self) -> str:
+        """The RIE's invoke URL, for callers that bring their own HTTP client."""
+        if self.endpoint is None:
+            raise FunctionStartError("the function is not started: call start() or use it as a context manager")
+        return self.endpoint + INVOKE_PATH
+
+    def environment(self) -> dict[str, str]:
+        """The variables the container gets on top of the image's own."""
+        cfg = self.config
+        env = {
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(cfg.timeout),
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(cfg.memory_size),
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            # Lambda sets these and SDKs need them; the RIE does not.
+            "AWS_REGION": cfg.region,
+            "AWS_DEFAULT_REGION": cfg.region,
+        }
+        if cfg.handler:
+            env["_HANDLER"] = env["AWS_LAMBDA_FUNCTION_HANDLER"] = cfg.handler
+        if cfg.pass_aws_credentials:
+            env.update({k: os.environ[k] for k in _AWS_CREDENTIAL_VARS if os.environ.get(k)})
+        env.update(cfg.env)
+        env.update(self.env)  # testcontainers' with_env / with_envs
+        return env
+
+    # -- lifecycle --------------------------------------------------------------
+    def start(self) -> Self:
+        if self._container is not None:
+            return self
+        engine = self._engine = self._engine or DockerEngine.connect()
+        if self.lambda_image is None:
+            self.lambda_image = get_image(engine, self.image, self._pull)
+        image = self.lambda_image
+        has_rie = image_has_file(engine, image, RIE_IN_IMAGE)
+        launch = plan_launch(image.entrypoint, image.cmd, image_has_rie=has_rie, handler=self.config.handler)
+        rie_binary = find_rie(rie_arch(image.architecture), self.config.rie_path) if launch.mount_rie else None
+        volumes = {host: {"bind": m["bind"], "mode": m["mode"]} for host, m in self.volumes.items()}
+        if rie_binary is not None and engine.is_local:
+            volumes[str(rie_binary.resolve())] = {"bind": RIE_MOUNT_POINT, "mode": "ro"}
+        binding = ("127.0.0.1", None) if engine.is_local else None
+        kwargs = dict(self._kwargs)
+        if self._network is not None:
+            kwargs.setdefault("network", self._network.name)
+        with docker_errors(f"creating a container from {image.ref}"):
+            self._container = engine.client.containers.create(
+                image.id,
+                entrypoint=launch.entrypoint,
+                command=launch.command,
+                environment=self.environment(),
+                ports={f"{RIE_PORT}/tcp": binding},
+                volumes=volumes,
+                tmpfs=self.tmpfs or None,
+                labels=cleanup.container_labels({**self.config.labels, "pytest-lambda-image.image": image.ref}),
+                name=self._name,
+                detach=True,
+                **kwargs,
+            )
+        cleanup.track(self._container.id, engine.client)
+        self.collector = LogCollector(_log_source(engine, self._container.id))
+        try:
+            if rie_binary is not None and not engine.is_local:
+                _copy_rie(self._container, rie_binary)
+            with docker_errors(f"starting {image.ref}"):
+                self._container.start()
+                self._container.reload()
+                port = self._container.ports[f"{RIE_PORT}/tcp"][0]["HostPort"]
+            self.endpoint = f"http://{engine.host_address}:{port}"
+            self._session = requests.Session()
+            # The RIE is on loopback or the Docker host: proxy variables and
+            # .netrc must not apply, and looking them up costs ~0.3 ms an invoke.
+            self._session.trust_env = False
+            self._wait_until_listening()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_listening(self) -> None:
+        """Poll GET / (the RIE answers 404) every few ms: init is lazy, so the
+        invoke path must not be touched, and a 1 s poll would dominate cold start."""
+        assert self._session is not None and self._container is not None
+        deadline = time.monotonic() + self._start_timeout
+        attempt = 0
+        while True:
+            try:
+                self._session.get(self.endpoint + "/", timeout=1.0)
+                return
+            except requests.exceptions.RequestException:
+                pass
+            attempt += 1
+            if attempt % 40 == 0:
+                state = self._state()
+                if state.get("Status") not in ("running", "created"):
+                    raise FunctionStartError(
+                        f"{self.function_name}: container exited with code {state.get('ExitCode')} before the RIE "
+                        f"listened; container log:\n{self._log_tail()}"
+                    )
+            if time.monotonic() > deadline:
+                raise FunctionStartError(
+                    f"{self.function_name}: the RIE did not listen on port {RIE_PORT} within {self._start_timeout:.0f} s; "
+                    f"does the image's entrypoint start it? container log:\n{self._log_tail()}"
+                )
+            time.sleep(0.005 if attempt < 200 else 0.05)
+
+    def stop(self, force: bool = True, delete_volume: bool = True, *, graceful: bool = False) -> None:
+        """Remove the container. `graceful=True` stops it first (SIGTERM, so the
+        RIE sends SHUTDOWN to extensions)."""
+        container, self._container = self._container, None
+        if container is not None:
+            if self.collector.issued:
+                self.collector.refresh()  # last chance: the log goes with the container
+            self.collector.close()
+            client = self._engine.client if self._engine else None
+            if graceful:
+                try:
+                    container.stop(timeout=5)
+                except (docker.errors.DockerException, requests.exceptions.RequestException):
+                    pass
+            if client is not None:
+                cleanup.remove_container(client, container.id)
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+        if self._own_engine and self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def is_running(self) -> bool:
+        return self._container is not None and self._state().get("Status") == "running"
+
+    def _state(self) -> dict[str, Any]:
+        if self._container is None:
+            return {}
+        try:
+            self._container.reload()
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return {"Status": "removed"}
+        return self._container.attrs.get("State") or {}
+
+    # -- logs ---------------------------------------------------------------------
+    def logs(self) -> str:
+        """Everything the container has written so far (stdout and stderr)."""
+        return self.collector.text()
+
+    def _log_tail(self, lines: int = 40) -> str:
+        text = self.collector.text()
+        if not text and self._container is not None:
+            try:
+                text = self._container.logs().decode("utf-8", "replace")
+            except (docker.errors.DockerException, requests.exceptions.RequestException):
+                text = ""
+        return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+
+    # -- invoke ---------------------------------------------------------------------
+    def invoke(
+        self,
+        event: Any = None,
+        *,
+        payload: bytes | str | None = None,
+        client_context: Mapping[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Invocation:
+        """Invoke synchronously with `event` (JSON-serialized; `{}` when omitted)
+        or a raw `payload`. Thread-safe: calls on one function run one at a time."""
+        body = encode_payload(event, payload)
+        if len(body) > MAX_REQUEST_BYTES:
+            raise RequestEntityTooLarge(
+                f"request payload is {len(body):,} bytes; Lambda refuses synchronous invokes over "
+                f"{MAX_REQUEST_BYTES:,} bytes (RequestEntityTooLarge), and the RIE would silently truncate it"
+            )
+        headers = {"Content-Type": "application/json"}
+        if client_context is not None:
+            headers["X-Amz-Client-Context"] = encode_client_context(client_context)
+        if self._session is None:
+            raise FunctionStartError("the function is not started: call start() or use it as a context manager")
+        read_timeout = timeout if timeout is not None else self.config.timeout + 30
+        with self._lock:
+            ticket = self.collector.ticket()
+            try:
+                response = self._session.post(self.url, data=body, headers=headers, timeout=(10, read_timeout))
+            except requests.exceptions.RequestException as exc:
+                self.collector.cancel(ticket)
+                raise self._delivery_error(exc) from None
+        collector = self.collector
+        return Invocation(
+            response.status_code,
+            response.content,
+            logs_source=lambda: collector.result(ticket),
+            function_name=self.function_name,
+        )
+
+    def _delivery_error(self, exc: Exception) -> InvokeError:
+        state = self._state()
+        if state.get("Status") not in (None, "running"):
+            return InvokeError(
+                f"{self.function_name}: the container is {state.get('Status')} (exit code {state.get('ExitCode')}); "
+                f"container log:\n{self._log_tail()}"
+            )
+        return InvokeError(f"{self.function_name}: invoke failed: {type(exc).__name__}: {exc}")
+
+
+def _log_source(engine: DockerEngine, container_id: str) -> Callable[[float | None], bytes]:
+    def fetch(since: float | None) -> bytes:
+        return engine.client.api.logs(container_id, stdout=True, stderr=True, timestamps=True, since=since)
+
+    return fetch
+
+
+def encode_payload(event: Any, payload: bytes | str | None) -> bytes:
+    if payload is not None:
+        if event is not None:
+            raise InvokeError("pass either an event or a raw payload, not both")
+        return payload.encode() if isinstance(payload, str) else bytes(payload)
+    try:
+        return json.dumps({} if event is None else event).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvokeError(
+            f"event is not JSON-serializable ({exc}): pass dicts, lists, strings and numbers, or raw bytes as payload="
+        ) from None
+
+
+def encode_client_context(context: Mapping[str, Any]) -> str:
+    """Lambda's X-Amz-Client-Context header: base64 JSON with `custom`,
+    `env` and `client` members."""
+    try:
+        raw = json.dumps(dict(context)).encode()
+    except (TypeError, ValueError) as exc:
+        raise InvokeError(f"client_context is not JSON-serializable ({exc})") from None
+    return base64.b64encode(raw).decode()
+
+
+def image_has_file(engine: DockerEngine, image: LambdaImage, path: str) -> bool:
+    """Look inside the image without running it (works for FROM-scratch images)."""
+    key = (image.id, path)
+    if key not in _has_file_cache:
+        with docker_errors(f"inspecting {image.ref}"):
+            probe = engine.client.api.create_container(
+                image.id, entrypoint=["/pytest-lambda-image-probe"], labels=cleanup.container_labels()
+            )
+            try:
+                # HEAD: stat the path without streaming the file (an open stream
+                # would hold the container and stall its removal).
+                api = engine.client.api
+                response = api.head(api._url("/containers/{0}/archive", probe["Id"]), params={"path": path})
+                _has_file_cache[key] = response.status_code == 200
+            finally:
+                cleanup.remove_container(engine.client, probe["Id"])
+    return _has_file_cache[key]
+
+
+def _copy_rie(container: Any, rie_binary: os.PathLike[str]) -> None:
+    """Remote engines cannot bind-mount this machine's files: copy the RIE in."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        info = tar.gettarinfo(str(rie_binary), arcname=RIE_MOUNT_POINT.lstrip("/"))
+        info.mode, info.uid, info.gid = 0o755, 0, 0
+        with open(rie_binary, "rb") as src:
+            tar.addfile(info, src)
+    with docker_errors("copying the RIE into the container"):
+        container.put_archive("/", buffer.getvalue())

@@ -1,0 +1,250 @@
+"""The container's log stream, cut into invocations.
+
+The RIE writes `START RequestId: <id>` / `(rapid) INVOKE START(requestId: <id>)`
+when an invoke begins and `REPORT RequestId: <id> ...` when it ends (a crashed
+invoke ends with `(rapid) Invoke DONE failed` instead). Invocations on one
+container are serialized, so the n-th new request id in the stream belongs to
+the n-th invoke sent: a `Ticket` is queued before each invoke and reading the
+log hands it the next request id found.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .invocation import InvocationLogs, Report
+
+_START = re.compile(r"^START RequestId: (?P<id>[0-9a-fA-F-]+)")
+_INVOKE_START = re.compile(r"\(rapid\) INVOKE START\(requestId: (?P<id>[0-9a-fA-F-]+)\)")
+_REPORT = re.compile(r"^REPORT RequestId: (?P<id>[0-9a-fA-F-]+)(?P<rest>.*)$")
+_INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: (?P<ms>[0-9.]+)\)")
+_CRASH_END = re.compile(r"\(rapid\) Invoke DONE failed")
+_TIMESTAMP = re.compile(
+    r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tz>Z|z|[+-]\d\d:\d\d)$"
+)
+_FIELD = re.compile(r"(?P<name>[A-Za-z ]+): (?P<value>[0-9.]+) (?:ms|MB)")
+
+
+def parse_report(line: str, init_duration_ms: float | None = None) -> Report | None:
+    """Parse a `REPORT RequestId:` line. The RIE's own `Init Duration` is not
+    Lambda's (it measures nothing useful), so the caller supplies the figure
+    from the `INIT REPORT` line, if the invocation ran init."""
+    match = _REPORT.match(line.strip())
+    if not match:
+        return None
+    fields = {m["name"].strip(): float(m["value"]) for m in _FIELD.finditer(match["rest"])}
+    try:
+        return Report(
+            duration_ms=fields["Duration"],
+            billed_duration_ms=int(fields["Billed Duration"]),
+            memory_size_mb=int(fields["Memory Size"]),
+            max_memory_used_mb=int(fields["Max Memory Used"]),
+            init_duration_ms=init_duration_ms,
+        )
+    except KeyError:
+        return None
+
+
+def request_id_of_start(line: str) -> str | None:
+    """The request id if the line marks the start of an invoke."""
+    match = _START.match(line) or _INVOKE_START.search(line)
+    return match["id"] if match else None
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One invoke's place in the log stream."""
+
+    number: int = 0
+    request_id: str | None = None
+    start: int | None = None
+    end: int | None = None
+    report: Report | None = None
+    init_duration_ms: float | None = None
+    done: bool = False
+
+
+class LogCollector:
+    """The container's log lines, fetched from the engine only when someone
+    asks (an invocation's logs, a failed test's report). Following the stream
+    live would cost every invoke: dockerd pushing lines and a reader thread
+    competing for the GIL measured at ~0.7 ms per warm invoke."""
+
+    def __init__(self, fetch: Callable[[float | None], bytes] | None = None) -> None:
+        self._fetch = fetch  # since (unix seconds, inclusive) -> lines with RFC 3339 timestamps
+        self.lines: list[str] = []
+        self._lock = threading.RLock()
+        self._pending: deque[Ticket] = deque()
+        self._by_id: dict[str, Ticket] = {}
+        self._open: Ticket | None = None
+        self._issued = 0
+        self._last_ts: tuple[int, int] | None = None
+        self._count_at_last = 0
+        self.closed = False
+
+    # -- feeding ---------------------------------------------------------------
+    def refresh(self) -> None:
+        """Fetch what the container wrote since the last fetch."""
+        if self._fetch is None or self.closed:
+            return
+        with self._lock:
+            since = None if self._last_ts is None else self._last_ts[0] + self._last_ts[1] / 1e9 - 0.001
+            try:
+                data = self._fetch(since)
+            except Exception:  # noqa: BLE001 - a removed container just has no more lines
+                return
+            self.feed_timestamped(data)
+
+    def feed_timestamped(self, data: bytes) -> None:
+        """Add `<RFC 3339 timestamp> <line>` lines, skipping those already seen
+        (each fetch overlaps the previous one a little, on purpose)."""
+        with self._lock:
+            skip = self._count_at_last
+            for raw in data.split(b"\n"):
+                if not raw:
+                    continue
+                stamp, _, content = raw.partition(b" ")
+                ts = parse_timestamp(stamp.decode("ascii", "replace"))
+                if ts is None:
+                    self.add([raw.decode("utf-8", "replace").rstrip("\r")])
+                    continue
+                if self._last_ts is not None:
+                    if ts < self._last_ts:
+                        continue
+                    if ts == self._last_ts and skip > 0:
+                        skip -= 1
+                        continue
+                if ts == self._last_ts:
+                    self._count_at_last += 1
+                else:
+                    self._last_ts, self._count_at_last, skip = ts, 1, 0
+                self.add([content.decode("utf-8", "replace").rstrip("\r")])
+
+    def add(self, new_lines: list[str]) -> None:
+        with self._lock:
+            for line in new_lines:
+                index = len(self.lines)
+                self.lines.append(line)
+                self._mark(index, line)
+
+    def close(self) -> None:
+        """The container is gone: no ticket will get more lines."""
+        with self._lock:
+            self.closed = True
+            for ticket in self._pending:
+                ticket.done = True
+            if self._open is not None:
+                self._open.done = True
+
+    def _mark(self, index: int, line: str) -> None:
+        request_id = request_id_of_start(line)
+        if request_id is not None:
+            ticket = self._by_id.get(request_id)
+            if ticket is None:
+                if self._open is not None and self._open.end is None:
+                    # An invoke that never wrote REPORT (e.g. a crash) ends where the next begins.
+                    self._finish(self._open, index - 1)
+                if not self._pending:
+                    return  # someone else invoked this container directly
+                ticket = self._pending.popleft()
+                ticket.request_id = request_id
+                self._by_id[request_id] = ticket
+                self._open = ticket
+            ticket.start = index if ticket.start is None else min(ticket.start, index)
+            return
+        ticket = self._open
+        if ticket is None or ticket.end is not None:
+            return
+        init = _INIT_REPORT.search(line)
+        if init and ticket.init_duration_ms is None:
+            ticket.init_duration_ms = float(init["ms"])
+        elif line.startswith("REPORT RequestId: ") and ticket.request_id and ticket.request_id in line:
+            ticket.report = parse_report(line, ticket.init_duration_ms)
+            self._finish(ticket, index)
+        elif _CRASH_END.search(line):
+            self._finish(ticket, index)
+
+    @staticmethod
+    def _finish(ticket: Ticket, index: int) -> None:
+        ticket.end = index
+        ticket.done = True
+
+    # -- reading ---------------------------------------------------------------
+    def ticket(self) -> Ticket:
+        """Queue a ticket for the invoke about to be sent."""
+        with self._lock:
+            ticket = Ticket(number=self._issued)
+            self._issued += 1
+            self._pending.append(ticket)
+        return ticket
+
+    @property
+    def issued(self) -> int:
+        """How many invokes were sent so far (a mark for `lines_from`)."""
+        return self._issued
+
+    def cancel(self, ticket: Ticket) -> None:
+        """The invoke never reached the RIE: it will write no lines."""
+        with self._lock:
+            if ticket in self._pending:
+                self._pending.remove(ticket)
+            ticket.done = True
+
+    def result(self, ticket: Ticket, timeout: float = 2.0) -> InvocationLogs:
+        """The ticket's lines, fetching until its last one is in (at most `timeout` s)."""
+        self._wait(lambda: ticket.done, timeout)
+        with self._lock:
+            if ticket.start is None:
+                return InvocationLogs(request_id=ticket.request_id)
+            end = ticket.end if ticket.end is not None else len(self.lines) - 1
+            return InvocationLogs(
+                request_id=ticket.request_id,
+                lines=tuple(self.lines[ticket.start : end + 1]),
+                report=ticket.report,
+            )
+
+    def lines_from(self, mark: int, timeout: float = 1.0) -> list[str]:
+        """Lines from the first invoke numbered `mark` or later to now."""
+        self._wait(lambda: not self._pending and (self._open is None or self._open.done), timeout)
+        with self._lock:
+            starts = [t.start for t in self._by_id.values() if t.number >= mark and t.start is not None]
+            return self.lines[min(starts) :] if starts else []
+
+    def _wait(self, ready: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            self.refresh()
+            with self._lock:
+                if ready() or self.closed:
+                    return
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+    def text(self) -> str:
+        self.refresh()
+        with self._lock:
+            return "\n".join(self.lines)
+
+
+def parse_timestamp(text: str) -> tuple[int, int] | None:
+    """RFC 3339 with up to nanoseconds, as docker writes it -> (unix seconds, ns)."""
+    match = _TIMESTAMP.match(text)
+    if not match:
+        return None
+    seconds = calendar.timegm(time.strptime(match["base"], "%Y-%m-%dT%H:%M:%S"))
+    nanos = int((match["frac"] or "").ljust(9, "0")[:9] or 0)
+    offset = 0
+    if match["tz"] not in ("Z", "z"):
+        sign = 1 if match["tz"][0] == "+" else -1
+        hours, minutes = match["tz"][1:].split(":")
+        offset = sign * (int(hours) * 3600 + int(minutes) * 60)
+    return seconds - offset, nanos

@@ -1,0 +1,121 @@
+"""Where the Runtime Interface Emulator comes from and how it is put in front
+of an image's entrypoint."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RieNotFoundError
+
+RIE_IN_IMAGE = "/usr/local/bin/aws-lambda-rie"
+RIE_MOUNT_POINT = "/aws-lambda/aws-lambda-rie"
+RIE_ENV = "PYTEST_LAMBDA_RIE"
+RIE_ARCHES = ("x86_64", "arm64")
+_WHEEL_MEMBER = "samcli/local/rapid/aws-lambda-rie-{arch}"
+
+
+def rie_arch(docker_arch: str) -> str:
+    """Docker's architecture name (amd64, arm64, aarch64) -> the RIE's (x86_64, arm64)."""
+    arch = docker_arch.lower()
+    if arch in ("amd64", "x86_64", "x86-64"):
+        return "x86_64"
+    if arch in ("arm64", "aarch64", "arm64/v8"):
+        return "arm64"
+    raise RieNotFoundError(f"Lambda has no {docker_arch} architecture: use linux/amd64 or linux/arm64")
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pytest-lambda-image" / "rie"
+
+
+def find_rie(arch: str, explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The host's RIE binary for `arch`: an explicit path (option or
+    PYTEST_LAMBDA_RIE), then an installed aws-sam-cli, then the cache."""
+    explicit = explicit or os.environ.get(RIE_ENV) or None
+    if explicit:
+        path = Path(explicit).expanduser()
+        if path.is_dir():
+            path = path / f"aws-lambda-rie-{arch}"
+        if not path.is_file():
+            raise RieNotFoundError(f"RIE binary {path} does not exist: fix --lambda-rie / {RIE_ENV}")
+        return path
+    for candidate in (_samcli_rie(arch), cache_dir() / f"aws-lambda-rie-{arch}"):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    raise RieNotFoundError(
+        f"image has no RIE and none was found for {arch}: pass --lambda-rie=PATH (or set {RIE_ENV}), "
+        "pip install aws-sam-cli, or run `python -m pytest_lambda_image fetch-rie`"
+    )
+
+
+def _samcli_rie(arch: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec("samcli")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "local" / "rapid" / f"aws-lambda-rie-{arch}"
+
+
+def fetch_rie(dest: Path | None = None) -> dict[str, Path]:
+    """Download the aws-sam-cli wheel with pip (no dependencies, nothing
+    installed) and keep only its RIE binaries, in the cache. Idempotent."""
+    dest = dest or cache_dir()
+    wanted = {arch: dest / f"aws-lambda-rie-{arch}" for arch in RIE_ARCHES}
+    if all(path.is_file() for path in wanted.values()):
+        return wanted
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+             "--disable-pip-version-check", "--quiet", "--dest", tmp, "aws-sam-cli"],
+            check=True,
+        )
+        wheel = next(Path(tmp).glob("aws_sam_cli-*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            for arch, path in wanted.items():
+                partial = path.with_suffix(".part")
+                with archive.open(_WHEEL_MEMBER.format(arch=arch)) as src, open(partial, "wb") as out:
+                    shutil.copyfileobj(src, out)
+                partial.chmod(0o755)
+                partial.replace(path)  # atomic: concurrent fetchers never see half a binary
+    return wanted
+
+
+@dataclass(frozen=True)
+class Launch:
+    """How to start an image under the RIE: docker create's entrypoint/command
+    overrides (None keeps the image's) and whether the host RIE is mounted."""
+
+    entrypoint: list[str] | None
+    command: list[str] | None
+    mount_rie: bool
+
+
+def plan_launch(
+    image_entrypoint: Sequence[str] | None,
+    image_cmd: Sequence[str] | None,
+    *,
+    image_has_rie: bool,
+    handler: str | None = None,
+) -> Launch:
+    """An image with the RIE runs as it is (its entrypoint starts the RIE when
+    AWS_LAMBDA_RUNTIME_API is unset, as AWS base images do). Any other image
+    becomes `aws-lambda-rie <ENTRYPOINT...> <CMD...>` with the RIE mounted:
+    no derived image and no shell needed. A handler override replaces CMD,
+    which is where Lambda takes an image function's handler from."""
+    cmd = [handler] if handler else (list(image_cmd) if image_cmd else [])
+    if image_has_rie:
+        return Launch(entrypoint=None, command=[handler] if handler else None, mount_rie=False)
+    return Launch(entrypoint=[RIE_MOUNT_POINT], command=[*(image_entrypoint or []), *cmd], mount_rie=True)
