@@ -136,7 +136,12 @@ def main() -> None:
         warm_plugin = warm(lambda: fn.invoke(payload=EVENT), args.invokes)
 
     rows = [
-        ("cold start (create -> first invoke), median", statistics.median(cold_raw), statistics.median(cold_plugin), 1.20),
+        (
+            "cold start (create -> first invoke), median",
+            statistics.median(cold_raw),
+            statistics.median(cold_plugin),
+            1.20,
+        ),
         ("warm invoke, median", statistics.median(warm_raw), statistics.median(warm_plugin), 1.15),
         ("warm invoke, p95", pct(warm_raw, 0.95), pct(warm_plugin, 0.95), 1.15),
         ("start + 20 invokes + stop, median", statistics.median(life_raw), statistics.median(life_plugin), 1.20),

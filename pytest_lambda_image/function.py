@@ -204,8 +204,9 @@ class LambdaFunction(DockerContainer):
                     )
             if time.monotonic() > deadline:
                 raise FunctionStartError(
-                    f"{self.function_name}: the RIE did not listen on port {RIE_PORT} within {self._start_timeout:.0f} s; "
-                    f"does the image's entrypoint start it? container log:\n{self._log_tail()}"
+                    f"{self.function_name}: the RIE did not listen on port {RIE_PORT} within "
+                    f"{self._start_timeout:.0f} s; does the image's entrypoint start it? "
+                    f"container log:\n{self._log_tail()}"
                 )
             time.sleep(0.005 if attempt < 200 else 0.05)
 
@@ -269,6 +270,7 @@ class LambdaFunction(DockerContainer):
     ) -> Invocation:
         """Invoke synchronously with `event` (JSON-serialized; `{}` when omitted)
         or a raw `payload`. Thread-safe: calls on one function run one at a time."""
+        __tracebackhide__ = True
         body = encode_payload(event, payload)
         if len(body) > MAX_REQUEST_BYTES:
             raise RequestEntityTooLarge(
@@ -314,6 +316,7 @@ def _log_source(engine: DockerEngine, container_id: str) -> Callable[[float | No
 
 
 def encode_payload(event: Any, payload: bytes | str | None) -> bytes:
+    __tracebackhide__ = True
     if payload is not None:
         if event is not None:
             raise InvokeError("pass either an event or a raw payload, not both")

@@ -202,7 +202,9 @@ def inputs_hash(engine: DockerEngine, spec: BuildSpec, context: Path, dockerfile
     ignore = context / ".dockerignore"
     patterns = []
     if ignore.is_file():
-        patterns = [line.strip() for line in ignore.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        patterns = [
+            line.strip() for line in ignore.read_text().splitlines() if line.strip() and not line.startswith("#")
+        ]
     for rel in sorted(exclude_paths(str(context), patterns, dockerfile=os.path.basename(dockerfile))):
         path = context / rel
         if path.is_symlink():

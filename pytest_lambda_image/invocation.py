@@ -139,6 +139,7 @@ class Invocation:
 
     def raise_for_error(self) -> Invocation:
         """Raise `FunctionError` unless the invocation succeeded; return self otherwise."""
+        __tracebackhide__ = True
         if self.ok:
             return self
         what = {

@@ -24,10 +24,9 @@ _START = re.compile(r"^START RequestId: (?P<id>[0-9a-fA-F-]+)")
 _INVOKE_START = re.compile(r"\(rapid\) INVOKE START\(requestId: (?P<id>[0-9a-fA-F-]+)\)")
 _REPORT = re.compile(r"^REPORT RequestId: (?P<id>[0-9a-fA-F-]+)(?P<rest>.*)$")
 _INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: (?P<ms>[0-9.]+)\)")
+_INIT_START = re.compile(r"\(rapid\) INIT START\(")
 _CRASH_END = re.compile(r"\(rapid\) Invoke DONE failed")
-_TIMESTAMP = re.compile(
-    r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tz>Z|z|[+-]\d\d:\d\d)$"
-)
+_TIMESTAMP = re.compile(r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tz>Z|z|[+-]\d\d:\d\d)$")
 _FIELD = re.compile(r"(?P<name>[A-Za-z ]+): (?P<value>[0-9.]+) (?:ms|MB)")
 
 
@@ -155,7 +154,11 @@ class LogCollector:
                 ticket = self._pending.popleft()
                 ticket.request_id = request_id
                 self._by_id[request_id] = ticket
+                previous_end = self._open.end if self._open is not None else -1
                 self._open = ticket
+                # stdout and stderr interleave loosely: an init the RIE logged
+                # just before START belongs to this invoke.
+                index = self._init_start_before(index, previous_end)
             ticket.start = index if ticket.start is None else min(ticket.start, index)
             return
         ticket = self._open
@@ -169,6 +172,12 @@ class LogCollector:
             self._finish(ticket, index)
         elif _CRASH_END.search(line):
             self._finish(ticket, index)
+
+    def _init_start_before(self, index: int, previous_end: int | None) -> int:
+        for back in range(index - 1, (previous_end if previous_end is not None else -1), -1):
+            if _INIT_START.search(self.lines[back]):
+                return back
+        return index
 
     @staticmethod
     def _finish(ticket: Ticket, index: int) -> None:

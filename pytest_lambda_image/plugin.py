@@ -1,0 +1,239 @@
+"""pytest wiring: options, marker, fixtures and report hooks. The work is
+done in the modules these call."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from . import cleanup, options
+from .engine import DockerEngine
+from .errors import LambdaImageError
+from .function import LambdaFunction
+from .image import LambdaImage, build_image, get_image
+from .options import PluginSettings
+from .settings import BuildSpec, PullPolicy
+
+T = TypeVar("T")
+MARKER = "lambda_function"
+# Functions a test used, with the invoke count when it began (None: the
+# container is the test's own, so its whole log belongs to the test).
+_USED = pytest.StashKey[list[tuple[LambdaFunction, "int | None"]]]()
+_ENGINE = pytest.StashKey[list[DockerEngine]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(image=None, **settings): run this test's `lambda_function` in its own container with these "
+        "settings (env, handler, timeout, memory_size, function_name, region, pass_aws_credentials)",
+    )
+    config.stash[_ENGINE] = []
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Also reached after Ctrl-C and internal errors: remove whatever this
+    # process started, tracked or not.
+    for engine in config.stash.get(_ENGINE, []):
+        cleanup.remove_session(engine.client)
+        engine.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if report.failed and call.when in ("setup", "call"):
+        for function, mark in item.stash.get(_USED, []):
+            with contextlib.suppress(Exception):
+                text = function.logs() if mark is None else "\n".join(function.collector.lines_from(mark))
+                if text:
+                    report.sections.append((f"lambda function log: {function.function_name}", text))
+    return report
+
+
+def _or_fail(action: Callable[[], T]) -> T:
+    """Run `action`; a plugin error fails the test with its one-line message
+    instead of a traceback through the plugin and the docker SDK."""
+    try:
+        return action()
+    except LambdaImageError as exc:
+        message = str(exc)
+    # Outside the except block, so pytest shows no "during handling" chain.
+    pytest.fail(message, pytrace=False)
+
+
+# -- fixtures --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def lambda_settings(pytestconfig: pytest.Config) -> PluginSettings:
+    """The plugin's settings from CLI options, ini options and environment."""
+    return _or_fail(lambda: options.resolve(pytestconfig))
+
+
+@pytest.fixture(scope="session")
+def lambda_engine(pytestconfig: pytest.Config) -> DockerEngine:
+    """The Docker engine connection shared by the session."""
+    engine = _or_fail(DockerEngine.connect)
+    pytestconfig.stash[_ENGINE].append(engine)
+    cleanup.reap_stale(engine.client)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def lambda_image(lambda_settings: PluginSettings, lambda_engine: DockerEngine) -> LambdaImage:
+    """The configured function image: `--lambda-image`, or built from
+    `lambda_dockerfile` (once per session, shared by xdist workers)."""
+    return _or_fail(lambda: _configured_image(lambda_settings, lambda_engine))
+
+
+def _configured_image(settings: PluginSettings, engine: DockerEngine) -> LambdaImage:
+    if settings.image_ref:
+        return get_image(engine, settings.image_ref, settings.pull)
+    if settings.build:
+        return build_image(engine, settings.build)
+    raise LambdaImageError(
+        "no function image configured: set lambda_dockerfile (or lambda_image) in the pytest ini "
+        "options, or pass --lambda-image=TAG / --lambda-dockerfile=PATH"
+    )
+
+
+class ImageFactory:
+    """Builds or looks up images from test code: `.build(context, ...)`, `.get(ref)`."""
+
+    def __init__(self, engine: DockerEngine) -> None:
+        self._engine = engine
+
+    def build(
+        self,
+        context: Any,
+        *,
+        dockerfile: Any = None,
+        target: str | None = None,
+        build_args: dict[str, str] | None = None,
+        platform: str | None = None,
+        tag: str | None = None,
+    ) -> LambdaImage:
+        spec = BuildSpec(context, dockerfile, target, build_args or {}, platform, tag)
+        return build_image(self._engine, spec)
+
+    def get(self, ref: str, pull: PullPolicy = "missing") -> LambdaImage:
+        return get_image(self._engine, ref, pull)
+
+
+@pytest.fixture(scope="session")
+def lambda_image_factory(lambda_engine: DockerEngine) -> ImageFactory:
+    """Build (`.build(context, dockerfile=..., target=..., build_args=...)`) or
+    look up / pull (`.get(ref)`) further images."""
+    return ImageFactory(lambda_engine)
+
+
+class FunctionFactory:
+    """Starts functions; every one is removed when the owning fixture ends."""
+
+    def __init__(
+        self,
+        engine: DockerEngine,
+        settings: PluginSettings,
+        default_image: Any,
+        item: pytest.Item | None = None,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._default_image = default_image  # () -> LambdaImage, resolved only when needed
+        self._item = item
+        self._started: list[LambdaFunction] = []
+
+    def __call__(self, image: str | LambdaImage | None = None, **settings: Any) -> LambdaFunction:
+        __tracebackhide__ = True
+        config = self._settings.function.replace(**settings) if settings else self._settings.function
+        function = LambdaFunction(
+            image if image is not None else self._default_image(),
+            config,
+            engine=self._engine,
+            pull=self._settings.pull,
+        )
+        self._started.append(function)
+        if self._item is not None:
+            self._item.stash.setdefault(_USED, []).append((function, None))
+        return function.start()
+
+    def close(self) -> None:
+        while self._started:
+            self._started.pop().stop()
+
+
+@pytest.fixture
+def lambda_function_factory(
+    request: pytest.FixtureRequest, lambda_engine: DockerEngine, lambda_settings: PluginSettings
+) -> Iterator[FunctionFactory]:
+    """`lambda_function_factory(image=None, **settings)` starts a function
+    (default: the configured image) and removes it when the test ends."""
+    factory = FunctionFactory(
+        lambda_engine, lambda_settings, lambda: request.getfixturevalue("lambda_image"), request.node
+    )
+    yield factory
+    factory.close()
+
+
+class _SharedFunction:
+    """The session's default function container, (re)started on demand."""
+
+    def __init__(self, factory: FunctionFactory) -> None:
+        self._factory = factory
+        self._function: LambdaFunction | None = None
+
+    def get(self) -> LambdaFunction:
+        if self._function is not None and not self._function.is_running():
+            self._function.stop()  # it died (e.g. killed from outside): start afresh
+            self._function = None
+        if self._function is None:
+            self._function = self._factory()
+        return self._function
+
+    def close(self) -> None:
+        self._factory.close()
+
+
+@pytest.fixture(scope="session")
+def _lambda_shared_function(
+    lambda_engine: DockerEngine, lambda_settings: PluginSettings, lambda_image: LambdaImage
+) -> Iterator[_SharedFunction]:
+    shared = _SharedFunction(FunctionFactory(lambda_engine, lambda_settings, lambda: lambda_image))
+    yield shared
+    shared.close()
+
+
+@pytest.fixture
+def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSettings) -> Iterator[LambdaFunction]:
+    """The configured function, running under the RIE. Tests share one warm
+    container (as Lambda reuses one), unless marked with
+    `@pytest.mark.lambda_function(**settings)`: such a test gets a fresh
+    container with those settings, for that test alone."""
+    marker = request.node.get_closest_marker(MARKER)
+    if marker is None or not (marker.args or marker.kwargs):
+        shared: _SharedFunction = request.getfixturevalue("_lambda_shared_function")
+        function = _or_fail(shared.get)
+        request.node.stash.setdefault(_USED, []).append((function, function.collector.issued))
+        yield function
+        return
+    settings = dict(marker.kwargs)
+    image = marker.args[0] if marker.args else settings.pop("image", None)
+    factory = FunctionFactory(
+        request.getfixturevalue("lambda_engine"),
+        lambda_settings,
+        lambda: request.getfixturevalue("lambda_image"),
+        request.node,
+    )
+    try:
+        function = _or_fail(lambda: factory(image, **settings))
+        yield function
+    finally:
+        factory.close()

@@ -78,8 +78,19 @@ def fetch_rie(dest: Path | None = None) -> dict[str, Path]:
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-             "--disable-pip-version-check", "--quiet", "--dest", tmp, "aws-sam-cli"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "--quiet",
+                "--dest",
+                tmp,
+                "aws-sam-cli",
+            ],
             check=True,
         )
         wheel = next(Path(tmp).glob("aws_sam_cli-*.whl"))

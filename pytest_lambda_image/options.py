@@ -1,0 +1,146 @@
+"""Command-line and ini options, read into one `PluginSettings`.
+
+Precedence: CLI > marker (per test, applied in plugin.py) > ini > environment
+(PYTEST_LAMBDA_IMAGE, PYTEST_LAMBDA_RIE) > defaults.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .errors import ConfigError
+from .settings import BuildSpec, FunctionConfig, PullPolicy, parse_key_values
+
+_PULL_POLICIES = ("missing", "always", "never")
+
+# name -> (ini help, ini type); each also has a CLI twin where listed in _CLI.
+_INI: dict[str, tuple[str, str]] = {
+    "lambda_image": ("function image tag or digest to test (instead of building)", "string"),
+    "lambda_dockerfile": ("Dockerfile to build the function image from (relative to the ini file)", "string"),
+    "lambda_context": ("build context directory (default: the Dockerfile's directory)", "string"),
+    "lambda_target": ("build target stage", "string"),
+    "lambda_build_args": ("build arguments, one KEY=VALUE per line", "linelist"),
+    "lambda_platform": ("build/run platform: linux/amd64 or linux/arm64", "string"),
+    "lambda_pull": ("pull policy for --lambda-image: missing (default), always or never", "string"),
+    "lambda_rie": ("path to the aws-lambda-rie binary (or a directory holding aws-lambda-rie-<arch>)", "string"),
+    "lambda_env": ("function environment variables, one KEY=VALUE per line", "linelist"),
+    "lambda_handler": ("handler override (replaces the image's CMD)", "string"),
+    "lambda_timeout": ("function timeout in whole seconds (default 3)", "string"),
+    "lambda_memory_size": ("function memory size in MB (default 128)", "string"),
+    "lambda_function_name": ("function name (default: from the image name)", "string"),
+    "lambda_region": ("AWS_REGION / AWS_DEFAULT_REGION inside the function (default us-east-1)", "string"),
+}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lambda-image", "AWS Lambda container images")
+    group.addoption(
+        "--lambda-image", metavar="TAG", help="test this pre-built image (tag or digest) instead of building"
+    )
+    group.addoption("--lambda-dockerfile", metavar="PATH", help="build the function image from this Dockerfile")
+    group.addoption("--lambda-context", metavar="DIR", help="build context (default: the Dockerfile's directory)")
+    group.addoption("--lambda-target", metavar="STAGE", help="build target stage")
+    group.addoption(
+        "--lambda-build-arg", metavar="KEY=VALUE", action="append", default=[], help="build argument (repeatable)"
+    )
+    group.addoption("--lambda-platform", metavar="PLATFORM", help="linux/amd64 or linux/arm64")
+    group.addoption("--lambda-pull", choices=_PULL_POLICIES, help="when to pull --lambda-image (default: missing)")
+    group.addoption("--lambda-rie", metavar="PATH", help="aws-lambda-rie binary for images that do not contain one")
+    for name, (help_text, kind) in _INI.items():
+        parser.addini(name, help_text, type=kind, default=[] if kind == "linelist" else None)
+
+
+@dataclass(frozen=True)
+class PluginSettings:
+    image_ref: str | None = None
+    build: BuildSpec | None = None
+    pull: PullPolicy = "missing"
+    function: FunctionConfig = field(default_factory=FunctionConfig)
+
+    @property
+    def configured(self) -> bool:
+        return self.image_ref is not None or self.build is not None
+
+
+def resolve(config: pytest.Config) -> PluginSettings:
+    """Read CLI, ini and environment. Raises ConfigError with the option's name."""
+    base = config.inipath.parent if config.inipath else config.rootpath
+    cwd = Path(config.invocation_params.dir)
+
+    def ini(name: str) -> Any:
+        value = config.getini(name)
+        return value if value not in ("", None) else None
+
+    # The image source is one setting: the first level that names an image or
+    # a Dockerfile wins, so `--lambda-image` overrides an ini Dockerfile.
+    image_ref: str | None = None
+    dockerfile: str | None = None
+    dockerfile_base = base
+    if config.getoption("lambda_image") and config.getoption("lambda_dockerfile"):
+        raise ConfigError("pass either --lambda-image or --lambda-dockerfile, not both")
+    if config.getoption("lambda_image"):
+        image_ref = config.getoption("lambda_image")
+    elif config.getoption("lambda_dockerfile"):
+        dockerfile, dockerfile_base = config.getoption("lambda_dockerfile"), cwd
+    elif ini("lambda_image") and ini("lambda_dockerfile"):
+        raise ConfigError("set either lambda_image or lambda_dockerfile in the ini file, not both")
+    elif ini("lambda_image"):
+        image_ref = ini("lambda_image")
+    elif ini("lambda_dockerfile"):
+        dockerfile = ini("lambda_dockerfile")
+    else:
+        image_ref = os.environ.get("PYTEST_LAMBDA_IMAGE") or None
+
+    build = None
+    platform = config.getoption("lambda_platform") or ini("lambda_platform")
+    if dockerfile:
+        dockerfile_path = (dockerfile_base / dockerfile).resolve()
+        context_opt = config.getoption("lambda_context")
+        if context_opt:
+            context = (cwd / context_opt).resolve()
+        elif ini("lambda_context"):
+            context = (base / ini("lambda_context")).resolve()
+        else:
+            context = dockerfile_path.parent
+        build_args = {
+            **parse_key_values(config.getini("lambda_build_args"), "lambda_build_args entry"),
+            **parse_key_values(config.getoption("lambda_build_arg"), "--lambda-build-arg value"),
+        }
+        build = BuildSpec(
+            context=context,
+            dockerfile=dockerfile_path,
+            target=config.getoption("lambda_target") or ini("lambda_target"),
+            build_args=build_args,
+            platform=platform,
+        )
+
+    pull = config.getoption("lambda_pull") or ini("lambda_pull") or "missing"
+    if pull not in _PULL_POLICIES:
+        raise ConfigError(f"invalid lambda_pull {pull!r}: use one of {', '.join(_PULL_POLICIES)}")
+
+    rie = config.getoption("lambda_rie") or ini("lambda_rie")
+    if rie and not os.path.isabs(rie):
+        rie = str(((cwd if config.getoption("lambda_rie") else base) / rie).resolve())
+    function_fields: dict[str, Any] = {
+        "env": parse_key_values(config.getini("lambda_env"), "lambda_env entry"),
+        "rie_path": rie,
+    }
+    for name, key in (
+        ("lambda_handler", "handler"),
+        ("lambda_timeout", "timeout"),
+        ("lambda_memory_size", "memory_size"),
+        ("lambda_function_name", "function_name"),
+        ("lambda_region", "region"),
+    ):
+        if ini(name) is not None:
+            function_fields[key] = ini(name)
+    try:
+        function = FunctionConfig(**function_fields)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (check the lambda_* ini options)") from None
+    return PluginSettings(image_ref=image_ref, build=build, pull=pull, function=function)
