@@ -170,8 +170,10 @@ class LambdaFunction(DockerContainer):
             with docker_errors(f"starting {image.ref}"):
                 self._container.start()
                 self._container.reload()
-                port = self._container.ports[f"{RIE_PORT}/tcp"][0]["HostPort"]
-            self.endpoint = f"http://{engine.host_address}:{port}"
+            published = self._container.ports.get(f"{RIE_PORT}/tcp")
+            if not published:  # it exited before docker published the port
+                raise self._exited_early(self._container.attrs.get("State") or {})
+            self.endpoint = f"http://{engine.host_address}:{published[0]['HostPort']}"
             self._session = requests.Session()
             # The RIE is on loopback or the Docker host: proxy variables and
             # .netrc must not apply, and looking them up costs ~0.3 ms an invoke.
@@ -198,10 +200,7 @@ class LambdaFunction(DockerContainer):
             if attempt % 40 == 0:
                 state = self._state()
                 if state.get("Status") not in ("running", "created"):
-                    raise FunctionStartError(
-                        f"{self.function_name}: container exited with code {state.get('ExitCode')} before the RIE "
-                        f"listened; container log:\n{self._log_tail()}"
-                    )
+                    raise self._exited_early(state)
             if time.monotonic() > deadline:
                 raise FunctionStartError(
                     f"{self.function_name}: the RIE did not listen on port {RIE_PORT} within "
@@ -209,6 +208,12 @@ class LambdaFunction(DockerContainer):
                     f"container log:\n{self._log_tail()}"
                 )
             time.sleep(0.005 if attempt < 200 else 0.05)
+
+    def _exited_early(self, state: dict[str, Any]) -> FunctionStartError:
+        return FunctionStartError(
+            f"{self.function_name}: container exited with code {state.get('ExitCode')} before the RIE "
+            f"listened; container log:\n{self._log_tail()}"
+        )
 
     def stop(self, force: bool = True, delete_volume: bool = True, *, graceful: bool = False) -> None:
         """Remove the container. `graceful=True` stops it first (SIGTERM, so the

@@ -45,6 +45,8 @@ class LambdaImage:
     @property
     def name(self) -> str:
         """A function name derived from the image: `.../my-fn:tag` -> `my-fn`."""
+        if self.ref.startswith("sha256:"):
+            return "function"
         base = self.ref.split("@", 1)[0].rsplit("/", 1)[-1].split(":", 1)[0]
         cleaned = re.sub(r"[^A-Za-z0-9_-]", "-", base)[:64].strip("-")
         return cleaned or "function"

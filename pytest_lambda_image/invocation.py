@@ -117,7 +117,7 @@ class Invocation:
         if self._error is not None:
             return self._error.get("errorType")
         if self.outcome is Outcome.INIT_ERROR:
-            return "Runtime.Unknown"
+            return "Runtime.ExitError"  # what Lambda reports when init dies silently
         return None
 
     @property

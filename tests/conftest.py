@@ -1,0 +1,53 @@
+"""Shared fixtures for the project's integration tests: real images built
+from tests/images on the real Docker engine, through the plugin's own
+factories (the plugin is installed, so its fixtures are available here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pytest_lambda_image import ImageNotFoundError, LambdaImage, get_image
+
+IMAGES = Path(__file__).parent / "images"
+BASE_IMAGE = os.environ.get("PYTEST_LAMBDA_BASE_IMAGE", "pytest-lambda-image/python-base:3.11")
+
+
+@pytest.fixture(scope="session")
+def base_image(lambda_engine) -> LambdaImage:
+    """The stand-in Lambda Python base (scripts/build-base-image.sh)."""
+    try:
+        return get_image(lambda_engine, BASE_IMAGE, pull="never")
+    except ImageNotFoundError:
+        pytest.fail(f"{BASE_IMAGE} is missing: run scripts/setup.sh first", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def python_image(lambda_image_factory, base_image) -> LambdaImage:
+    """tests/images/python-fn on the stand-in base: one handler per behaviour."""
+    return lambda_image_factory.build(IMAGES / "python-fn", build_args={"BASE_IMAGE": BASE_IMAGE})
+
+
+def compile_static(source: Path, output: Path) -> None:
+    if shutil.which("gcc") is None:
+        pytest.fail("gcc is needed to build the FROM-scratch test runtime: run scripts/setup.sh", pytrace=False)
+    subprocess.run(["gcc", "-static", "-O2", "-o", str(output), str(source)], check=True)
+
+
+@pytest.fixture(scope="session")
+def scratch_context(tmp_path_factory) -> Path:
+    """A build context for tests/images/scratch-runtime with the runtime compiled."""
+    context = tmp_path_factory.mktemp("scratch-runtime")
+    shutil.copy(IMAGES / "scratch-runtime" / "Dockerfile", context / "Dockerfile")
+    compile_static(IMAGES / "scratch-runtime" / "runtime.c", context / "runtime")
+    return context
+
+
+@pytest.fixture(scope="session")
+def scratch_image(lambda_image_factory, scratch_context) -> LambdaImage:
+    """A FROM-scratch custom runtime: static binary, no shell, no RIE."""
+    return lambda_image_factory.build(scratch_context)

@@ -1,0 +1,92 @@
+"""A FROM-scratch image with a static custom runtime: no shell, no RIE. The
+plugin mounts the RIE and runs `aws-lambda-rie <ENTRYPOINT...> <CMD...>`."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_lambda_image import FunctionStartError, LambdaFunction, Outcome, RieNotFoundError
+from pytest_lambda_image.function import image_has_file
+
+
+def test_the_image_really_has_no_rie_and_no_shell(scratch_image, lambda_engine):
+    assert not image_has_file(lambda_engine, scratch_image, "/usr/local/bin/aws-lambda-rie")
+    assert not image_has_file(lambda_engine, scratch_image, "/bin/sh")
+    assert image_has_file(lambda_engine, scratch_image, "/bootstrap")
+
+
+def test_runs_with_the_mounted_rie(scratch_image, lambda_function_factory):
+    function = lambda_function_factory(scratch_image, timeout=2)
+    result = function.invoke({"hello": "scratch"})
+
+    assert result.ok, result.text
+    body = result.json()
+    assert body["argv"] == ["/bootstrap", "function.handler"]  # ENTRYPOINT + CMD, behind the RIE
+    assert body["event"] == {"hello": "scratch"}
+    assert result.request_id and result.report is not None
+    assert any("custom runtime invoked" in line for line in result.logs)
+
+
+def test_handler_override_reaches_a_custom_runtime(scratch_image, lambda_function_factory):
+    body = lambda_function_factory(scratch_image, handler="other.entry").invoke({}).json()
+    assert body["argv"] == ["/bootstrap", "other.entry"]
+    assert body["handler"] == "other.entry"
+
+
+def test_every_outcome(scratch_image, lambda_function_factory):
+    function = lambda_function_factory(scratch_image, timeout=1)
+
+    failed = function.invoke({"do": "fail"})
+    assert (failed.outcome, failed.error_type, failed.error_message) == (
+        Outcome.FUNCTION_ERROR,
+        "Custom.Failure",
+        "asked to fail",
+    )
+    assert function.invoke({"do": "sleep"}).outcome is Outcome.TIMEOUT
+    assert function.invoke({"do": "crash"}).outcome is Outcome.RUNTIME_EXIT
+    assert function.invoke({"do": "echo"}).ok
+
+
+def test_init_error_reported_by_the_runtime(scratch_image, lambda_function_factory):
+    result = lambda_function_factory(scratch_image, env={"MODE": "init-error"}).invoke({})
+    assert result.outcome is Outcome.INIT_ERROR
+    assert (result.error_type, result.error_message) == ("Custom.InitError", "custom init failed")
+
+
+def test_init_crash_without_report(scratch_image, lambda_function_factory):
+    result = lambda_function_factory(scratch_image, env={"MODE": "init-crash"}).invoke({})
+    assert result.outcome is Outcome.INIT_ERROR
+    assert result.status_code == 502 and result.payload == b""
+    assert any("mode=init-crash" in line for line in result.logs)
+
+
+def test_no_rie_anywhere_is_a_clear_error(scratch_image, lambda_engine, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("PYTEST_LAMBDA_RIE", raising=False)
+    monkeypatch.setattr("pytest_lambda_image.rie._samcli_rie", lambda arch: None)
+    with pytest.raises(RieNotFoundError, match="image has no RIE and none was found for x86_64: pass --lambda-rie"):
+        LambdaFunction(scratch_image, engine=lambda_engine).start()
+
+
+def test_explicit_rie_path(scratch_image, lambda_function_factory, tmp_path):
+    from pytest_lambda_image.rie import find_rie
+
+    copy = tmp_path / "my-rie"
+    copy.write_bytes(find_rie("x86_64").read_bytes())
+    copy.chmod(0o755)
+    assert lambda_function_factory(scratch_image, rie_path=str(copy)).invoke({}).ok
+
+
+def test_entrypoint_that_never_listens(lambda_image_factory, scratch_context, lambda_engine, tmp_path):
+    """An image whose entrypoint exits at once: start fails with its log, no leftovers."""
+    (tmp_path / "runtime").write_bytes((scratch_context / "runtime").read_bytes())
+    (tmp_path / "runtime").chmod(0o755)
+    (tmp_path / "Dockerfile").write_text(
+        'FROM scratch\nCOPY runtime /bootstrap\nCOPY runtime /usr/local/bin/aws-lambda-rie\nENTRYPOINT ["/bootstrap"]\n'
+    )
+    image = lambda_image_factory.build(tmp_path)  # "has an RIE", so it runs as is: /bootstrap exits (no API)
+    function = LambdaFunction(image, engine=lambda_engine, start_timeout=10)
+    with pytest.raises(FunctionStartError, match=r"exited with code 2 before the RIE listened") as info:
+        function.start()
+    assert "AWS_LAMBDA_RUNTIME_API is not set" in str(info.value)
+    assert function._container is None

@@ -1,0 +1,139 @@
+"""Cutting a recorded RIE log into invocations (lines as the RIE wrote them)."""
+
+from pytest_lambda_image.logs import LogCollector, parse_report, parse_timestamp, request_id_of_start
+
+A = "11111111-1111-1111-1111-111111111111"
+B = "22222222-2222-2222-2222-222222222222"
+C = "33333333-3333-3333-3333-333333333333"
+
+FIRST_WITH_INIT = [
+    "21 Nov 2026 05:13:18,808 [INFO] (rapid) exec '/var/runtime/bootstrap' (cwd=/var/task, handler=)",
+    "21 Nov 2026 05:13:19,858 [INFO] (rapid) INIT START(type: on-demand, phase: init)",
+    f"START RequestId: {A} Version: $LATEST",
+    "module init",
+    "21 Nov 2026 05:13:19,893 [INFO] (rapid) INIT RTDONE(status: success)",
+    "21 Nov 2026 05:13:19,893 [INFO] (rapid) INIT REPORT(durationMs: 35.035000)",
+    f"21 Nov 2026 05:13:19,893 [INFO] (rapid) INVOKE START(requestId: {A})",
+    "hello from handler",
+    f"END RequestId: {A}",
+    f"REPORT RequestId: {A}\tInit Duration: 0.11 ms\tDuration: 36.11 ms\tBilled Duration: 37 ms\t"
+    "Memory Size: 128 MB\tMax Memory Used: 128 MB\t",
+]
+CRASH = [
+    f"START RequestId: {B} Version: $LATEST",
+    f"21 Nov 2026 05:13:22,070 [INFO] (rapid) INVOKE START(requestId: {B})",
+    "crashing",
+    "21 Nov 2026 05:13:22,072 [WARNING] (rapid) Process runtime-3 exited: exit status 3",
+    "21 Nov 2026 05:13:22,072 [ERROR] (rapid) Invoke DONE failed: Runtime.ExitError",
+]
+# Timeout: the RIE's stderr line came before its stdout START line.
+TIMEOUT = [
+    f"21 Nov 2026 05:13:19,918 [INFO] (rapid) INVOKE START(requestId: {C})",
+    f"START RequestId: {C} Version: $LATEST",
+    "sleeping",
+    "21 Nov 2026 05:13:21,918 [WARNING] (rapid) Reset initiated: Timeout",
+    f"END RequestId: {C}",
+    f"REPORT RequestId: {C}\tDuration: 2000.00 ms\tBilled Duration: 2000 ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB",
+]
+
+
+def test_parse_report_uses_the_real_init_duration():
+    report = parse_report(FIRST_WITH_INIT[-1], init_duration_ms=35.035)
+    assert report.duration_ms == 36.11
+    assert report.billed_duration_ms == 37
+    assert report.memory_size_mb == 128
+    assert report.max_memory_used_mb == 128
+    assert report.init_duration_ms == 35.035
+
+
+def test_parse_report_rejects_other_lines():
+    assert parse_report("START RequestId: x") is None
+    assert parse_report("REPORT RequestId: abc\tDuration: 1 ms") is None
+
+
+def test_start_markers():
+    assert request_id_of_start(f"START RequestId: {A} Version: $LATEST") == A
+    assert request_id_of_start(f"x [INFO] (rapid) INVOKE START(requestId: {B})") == B
+    assert request_id_of_start("hello START RequestId: nope") is None
+
+
+def test_invocations_are_cut_in_order():
+    collector = LogCollector()
+    first, second, third = collector.ticket(), collector.ticket(), collector.ticket()
+    collector.add(FIRST_WITH_INIT + CRASH + TIMEOUT)
+
+    one = collector.result(first, timeout=0)
+    assert one.request_id == A
+    assert one.lines[0].endswith("INIT START(type: on-demand, phase: init)")  # init belongs to the first invoke
+    assert "hello from handler" in one.lines and one.lines[-1].startswith("REPORT")
+    assert one.report.init_duration_ms == 35.035
+
+    two = collector.result(second, timeout=0)
+    assert two.request_id == B
+    assert two.lines[-1].endswith("Invoke DONE failed: Runtime.ExitError")
+    assert two.report is None
+
+    three = collector.result(third, timeout=0)
+    assert three.request_id == C
+    assert three.lines[0].endswith(f"INVOKE START(requestId: {C})")
+    assert "sleeping" in three.lines
+    assert three.report.duration_ms == 2000.0 and three.report.init_duration_ms is None
+
+
+def test_a_cancelled_ticket_does_not_steal_the_next_request_id():
+    collector = LogCollector()
+    lost = collector.ticket()
+    collector.cancel(lost)
+    kept = collector.ticket()
+    collector.add(FIRST_WITH_INIT)
+    assert collector.result(kept, timeout=0).request_id == A
+    assert collector.result(lost, timeout=0).lines == ()
+
+
+def test_an_unfinished_invocation_returns_what_is_there():
+    collector = LogCollector()
+    ticket = collector.ticket()
+    collector.add(FIRST_WITH_INIT[:8])
+    result = collector.result(ticket, timeout=0.01)
+    assert result.request_id == A and result.report is None
+    assert result.lines[-1] == "hello from handler"
+
+
+def test_lines_from_a_mark():
+    collector = LogCollector()
+    collector.ticket()
+    collector.add(FIRST_WITH_INIT)
+    mark = collector.issued
+    collector.ticket()
+    collector.add(CRASH)
+    assert collector.lines_from(mark, timeout=0) == CRASH
+    assert collector.lines_from(collector.issued, timeout=0) == []
+
+
+def stamped(lines, start_ns=1_700_000_000_000_000_000, same_stamp_from=None):
+    out = []
+    for i, line in enumerate(lines):
+        ns = start_ns + (i if same_stamp_from is None or i < same_stamp_from else same_stamp_from) * 1000
+        seconds, frac = divmod(ns, 1_000_000_000)
+        import datetime
+
+        base = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        out.append(f"{base}.{frac:09d}Z {line}\n".encode())
+    return out
+
+
+def test_overlapping_fetches_do_not_duplicate_lines():
+    lines = [f"line {i}" for i in range(6)]
+    raw = stamped(lines, same_stamp_from=3)  # lines 3..5 share one timestamp
+    fetched = [b"".join(raw[:4]), b"".join(raw[3:])]  # the second fetch repeats line 3
+    collector = LogCollector(fetch=lambda since: fetched.pop(0) if fetched else b"")
+    collector.refresh()
+    collector.refresh()
+    assert collector.lines == lines
+
+
+def test_parse_timestamp():
+    assert parse_timestamp("2026-11-21T05:17:45.052123456Z") == (1795238265, 52123456)
+    assert parse_timestamp("2026-11-21T05:17:45Z") == (1795238265, 0)
+    assert parse_timestamp("2026-11-21T06:17:45.5+01:00") == (1795238265, 500000000)
+    assert parse_timestamp("not a time") is None

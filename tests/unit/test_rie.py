@@ -1,0 +1,61 @@
+import pytest
+
+from pytest_lambda_image import RieNotFoundError
+from pytest_lambda_image.rie import RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
+
+
+def test_image_with_rie_runs_as_is():
+    launch = plan_launch(["/lambda-entrypoint.sh"], ["app.handler"], image_has_rie=True)
+    assert (launch.entrypoint, launch.command, launch.mount_rie) == (None, None, False)
+
+
+def test_handler_override_replaces_cmd():
+    assert plan_launch(["/lambda-entrypoint.sh"], ["app.handler"], image_has_rie=True, handler="b.h").command == ["b.h"]
+    launch = plan_launch(["/bootstrap"], ["function.handler"], image_has_rie=False, handler="other.h")
+    assert launch.command == ["/bootstrap", "other.h"]
+
+
+def test_image_without_rie_gets_it_in_front_of_entrypoint_and_cmd():
+    launch = plan_launch(["/usr/bin/python3", "-m", "awslambdaric"], ["app.handler"], image_has_rie=False)
+    assert launch.entrypoint == [RIE_MOUNT_POINT]
+    assert launch.command == ["/usr/bin/python3", "-m", "awslambdaric", "app.handler"]
+    assert launch.mount_rie
+
+
+def test_image_with_neither_entrypoint_nor_cmd_lets_the_rie_find_bootstrap():
+    launch = plan_launch(None, None, image_has_rie=False)
+    assert launch.entrypoint == [RIE_MOUNT_POINT] and launch.command == []
+
+
+@pytest.mark.parametrize(("docker", "rie"), [("amd64", "x86_64"), ("arm64", "arm64"), ("aarch64", "arm64")])
+def test_architectures(docker, rie):
+    assert rie_arch(docker) == rie
+
+
+def test_unsupported_architecture():
+    with pytest.raises(RieNotFoundError, match="linux/amd64 or linux/arm64"):
+        rie_arch("s390x")
+
+
+def test_find_rie_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("PYTEST_LAMBDA_RIE", raising=False)
+    monkeypatch.setattr("pytest_lambda_image.rie._samcli_rie", lambda arch: None)
+    with pytest.raises(RieNotFoundError, match="--lambda-rie=PATH"):
+        find_rie("x86_64")
+    cached = tmp_path / "cache" / "pytest-lambda-image" / "rie" / "aws-lambda-rie-x86_64"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"rie")
+    assert find_rie("x86_64") == cached
+    explicit = tmp_path / "my-rie"
+    explicit.write_bytes(b"rie")
+    monkeypatch.setenv("PYTEST_LAMBDA_RIE", str(explicit))
+    assert find_rie("x86_64") == explicit
+    with pytest.raises(RieNotFoundError, match="aws-lambda-rie-arm64 does not exist"):
+        find_rie("arm64", explicit=cached.parent)
+    assert find_rie("x86_64", explicit=cached.parent) == cached
+
+
+def test_explicit_rie_must_exist(tmp_path):
+    with pytest.raises(RieNotFoundError, match="does not exist"):
+        find_rie("x86_64", explicit=tmp_path / "missing")
