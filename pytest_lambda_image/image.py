@@ -72,19 +72,18 @@ class LambdaImage:
 
 def get_image(engine: DockerEngine, ref: str, pull: PullPolicy = "missing") -> LambdaImage:
     """A local image, pulled first when the policy says so."""
-    client = engine.client
     if pull == "always":
         return pull_image(engine, ref)
     try:
         with docker_errors(f"looking up image {ref}"):
-            return LambdaImage.from_docker(ref, client.images.get(ref))
-    except docker.errors.ImageNotFound:
-        if pull == "never":
-            raise ImageNotFoundError(
-                f"image {ref!r} is not on the Docker engine (pull is off): build or pull it first"
-            ) from None
-    except docker.errors.APIError as exc:  # e.g. an invalid reference format
-        raise ImageNotFoundError(f"image {ref!r} cannot be used: {short_reason(exc)}") from None
+            try:
+                return LambdaImage.from_docker(ref, engine.client.images.get(ref))
+            except docker.errors.ImageNotFound:
+                pass
+    except LambdaImageError as exc:  # e.g. an invalid reference format
+        raise ImageNotFoundError(f"image {ref!r} cannot be used: {exc}") from None
+    if pull == "never":
+        raise ImageNotFoundError(f"image {ref!r} is not on the Docker engine (pull is off): build or pull it first")
     return pull_image(engine, ref)
 
 
@@ -92,15 +91,20 @@ def pull_image(engine: DockerEngine, ref: str) -> LambdaImage:
     repository, tag, digest = split_reference(ref)
     try:
         with docker_errors(f"pulling {ref}"):
-            if digest:
-                engine.client.images.pull(f"{repository}@{digest}")
-            else:
-                engine.client.images.pull(repository, tag=tag or "latest")
-            image = engine.client.images.get(ref if (tag or digest) else f"{repository}:latest")
-    except (docker.errors.NotFound, docker.errors.APIError) as exc:
-        raise ImageNotFoundError(
-            f"image {ref!r} is not on the Docker engine and pulling it failed: {short_reason(exc)}"
-        ) from None
+            try:
+                if digest:
+                    engine.client.images.pull(f"{repository}@{digest}")
+                else:
+                    engine.client.images.pull(repository, tag=tag or "latest")
+                image = engine.client.images.get(ref if (tag or digest) else f"{repository}:latest")
+            except docker.errors.APIError as exc:
+                raise ImageNotFoundError(
+                    f"image {ref!r} is not on the Docker engine and pulling it failed: {short_reason(exc)}"
+                ) from None
+    except ImageNotFoundError:
+        raise
+    except LambdaImageError as exc:
+        raise ImageNotFoundError(f"image {ref!r} is not on the Docker engine and pulling it failed: {exc}") from None
     return LambdaImage.from_docker(ref, image)
 
 
@@ -119,11 +123,11 @@ def build_image(engine: DockerEngine, spec: BuildSpec) -> LambdaImage:
     runs at a time per inputs hash on this machine, so pytest-xdist workers
     share it."""
     context = spec.context.resolve()
-    if not context.is_dir():
-        raise ImageBuildError(f"build context {context} is not a directory: fix lambda_context / the build path")
     dockerfile = spec.dockerfile_path.resolve()
     if not dockerfile.is_file():
         raise ImageBuildError(f"Dockerfile {dockerfile} does not exist: fix lambda_dockerfile / --lambda-dockerfile")
+    if not context.is_dir():
+        raise ImageBuildError(f"build context {context} is not a directory: fix lambda_context / the build path")
     digest = inputs_hash(engine, spec, context, dockerfile)
     tag = spec.tag or f"pytest-lambda-image/{_tag_name(context)}:{digest[:12]}"
     lock_path = Path(tempfile.gettempdir()) / f"pytest-lambda-image-build-{digest[:16]}.lock"

@@ -1,0 +1,62 @@
+"""Helpers for running the plugin the way users meet it: pytester in a
+subprocess, in a fresh directory with its own ini file and Dockerfile."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import pytest
+
+from ..conftest import BASE_IMAGE, IMAGES
+
+# Written by every inner session, so the outer test can look for its containers.
+SESSION_RECORDER = """
+import os
+import pytest_lambda_image.cleanup as cleanup
+
+def pytest_configure(config):
+    with open(os.path.join(str(config.rootpath), "sessions.txt"), "a") as f:
+        f.write(cleanup.SESSION_ID + "\\n")
+"""
+
+
+class Project:
+    def __init__(self, pytester: pytest.Pytester, engine) -> None:
+        self.pytester = pytester
+        self.engine = engine
+        shutil.copytree(IMAGES / "python-fn", pytester.path / "function")
+        pytester.makeconftest(SESSION_RECORDER)
+
+    def ini(self, extra: str = "", dockerfile: bool = True) -> None:
+        lines = ["[pytest]"]
+        if dockerfile:
+            lines += ["lambda_dockerfile = function/Dockerfile", f"lambda_build_args = BASE_IMAGE={BASE_IMAGE}"]
+        self.pytester.makeini("\n".join(lines) + "\n" + textwrap.dedent(extra))
+
+    def tests(self, source: str, name: str = "test_function") -> None:
+        self.pytester.makepyfile(**{name: textwrap.dedent(source)})
+
+    def run(self, *args: str, timeout: float = 300) -> pytest.RunResult:
+        return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=timeout)
+
+    def sessions(self) -> list[str]:
+        path = self.pytester.path / "sessions.txt"
+        return path.read_text().split() if path.exists() else []
+
+    def leftovers(self) -> list[str]:
+        """Containers of any session this project ran that still exist."""
+        found = []
+        for session in self.sessions():
+            found += self.engine.client.api.containers(
+                all=True, filters={"label": f"pytest-lambda-image.session={session}"}
+            )
+        return [c["Id"][:12] for c in found]
+
+
+@pytest.fixture
+def project(pytester, lambda_engine, python_image, monkeypatch) -> Project:
+    # Inner sessions must not depend on Ryuk (it cannot be pulled here): leave
+    # TESTCONTAINERS_RYUK_DISABLED unset to prove the plugin never asks for it.
+    monkeypatch.delenv("TESTCONTAINERS_RYUK_DISABLED", raising=False)
+    return Project(pytester, lambda_engine)

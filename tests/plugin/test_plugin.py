@@ -1,0 +1,301 @@
+"""The plugin as users meet it: ini options, CLI options, fixtures, the
+marker, failure reports, clean errors and cleanup, in real pytest sessions."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+
+def test_ini_configured_function(project):
+    project.ini("lambda_timeout = 4\nlambda_memory_size = 256\nlambda_env =\n    STAGE=test\n    MODE=ini\n")
+    project.tests(
+        """
+        def test_settings_from_ini(lambda_function):
+            body = lambda_function.invoke({"x": 1}).raise_for_error().json()
+            assert body["event"] == {"x": 1}
+            assert body["env"]["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "4"
+            assert body["memory_limit_in_mb"] == 256
+            assert body["env"]["STAGE"] == "test" and body["env"]["MODE"] == "ini"
+            assert body["function_name"] == "function"  # from the built image's name
+
+        def test_shares_the_warm_container(lambda_function):
+            assert lambda_function.invoke({}).json()["warm_invocations"] == 2
+
+        def test_image_fixture(lambda_image):
+            assert lambda_image.cmd == ("handlers.echo",)
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(passed=3)
+    assert project.leftovers() == []
+
+
+def test_marker_gives_a_fresh_container_with_overrides(project):
+    project.ini("lambda_env = STAGE=ini\n")
+    project.tests(
+        """
+        import pytest
+
+        def test_shared(lambda_function):
+            assert lambda_function.invoke({}).json()["env"]["STAGE"] == "ini"
+
+        @pytest.mark.lambda_function(env={"STAGE": "marker"}, timeout=7, function_name="marked")
+        def test_marked(lambda_function):
+            body = lambda_function.invoke({}).json()
+            assert body["env"]["STAGE"] == "marker"
+            assert body["env"]["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "7"
+            assert body["function_name"] == "marked"
+            assert body["warm_invocations"] == 1
+
+        @pytest.mark.lambda_function(handler="handlers.variant")
+        def test_handler_marker(lambda_function):
+            assert lambda_function.invoke({}).json() == "variant"
+
+        @pytest.mark.lambda_function(timout=3)
+        def test_typo_in_marker(lambda_function):
+            pass
+
+        def test_shared_again(lambda_function):
+            assert lambda_function.invoke({}).json()["warm_invocations"] == 2
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(passed=4, errors=1)
+    result.stdout.fnmatch_lines(["*unknown function setting(s): timout*"])
+    assert project.leftovers() == []
+
+
+def test_factory_fixtures(project):
+    project.ini()
+    project.tests(
+        """
+        def test_factory(lambda_function_factory, lambda_image_factory, lambda_image):
+            one = lambda_function_factory(handler="handlers.variant")
+            two = lambda_function_factory(lambda_image.ref, env={"A": "1"})
+            assert one.invoke({}).json() == "variant"
+            assert two.invoke({}).json()["env"]["A"] == "1"
+            assert lambda_image_factory.get(lambda_image.ref).id == lambda_image.id
+        """
+    )
+    project.run().assert_outcomes(passed=1)
+    assert project.leftovers() == []
+
+
+def test_cli_image_overrides_the_ini_dockerfile(project, python_image):
+    project.ini("lambda_dockerfile = does-not-exist/Dockerfile\n", dockerfile=False)
+    project.tests(
+        """
+        def test_runs_the_given_image(lambda_function, lambda_image):
+            assert lambda_image.ref == "%s"
+            assert lambda_function.invoke({"ci": True}).json()["event"] == {"ci": True}
+        """
+        % python_image.ref
+    )
+    project.run(f"--lambda-image={python_image.ref}").assert_outcomes(passed=1)
+
+
+def test_cli_dockerfile_and_build_arg(project, pytester):
+    project.ini(dockerfile=False)
+    project.tests(
+        """
+        def test_built_with_cli_options(lambda_function):
+            assert lambda_function.invoke({}).json()["env"]["GREETING"] == "from-cli"
+        """
+    )
+    from ..conftest import BASE_IMAGE
+
+    result = project.run(
+        "--lambda-dockerfile=function/Dockerfile",
+        f"--lambda-build-arg=BASE_IMAGE={BASE_IMAGE}",
+        "--lambda-build-arg=GREETING=from-cli",
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_failed_test_report_has_that_tests_function_log(project):
+    project.ini()
+    project.tests(
+        """
+        def test_passes_first(lambda_function):
+            lambda_function.invoke({"note": "earlier-test-line"})
+
+        def test_fails(lambda_function):
+            result = lambda_function.invoke({"note": "this-test-line"})
+            assert result.json()["event"] == {"note": "something else"}
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*- lambda function log: function -*", '*echo invoked with {"note": "this-test-line"}*'])
+    assert "earlier-test-line" not in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    ("ini", "args", "message"),
+    [
+        ("lambda_timeout = 2.5\n", (), "invalid function timeout '2.5': use a whole number of seconds from 1 to 900*"),
+        ("lambda_memory_size = 64\n", (), "invalid memory size '64'*"),
+        ("", ("--lambda-image=pytest-lambda-image-test/unknown:1", "--lambda-pull=never"),
+         "image 'pytest-lambda-image-test/unknown:1' is not on the Docker engine (pull is off)*"),
+    ],
+)
+def test_bad_settings_fail_with_one_clear_line(project, ini, args, message):
+    project.ini(ini)
+    project.tests("def test_x(lambda_function):\n    pass\n")
+    result = project.run(*args)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"E*{message}" if False else f"*{message}"])
+    assert "Traceback" not in result.stdout.str()
+    assert "site-packages/docker" not in result.stdout.str()
+    assert project.leftovers() == []
+
+
+def test_missing_dockerfile(project):
+    project.ini(dockerfile=False)
+    project.pytester.makeini("[pytest]\nlambda_dockerfile = nowhere/Dockerfile\n")
+    project.tests("def test_x(lambda_function):\n    pass\n")
+    result = project.run()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*Dockerfile */nowhere/Dockerfile does not exist*"])
+
+
+def test_build_failure_shows_the_build_log(project):
+    project.ini()
+    (project.pytester.path / "function" / "Dockerfile").write_text(
+        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo compiling-the-thing && false\n"
+    )
+    project.tests("def test_x(lambda_function):\n    pass\n")
+    result = project.run()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*docker build of */function/Dockerfile failed*", "*compiling-the-thing*"])
+
+
+def test_no_image_configured(project):
+    project.ini(dockerfile=False)
+    project.tests("def test_x(lambda_function):\n    pass\n")
+    result = project.run()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*no function image configured: set lambda_dockerfile*"])
+
+
+def test_no_docker_daemon(project, tmp_path, monkeypatch):
+    project.ini()
+    project.tests("def test_x(lambda_function):\n    pass\n\ndef test_pure():\n    assert True\n")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    result = project.run()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines([f"*no Docker daemon at unix://{tmp_path}/no-docker.sock: start Docker or set DOCKER_HOST*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_containers_are_removed_after_failures_and_errors(project):
+    project.ini()
+    project.tests(
+        """
+        import pytest
+
+        def test_fails(lambda_function):
+            lambda_function.invoke({})
+            assert False
+
+        @pytest.mark.lambda_function(env={"A": "1"})
+        def test_fails_with_own_container(lambda_function):
+            raise RuntimeError("boom")
+
+        def test_factory_then_error(lambda_function_factory):
+            lambda_function_factory()
+            1 / 0
+        """
+    )
+    project.run().assert_outcomes(failed=3)
+    assert project.sessions() and project.leftovers() == []
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_containers_are_removed_on_interrupt(project, signum):
+    """Ctrl-C (SIGINT) and a CI cancel (SIGTERM) in the middle of a test."""
+    project.ini()
+    ready = project.pytester.path / "ready"
+    project.tests(
+        f"""
+        import time
+
+        def test_waits(lambda_function):
+            lambda_function.invoke({{}})
+            open({str(ready)!r}, "w").close()
+            time.sleep(60)
+        """
+    )
+    process = project.pytester.popen(
+        [*project.pytester._getpytestargs(), "-p", "no:cacheprovider"],
+        stdout=open(project.pytester.path / "out.txt", "w"),
+        stderr=open(project.pytester.path / "err.txt", "w"),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            assert process.poll() is None, (project.pytester.path / "out.txt").read_text()
+            assert time.monotonic() < deadline, "the inner test never started its function"
+            time.sleep(0.1)
+        assert len(project.leftovers()) == 1
+        os.kill(process.pid, signum)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert project.leftovers() == []
+
+
+def test_a_killed_sessions_containers_are_reaped_by_the_next(project):
+    project.ini()
+    ready = project.pytester.path / "ready"
+    project.tests(
+        f"""
+        import time
+
+        def test_waits(lambda_function):
+            open({str(ready)!r}, "w").close()
+            time.sleep(60)
+        """
+    )
+    process = project.pytester.popen([*project.pytester._getpytestargs(), "-p", "no:cacheprovider"])
+    deadline = time.monotonic() + 120
+    while not ready.exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    process.kill()  # SIGKILL: nothing in that process can clean up
+    process.wait()
+    assert len(project.leftovers()) == 1
+
+    project.tests("def test_next(lambda_engine):\n    pass\n")
+    project.run().assert_outcomes(passed=1)
+    assert project.leftovers() == []
+
+
+def test_xdist_workers_share_one_build(project):
+    project.ini()
+    marker = project.pytester.path / "function" / "unique.txt"
+    marker.write_text(str(time.time_ns()))  # new inputs: this session must build
+    project.tests(
+        """
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        def test_each(lambda_function, lambda_image, n, worker_id):
+            assert lambda_function.invoke({"n": n}).json()["event"] == {"n": n}
+            with open("built-" + worker_id, "w") as f:
+                f.write(f"{lambda_image.built} {lambda_image.id}")
+        """
+    )
+    result = project.run("-n", "2")
+    result.assert_outcomes(passed=4)
+    records = [p.read_text().split() for p in project.pytester.path.glob("built-gw*")]
+    assert len(records) == 2
+    assert sorted(r[0] for r in records) == ["False", "True"]  # one worker built, the other reused it
+    assert len({r[1] for r in records}) == 1
+    assert project.leftovers() == []
