@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,23 @@ def scratch_context(tmp_path_factory) -> Path:
 def scratch_image(lambda_image_factory, scratch_context) -> LambdaImage:
     """A FROM-scratch custom runtime: static binary, no shell, no RIE."""
     return lambda_image_factory.build(scratch_context)
+
+
+def remove_repository(engine, repository: str) -> None:
+    """Untag every image of `repository` (an image goes when its last tag does)."""
+    for image in engine.client.images.list(name=repository):
+        for tag in image.tags:
+            if tag.startswith(repository + ":"):
+                engine.client.images.remove(tag)
+
+
+@pytest.fixture
+def private_copy(tmp_path, lambda_engine) -> Iterator[Path]:
+    """A copy of tests/images/python-fn under a unique directory name, so the
+    images built from it (tagged pytest-lambda-image/<dir>:<hash>) are this
+    test's alone and are removed after it."""
+    name = f"fn-{uuid.uuid4().hex[:8]}"
+    target = tmp_path / name
+    shutil.copytree(IMAGES / "python-fn", target)
+    yield target
+    remove_repository(lambda_engine, f"pytest-lambda-image/{name}")

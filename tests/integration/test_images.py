@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import docker.errors
 import pytest
 
 from pytest_lambda_image import BuildSpec, ImageBuildError, ImageNotFoundError, build_image, get_image
@@ -19,11 +20,9 @@ from ..conftest import BASE_IMAGE, IMAGES
 
 
 @pytest.fixture
-def context(tmp_path) -> Path:
+def context(private_copy) -> Path:
     """A private copy of tests/images/python-fn, free to edit."""
-    target = tmp_path / "fn"
-    shutil.copytree(IMAGES / "python-fn", target)
-    return target
+    return private_copy
 
 
 def spec(context: Path, **kwargs) -> BuildSpec:
@@ -116,7 +115,7 @@ def test_unknown_tag_names_the_image(lambda_engine):
 
 
 def test_invalid_reference(lambda_engine):
-    with pytest.raises(ImageNotFoundError, match="cannot be used|not on the Docker engine"):
+    with pytest.raises(ImageNotFoundError, match=r"cannot be used|not on the Docker engine"):
         get_image(lambda_engine, "Not A Valid Ref")
 
 
@@ -175,7 +174,7 @@ def pushed(registry, lambda_engine, scratch_context, tmp_path):
     digest = client.images.get_registry_data(tag).id
     for ref in client.images.get(built.id).tags:
         client.images.remove(ref, force=True)
-    with pytest.raises(Exception):
+    with pytest.raises(docker.errors.ImageNotFound):
         client.images.get(built.id)
     yield {"repository": repository, "tag": tag, "digest": digest, "id": built.id}
     for image in client.images.list(name=repository):

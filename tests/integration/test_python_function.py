@@ -7,7 +7,6 @@ import threading
 
 import pytest
 
-from pytest_lambda_image import cleanup
 from pytest_lambda_image import (
     ConfigError,
     FunctionError,
@@ -15,6 +14,7 @@ from pytest_lambda_image import (
     LambdaFunction,
     Outcome,
     RequestEntityTooLarge,
+    cleanup,
 )
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import shutil
 import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from ..conftest import BASE_IMAGE, IMAGES
+from ..conftest import BASE_IMAGE, IMAGES, remove_repository
 
 # Written by every inner session, so the outer test can look for its containers.
 SESSION_RECORDER = """
@@ -22,16 +25,19 @@ def pytest_configure(config):
 
 
 class Project:
-    def __init__(self, pytester: pytest.Pytester, engine) -> None:
+    def __init__(self, pytester: pytest.Pytester, engine, function_dir: Path) -> None:
         self.pytester = pytester
         self.engine = engine
-        shutil.copytree(IMAGES / "python-fn", pytester.path / "function")
+        self.function_dir = function_dir  # unique name: images built from it are this test's
         pytester.makeconftest(SESSION_RECORDER)
 
     def ini(self, extra: str = "", dockerfile: bool = True) -> None:
         lines = ["[pytest]"]
         if dockerfile:
-            lines += ["lambda_dockerfile = function/Dockerfile", f"lambda_build_args = BASE_IMAGE={BASE_IMAGE}"]
+            lines += [
+                f"lambda_dockerfile = {self.function_dir.name}/Dockerfile",
+                f"lambda_build_args = BASE_IMAGE={BASE_IMAGE}",
+            ]
         self.pytester.makeini("\n".join(lines) + "\n" + textwrap.dedent(extra))
 
     def tests(self, source: str, name: str = "test_function") -> None:
@@ -55,8 +61,11 @@ class Project:
 
 
 @pytest.fixture
-def project(pytester, lambda_engine, python_image, monkeypatch) -> Project:
+def project(pytester, lambda_engine, python_image, monkeypatch) -> Iterator[Project]:
     # Inner sessions must not depend on Ryuk (it cannot be pulled here): leave
     # TESTCONTAINERS_RYUK_DISABLED unset to prove the plugin never asks for it.
     monkeypatch.delenv("TESTCONTAINERS_RYUK_DISABLED", raising=False)
-    return Project(pytester, lambda_engine)
+    function_dir = pytester.path / f"fn-{uuid.uuid4().hex[:8]}"
+    shutil.copytree(IMAGES / "python-fn", function_dir)
+    yield Project(pytester, lambda_engine, function_dir)
+    remove_repository(lambda_engine, f"pytest-lambda-image/{function_dir.name}")

@@ -18,9 +18,17 @@ ERROR_BODY = json.dumps(
         (200, b"", Outcome.SUCCESS),
         (200, ERROR_BODY, Outcome.FUNCTION_ERROR),
         (200, b"Task timed out after 3.00 seconds", Outcome.TIMEOUT),
-        (502, b'{"errorType":"Runtime.ExitError","errorMessage":"RequestId: x Error: exit status 3"}', Outcome.RUNTIME_EXIT),
+        (
+            502,
+            b'{"errorType":"Runtime.ExitError","errorMessage":"RequestId: x Error: exit status 3"}',
+            Outcome.RUNTIME_EXIT,
+        ),
         (502, b'{"errorType":"Function.ResponseSizeTooLarge","errorMessage":"too big"}', Outcome.FUNCTION_ERROR),
-        (502, b'{"errorMessage":"Unable to import module","errorType":"Runtime.ImportModuleError"}', Outcome.INIT_ERROR),
+        (
+            502,
+            b'{"errorMessage":"Unable to import module","errorType":"Runtime.ImportModuleError"}',
+            Outcome.INIT_ERROR,
+        ),
         (502, b"", Outcome.INIT_ERROR),
     ],
 )

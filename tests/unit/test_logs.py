@@ -33,7 +33,8 @@ TIMEOUT = [
     "sleeping",
     "21 Nov 2026 05:13:21,918 [WARNING] (rapid) Reset initiated: Timeout",
     f"END RequestId: {C}",
-    f"REPORT RequestId: {C}\tDuration: 2000.00 ms\tBilled Duration: 2000 ms\tMemory Size: 128 MB\tMax Memory Used: 128 MB",
+    f"REPORT RequestId: {C}\tDuration: 2000.00 ms\tBilled Duration: 2000 ms\t"
+    "Memory Size: 128 MB\tMax Memory Used: 128 MB",
 ]
 
 

@@ -60,6 +60,9 @@ def test_build_spec(tmp_path):
     spec = BuildSpec(tmp_path, build_args={"A": 1})
     assert spec.dockerfile_path == tmp_path / "Dockerfile"
     assert spec.build_args == {"A": "1"}
-    assert BuildSpec(tmp_path, dockerfile="docker/Dockerfile.lambda").dockerfile_path == tmp_path / "docker/Dockerfile.lambda"
+    assert (
+        BuildSpec(tmp_path, dockerfile="docker/Dockerfile.lambda").dockerfile_path
+        == tmp_path / "docker/Dockerfile.lambda"
+    )
     with pytest.raises(ConfigError, match="linux/amd64 or linux/arm64"):
         BuildSpec(tmp_path, platform="linux/386")
