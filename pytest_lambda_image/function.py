@@ -30,6 +30,7 @@ from .settings import FunctionConfig, PullPolicy, parse_memory_size, parse_timeo
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke limit (the RIE truncates instead)
 RIE_PORT = 8080
+TESTCONTAINERS_API_VERSION = "1.41"  # Docker 20.10+
 _AWS_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 _has_file_cache: dict[tuple[str, str], bool] = {}
 
@@ -56,7 +57,9 @@ class LambdaFunction(DockerContainer):
         ref = image.ref if isinstance(image, LambdaImage) else image
         if not isinstance(ref, str) or not ref.strip():
             raise LambdaImageError(f"invalid image {image!r}: give a tag, a digest or a LambdaImage")
-        super().__init__(ref)
+        # testcontainers makes its own client; a fixed API version keeps that
+        # from calling the daemon here (we use the engine's client for all work).
+        super().__init__(ref, docker_client_kw={"version": TESTCONTAINERS_API_VERSION})
         self.image = ref  # testcontainers would prefix a hub mirror; we never pull through it
         self.config = (config or FunctionConfig()).replace(**settings) if settings else (config or FunctionConfig())
         self.lambda_image: LambdaImage | None = image if isinstance(image, LambdaImage) else None
@@ -234,6 +237,7 @@ class LambdaFunction(DockerContainer):
         if self._session is not None:
             self._session.close()
             self._session = None
+        self.get_docker_client().client.close()
         if self._own_engine and self._engine is not None:
             self._engine.close()
             self._engine = None

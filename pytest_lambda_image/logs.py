@@ -26,6 +26,7 @@ _REPORT = re.compile(r"^REPORT RequestId: (?P<id>[0-9a-fA-F-]+)(?P<rest>.*)$")
 _INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: (?P<ms>[0-9.]+)\)")
 _INIT_START = re.compile(r"\(rapid\) INIT START\(")
 _CRASH_END = re.compile(r"\(rapid\) Invoke DONE failed")
+CRASH_GRACE_S = 0.05
 _TIMESTAMP = re.compile(r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tz>Z|z|[+-]\d\d:\d\d)$")
 _FIELD = re.compile(r"(?P<name>[A-Za-z ]+): (?P<value>[0-9.]+) (?:ms|MB)")
 
@@ -62,11 +63,13 @@ class Ticket:
 
     number: int = 0
     request_id: str | None = None
-    start: int | None = None
-    end: int | None = None
+    start: int | None = None  # index of its first line
+    last: int | None = None  # index of its REPORT (or crash) line
     report: Report | None = None
     init_duration_ms: float | None = None
-    done: bool = False
+    done: bool = False  # nothing more to wait for
+    crashed: bool = False
+    next: Ticket | None = None  # the invoke after it: its lines end where that one's begin
 
 
 class LogCollector:
@@ -146,43 +149,48 @@ class LogCollector:
         if request_id is not None:
             ticket = self._by_id.get(request_id)
             if ticket is None:
-                if self._open is not None and self._open.end is None:
-                    # An invoke that never wrote REPORT (e.g. a crash) ends where the next begins.
-                    self._finish(self._open, index - 1)
-                if not self._pending:
-                    return  # someone else invoked this container directly
-                ticket = self._pending.popleft()
-                ticket.request_id = request_id
-                self._by_id[request_id] = ticket
-                previous_end = self._open.end if self._open is not None else -1
-                self._open = ticket
-                # stdout and stderr interleave loosely: an init the RIE logged
-                # just before START belongs to this invoke.
-                index = self._init_start_before(index, previous_end)
+                ticket = self._assign(request_id, index)
+                if ticket is None:
+                    return
             ticket.start = index if ticket.start is None else min(ticket.start, index)
             return
+        if line.startswith("REPORT RequestId: "):
+            match = _REPORT.match(line)
+            ticket = self._by_id.get(match["id"]) if match else None
+            if ticket is not None:
+                ticket.report = parse_report(line, ticket.init_duration_ms)
+                ticket.last, ticket.done = index, True
+            return
         ticket = self._open
-        if ticket is None or ticket.end is not None:
+        if ticket is None or ticket.done:
             return
         init = _INIT_REPORT.search(line)
         if init and ticket.init_duration_ms is None:
             ticket.init_duration_ms = float(init["ms"])
-        elif line.startswith("REPORT RequestId: ") and ticket.request_id and ticket.request_id in line:
-            ticket.report = parse_report(line, ticket.init_duration_ms)
-            self._finish(ticket, index)
         elif _CRASH_END.search(line):
-            self._finish(ticket, index)
+            ticket.last, ticket.done, ticket.crashed = index, True, True
 
-    def _init_start_before(self, index: int, previous_end: int | None) -> int:
-        for back in range(index - 1, (previous_end if previous_end is not None else -1), -1):
+    def _assign(self, request_id: str, index: int) -> Ticket | None:
+        """A new request id: it belongs to the oldest invoke still waiting for one."""
+        if not self._pending:
+            return None  # someone else invoked this container directly
+        ticket = self._pending.popleft()
+        ticket.request_id = request_id
+        self._by_id[request_id] = ticket
+        previous, self._open = self._open, ticket
+        if previous is not None:
+            previous.next = ticket
+            previous.done = True  # whatever it did not write by now, it never will
+        # stdout and stderr interleave loosely: an init the RIE logged just
+        # before this START (after the previous invoke's last line) is this invoke's.
+        lower = previous.last if previous is not None and previous.last is not None else index - 1
+        if previous is None:
+            lower = -1
+        for back in range(index - 1, lower, -1):
             if _INIT_START.search(self.lines[back]):
-                return back
-        return index
-
-    @staticmethod
-    def _finish(ticket: Ticket, index: int) -> None:
-        ticket.end = index
-        ticket.done = True
+                ticket.start = back
+                break
+        return ticket
 
     # -- reading ---------------------------------------------------------------
     def ticket(self) -> Ticket:
@@ -206,15 +214,21 @@ class LogCollector:
             ticket.done = True
 
     def result(self, ticket: Ticket, timeout: float = 2.0) -> InvocationLogs:
-        """The ticket's lines, fetching until its last one is in (at most `timeout` s)."""
+        """The ticket's lines, fetching until its last one is in (at most
+        `timeout` s). Its lines run up to the next invoke's first line: the
+        runtime's own output can trail the RIE's end-of-invoke lines."""
         self._wait(lambda: ticket.done, timeout)
+        if ticket.crashed and ticket.next is None:
+            time.sleep(CRASH_GRACE_S)  # a dying runtime's last output arrives late
+            self.refresh()
         with self._lock:
             if ticket.start is None:
                 return InvocationLogs(request_id=ticket.request_id)
-            end = ticket.end if ticket.end is not None else len(self.lines) - 1
+            following = ticket.next.start if ticket.next is not None else None
+            end = following if following is not None else len(self.lines)
             return InvocationLogs(
                 request_id=ticket.request_id,
-                lines=tuple(self.lines[ticket.start : end + 1]),
+                lines=tuple(self.lines[ticket.start : end]),
                 report=ticket.report,
             )
 

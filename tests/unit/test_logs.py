@@ -138,3 +138,25 @@ def test_parse_timestamp():
     assert parse_timestamp("2026-11-21T05:17:45Z") == (1795238265, 0)
     assert parse_timestamp("2026-11-21T06:17:45.5+01:00") == (1795238265, 500000000)
     assert parse_timestamp("not a time") is None
+
+
+def test_output_trailing_the_end_marker_stays_with_its_invocation():
+    """Seen for real: a crashing runtime's last print arrives after the RIE's
+    "Invoke DONE failed", and "INVOKE RTDONE" after REPORT."""
+    collector = LogCollector()
+    crash, after = collector.ticket(), collector.ticket()
+    collector.add([*CRASH, "late output from the dying runtime"])
+    assert collector.result(crash, timeout=0).lines[-1] == "late output from the dying runtime"
+
+    collector.add([*TIMEOUT, "21 Nov 2026 05:13:21,919 [INFO] (rapid) INVOKE RTDONE(status: timeout)"])
+    lines = collector.result(crash, timeout=0).lines
+    assert lines[-1] == "late output from the dying runtime"
+    assert collector.result(after, timeout=0).lines[-1].endswith("INVOKE RTDONE(status: timeout)")
+
+
+def test_report_found_by_request_id_even_out_of_order():
+    collector = LogCollector()
+    first, second = collector.ticket(), collector.ticket()
+    collector.add(FIRST_WITH_INIT[:-1] + CRASH[:1] + FIRST_WITH_INIT[-1:] + CRASH[1:])
+    assert collector.result(first, timeout=0).report.duration_ms == 36.11
+    assert collector.result(second, timeout=0).request_id == B
