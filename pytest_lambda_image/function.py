@@ -25,7 +25,7 @@ from .image import LambdaImage, get_image
 from .invocation import Invocation
 from .logs import LogCollector
 from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
-from .settings import FunctionConfig, PullPolicy, parse_memory_size, parse_timeout
+from .settings import FunctionConfig, PullPolicy
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke limit (the RIE truncates instead)
@@ -40,7 +40,7 @@ class LambdaFunction(DockerContainer):
 
     Fluent like testcontainers' containers::
 
-        with LambdaFunction("my-fn:latest").with_timeout(5).with_env(STAGE="test") as fn:
+        with LambdaFunction("my-fn:latest").with_timeout(5).with_envs(STAGE="test") as fn:
             assert fn.invoke({"name": "x"}).json() == {...}
     """
 
@@ -61,7 +61,8 @@ class LambdaFunction(DockerContainer):
         # from calling the daemon here (we use the engine's client for all work).
         super().__init__(ref, docker_client_kw={"version": TESTCONTAINERS_API_VERSION})
         self.image = ref  # testcontainers would prefix a hub mirror; we never pull through it
-        self.config = (config or FunctionConfig()).replace(**settings) if settings else (config or FunctionConfig())
+        base = config or FunctionConfig()
+        self.config = base.replace(**settings) if settings else base
         self.lambda_image: LambdaImage | None = image if isinstance(image, LambdaImage) else None
         self._engine = engine
         self._own_engine = engine is None
@@ -78,11 +79,11 @@ class LambdaFunction(DockerContainer):
         return self
 
     def with_timeout(self, seconds: int) -> Self:
-        self.config = self.config.replace(timeout=parse_timeout(seconds))
+        self.config = self.config.replace(timeout=seconds)
         return self
 
     def with_memory_size(self, megabytes: int) -> Self:
-        self.config = self.config.replace(memory_size=parse_memory_size(megabytes))
+        self.config = self.config.replace(memory_size=megabytes)
         return self
 
     def with_function_name(self, name: str) -> Self:
