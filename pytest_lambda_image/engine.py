@@ -18,9 +18,18 @@ from .errors import DockerUnavailableError, LambdaImageError
 class DockerEngine:
     """A connected Docker client plus the facts the plugin needs about it."""
 
-    def __init__(self, client: docker.DockerClient) -> None:
+    def __init__(
+        self,
+        client: docker.DockerClient,
+        *,
+        host_address: str | None = None,
+        shares_filesystem: bool | None = None,
+    ) -> None:
         self.client = client
-        self.base_url: str = client.api.base_url
+        #: where ports this daemon publishes are reached from here
+        self.host_address = host_address or docker_host_address(os.environ.get("DOCKER_HOST"))
+        #: whether the daemon can bind-mount this machine's files
+        self.shares_filesystem = self.host_address == "127.0.0.1" if shares_filesystem is None else shares_filesystem
 
     @classmethod
     def connect(cls, timeout: int = 60) -> DockerEngine:
@@ -33,16 +42,6 @@ class DockerEngine:
                 f"no Docker daemon at {where}: start Docker or set DOCKER_HOST ({short_reason(exc)})"
             ) from None
         return cls(client)
-
-    @property
-    def is_local(self) -> bool:
-        """True when the daemon shares this machine's filesystem and loopback."""
-        return docker_host_address(os.environ.get("DOCKER_HOST")) == "127.0.0.1"
-
-    @property
-    def host_address(self) -> str:
-        """Address at which ports published by this daemon are reached."""
-        return docker_host_address(os.environ.get("DOCKER_HOST"))
 
     def close(self) -> None:
         self.client.close()

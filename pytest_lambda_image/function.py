@@ -146,9 +146,10 @@ class LambdaFunction(DockerContainer):
         launch = plan_launch(image.entrypoint, image.cmd, image_has_rie=has_rie, handler=self.config.handler)
         rie_binary = find_rie(rie_arch(image.architecture), self.config.rie_path) if launch.mount_rie else None
         volumes = {host: {"bind": m["bind"], "mode": m["mode"]} for host, m in self.volumes.items()}
-        if rie_binary is not None and engine.is_local:
+        if rie_binary is not None and engine.shares_filesystem:
             volumes[str(rie_binary.resolve())] = {"bind": RIE_MOUNT_POINT, "mode": "ro"}
-        binding = ("127.0.0.1", None) if engine.is_local else None
+        # A remote daemon publishes on its own interfaces; a local one on loopback only.
+        binding = ("127.0.0.1", None) if engine.host_address == "127.0.0.1" else None
         kwargs = dict(self._kwargs)
         if self._network is not None:
             kwargs.setdefault("network", self._network.name)
@@ -169,7 +170,7 @@ class LambdaFunction(DockerContainer):
         cleanup.track(self._container.id, engine.client)
         self.collector = LogCollector(_log_source(engine, self._container.id))
         try:
-            if rie_binary is not None and not engine.is_local:
+            if rie_binary is not None and not engine.shares_filesystem:
                 _copy_rie(self._container, rie_binary)
             with docker_errors(f"starting {image.ref}"):
                 self._container.start()

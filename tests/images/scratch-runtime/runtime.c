@@ -7,7 +7,7 @@
  *   event containing "crash"   exit(3) during the invoke
  *   event containing "sleep"   sleep 30 s (past any test timeout)
  *   event containing "fail"    report /invocation/<id>/error
- *   otherwise: answer {"argv": [...], "handler": "$_HANDLER", "event": <event>}
+ *   otherwise: answer {"argv": [...], "handler": "$_HANDLER", "machine": "x86_64", "event": <event>}
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 static char host[64] = "127.0.0.1";
@@ -71,6 +72,8 @@ int main(int argc, char **argv) {
         used += snprintf(argv_json + used, sizeof argv_json - used, "%s\"%s\"", i ? "," : "", argv[i]);
     snprintf(argv_json + used, sizeof argv_json - used, "]");
     const char *handler = getenv("_HANDLER");
+    struct utsname uts;
+    uname(&uts);
     for (;;) {
         if (http("GET", "/2018-06-01/runtime/invocation/next", NULL, buf, sizeof buf, rid) != 0) return 5;
         printf("custom runtime invoked %s\n", rid);
@@ -82,8 +85,8 @@ int main(int argc, char **argv) {
                  sizeof reply, NULL);
             continue;
         }
-        snprintf(reply, sizeof reply, "{\"argv\":%s,\"handler\":\"%s\",\"event\":%s}", argv_json,
-                 handler ? handler : "", buf[0] ? buf : "null");
+        snprintf(reply, sizeof reply, "{\"argv\":%s,\"handler\":\"%s\",\"machine\":\"%s\",\"event\":%s}",
+                 argv_json, handler ? handler : "", uts.machine, buf[0] ? buf : "null");
         snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/response", rid);
         http("POST", path, reply, buf, sizeof buf, NULL);
     }
