@@ -59,3 +59,17 @@ def test_find_rie_order(tmp_path, monkeypatch):
 def test_explicit_rie_must_exist(tmp_path):
     with pytest.raises(RieNotFoundError, match="does not exist"):
         find_rie("x86_64", explicit=tmp_path / "missing")
+
+
+def test_find_rie_in_an_installed_aws_sam_cli(tmp_path, monkeypatch):
+    """aws-sam-cli ships the RIE at samcli/local/rapid/aws-lambda-rie-<arch>."""
+    rapid = tmp_path / "site" / "samcli" / "local" / "rapid"
+    rapid.mkdir(parents=True)
+    (tmp_path / "site" / "samcli" / "__init__.py").write_text("")
+    (rapid / "aws-lambda-rie-arm64").write_bytes(b"rie")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("PYTEST_LAMBDA_RIE", raising=False)
+    assert find_rie("arm64") == rapid / "aws-lambda-rie-arm64"
+    with pytest.raises(RieNotFoundError):
+        find_rie("x86_64")

@@ -1,0 +1,81 @@
+"""What an authorizer puts in the request context, per payload format."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._common import ACCOUNT_ID
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """Build with `jwt_authorizer`, `lambda_authorizer` or `iam_authorizer`."""
+
+    kind: str  # "jwt" | "lambda" | "iam"
+    claims: Mapping[str, Any] = field(default_factory=dict)
+    scopes: Sequence[str] = ()
+    context: Mapping[str, Any] = field(default_factory=dict)
+    principal_id: str = "user"
+    access_key: str = "ASIAIOSFODNN7EXAMPLE"
+    user_arn: str = f"arn:aws:iam::{ACCOUNT_ID}:user/tester"
+    user_id: str = "AIDACKCEVSQ6C2EXAMPLE"
+    account_id: str = ACCOUNT_ID
+
+    def rest(self) -> dict[str, Any] | None:
+        """requestContext.authorizer in payload 1.0 (REST APIs)."""
+        if self.kind == "jwt":
+            return {"claims": dict(self.claims), "scopes": list(self.scopes) or None}
+        if self.kind == "lambda":
+            # REST flattens the Lambda authorizer's context into the authorizer map.
+            return {"principalId": self.principal_id, "integrationLatency": 0, **self.context}
+        return None  # IAM goes into requestContext.identity
+
+    def rest_identity(self) -> dict[str, Any]:
+        if self.kind != "iam":
+            return {}
+        return {
+            "accessKey": self.access_key,
+            "accountId": self.account_id,
+            "caller": self.user_id,
+            "user": self.user_id,
+            "userArn": self.user_arn,
+        }
+
+    def http(self) -> dict[str, Any]:
+        """requestContext.authorizer in payload 2.0 (HTTP APIs, Function URLs)."""
+        if self.kind == "jwt":
+            return {"jwt": {"claims": dict(self.claims), "scopes": list(self.scopes) or None}}
+        if self.kind == "lambda":
+            return {"lambda": dict(self.context)}
+        return {
+            "iam": {
+                "accessKey": self.access_key,
+                "accountId": self.account_id,
+                "callerId": self.user_id,
+                "cognitoIdentity": None,
+                "principalOrgId": None,
+                "userArn": self.user_arn,
+                "userId": self.user_id,
+            }
+        }
+
+
+def jwt_authorizer(claims: Mapping[str, Any], scopes: Sequence[str] = ()) -> Authorizer:
+    """A JWT (HTTP API) or Cognito user pool (REST) authorizer's claims."""
+    return Authorizer("jwt", claims=claims, scopes=scopes)
+
+
+def lambda_authorizer(context: Mapping[str, Any] | None = None, principal_id: str = "user") -> Authorizer:
+    """A Lambda authorizer's context (and, for REST, its principalId)."""
+    return Authorizer("lambda", context=context or {}, principal_id=principal_id)
+
+
+def iam_authorizer(
+    user_arn: str = f"arn:aws:iam::{ACCOUNT_ID}:user/tester",
+    access_key: str = "ASIAIOSFODNN7EXAMPLE",
+    account_id: str = ACCOUNT_ID,
+) -> Authorizer:
+    """A SigV4-signed caller (AWS_IAM authorization)."""
+    return Authorizer("iam", user_arn=user_arn, access_key=access_key, account_id=account_id)

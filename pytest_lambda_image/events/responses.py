@@ -1,0 +1,180 @@
+"""Turn what a function returned into the HTTP response its front would send:
+API Gateway REST (payload 1.0), HTTP API / Function URL (2.0) or ALB.
+
+AWS only logs why a response was malformed; here the reason is kept on the
+response (`HttpResponse.error`) so a test can assert on it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Format = Literal["1.0", "2.0", "alb"]
+_REST_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
+_ALB_KEYS = _REST_KEYS | {"statusDescription"}
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    error: str | None = None  # why the front answered with an error instead of the function's response
+
+    @property
+    def ok(self) -> bool:
+        return self.status < 400
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        """The header's values joined with ", " (any case), or None."""
+        values = self.header_values(name)
+        return ", ".join(values) if values else None
+
+    def header_values(self, name: str) -> list[str]:
+        return [v for n, v in self.headers if n.lower() == name.lower()]
+
+    @property
+    def cookies(self) -> list[str]:
+        """The Set-Cookie header values, one per cookie."""
+        return self.header_values("Set-Cookie")
+
+
+def _failure(fmt: Format, reason: str) -> HttpResponse:
+    if fmt == "alb":
+        body = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+        body += b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
+        return HttpResponse(502, [("Content-Type", "text/html")], body, reason)
+    message = "Internal server error" if fmt == "1.0" else "Internal Server Error"
+    return HttpResponse(502, [("Content-Type", "application/json")], json.dumps({"message": message}).encode(), reason)
+
+
+def to_http_response(result: Any, fmt: Format = "1.0") -> HttpResponse:
+    """Map a function's result to an HTTP response.
+
+    `result` is an `Invocation` (its outcome counts: a function error, timeout
+    or crash becomes a 502), or the function's return value as bytes, str, or
+    already-parsed JSON (dict/list/...)."""
+    if fmt not in ("1.0", "2.0", "alb"):
+        raise ValueError(f"unknown response format {fmt!r}: use '1.0', '2.0' or 'alb'")
+    outcome = getattr(result, "outcome", None)
+    if outcome is not None:
+        if not result.ok:
+            return _failure(fmt, f"the function failed ({outcome.value}): {result.error_type}: {result.error_message}")
+        result = result.payload
+    if isinstance(result, (bytes, bytearray, str)):
+        raw = result.encode() if isinstance(result, str) else bytes(result)
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            return _failure(fmt, f"the function's response is not JSON: {raw[:80]!r}")
+    else:
+        document = result
+        raw = json.dumps(document).encode()
+    if fmt == "2.0":
+        return _map_v2(document, raw)
+    return _map_proxy(document, fmt)
+
+
+def _map_proxy(document: Any, fmt: Format) -> HttpResponse:
+    """REST payload 1.0 and ALB: a strict proxy response object."""
+    if not isinstance(document, dict):
+        return _failure(fmt, f"malformed proxy response: expected a JSON object, got {type(document).__name__}")
+    unknown = set(document) - (_REST_KEYS if fmt == "1.0" else _ALB_KEYS)
+    if unknown:
+        return _failure(fmt, f"malformed proxy response: unexpected field(s) {', '.join(sorted(unknown))}")
+    status = document.get("statusCode")
+    if not _is_status(status):
+        return _failure(fmt, f"malformed proxy response: statusCode must be an integer 100-599, got {status!r}")
+    headers, problem = _proxy_headers(document)
+    if problem:
+        return _failure(fmt, f"malformed proxy response: {problem}")
+    body, problem = _decode_body(document)
+    if problem:
+        return _failure(fmt, f"malformed proxy response: {problem}")
+    return HttpResponse(int(status), headers, body)
+
+
+def _map_v2(document: Any, raw: bytes) -> HttpResponse:
+    """HTTP API / Function URL payload 2.0: a JSON value without statusCode is
+    the body of a 200 application/json response."""
+    if not isinstance(document, dict) or "statusCode" not in document:
+        return HttpResponse(200, [("Content-Type", "application/json")], raw)
+    status = document.get("statusCode")
+    if not _is_status(status):
+        return _failure("2.0", f"malformed response: statusCode must be an integer 100-599, got {status!r}")
+    headers: list[tuple[str, str]] = []
+    raw_headers = document.get("headers") or {}
+    if not isinstance(raw_headers, dict):
+        return _failure("2.0", "malformed response: headers must be an object")
+    for name, value in raw_headers.items():
+        if isinstance(value, (dict, list)):
+            return _failure("2.0", f"malformed response: header {name!r} must be a string")
+        headers.append((str(name), _scalar(value)))
+    cookies = document.get("cookies") or []
+    if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
+        return _failure("2.0", "malformed response: cookies must be a list of strings")
+    headers.extend(("Set-Cookie", cookie) for cookie in cookies)
+    body, problem = _decode_body(document)
+    if problem:
+        return _failure("2.0", f"malformed response: {problem}")
+    return HttpResponse(int(status), headers, body)
+
+
+def _is_status(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
+
+
+def _proxy_headers(document: Mapping[str, Any]) -> tuple[list[tuple[str, str]], str | None]:
+    """headers and multiValueHeaders merged: both lists' values, but a
+    name/value pair given in both appears once (from multiValueHeaders)."""
+    single = document.get("headers") or {}
+    multi = document.get("multiValueHeaders") or {}
+    if not isinstance(single, dict) or not isinstance(multi, dict):
+        return [], "headers and multiValueHeaders must be objects"
+    merged: list[tuple[str, str]] = []
+    for name, values in multi.items():
+        if not isinstance(values, list) or any(isinstance(v, (dict, list)) for v in values):
+            return [], f"multiValueHeaders[{name!r}] must be a list of strings"
+        merged.extend((str(name), _scalar(v)) for v in values)
+    for name, value in single.items():
+        if isinstance(value, (dict, list)):
+            return [], f"headers[{name!r}] must be a string"
+        pair = (str(name), _scalar(value))
+        if pair not in merged:
+            merged.append(pair)
+    return merged, None
+
+
+def _decode_body(document: Mapping[str, Any]) -> tuple[bytes, str | None]:
+    body = document.get("body")
+    encoded = document.get("isBase64Encoded", False)
+    if not isinstance(encoded, bool):
+        return b"", f"isBase64Encoded must be true or false, got {encoded!r}"
+    if body is None:
+        return b"", None
+    if not isinstance(body, str):
+        return b"", f"body must be a string, got {type(body).__name__} (serialize it with json.dumps)"
+    if encoded:
+        try:
+            return base64.b64decode(body, validate=True), None
+        except (binascii.Error, ValueError):
+            return b"", "isBase64Encoded is true but body is not valid base64"
+    return body.encode(), None
