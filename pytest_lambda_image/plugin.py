@@ -13,6 +13,7 @@ from . import cleanup, options
 from .engine import DockerEngine
 from .errors import LambdaImageError
 from .function import LambdaFunction
+from .gateway import LocalApiGateway
 from .image import LambdaImage, build_image, get_image
 from .options import PluginSettings
 from .settings import BuildSpec, PullPolicy
@@ -237,3 +238,52 @@ def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSetti
         yield function
     finally:
         factory.close()
+
+
+class GatewayFactory:
+    """Starts local API Gateways; each is stopped when the test ends."""
+
+    def __init__(self, settings: PluginSettings, default_function: Callable[[], LambdaFunction]) -> None:
+        self._settings = settings
+        self._default_function = default_function
+        self._started: list[LocalApiGateway] = []
+
+    def __call__(
+        self,
+        function: LambdaFunction | None = None,
+        *,
+        routes: list[str] | None = None,
+        payload_format: str | None = None,
+        **options: Any,
+    ) -> LocalApiGateway:
+        __tracebackhide__ = True
+        gateway = LocalApiGateway(
+            function if function is not None else self._default_function(),
+            routes=routes or list(self._settings.gateway_routes) or None,
+            payload_format=payload_format or self._settings.gateway_format,  # type: ignore[arg-type]
+            **options,
+        )
+        self._started.append(gateway)
+        return gateway.start()
+
+    def close(self) -> None:
+        while self._started:
+            self._started.pop().stop()
+
+
+@pytest.fixture
+def lambda_gateway_factory(request: pytest.FixtureRequest, lambda_settings: PluginSettings) -> Iterator[GatewayFactory]:
+    """`lambda_gateway_factory(function=None, routes=None, payload_format=None,
+    stage=..., stage_variables=..., authorizer=...)` starts a local API Gateway
+    in front of a function (default: `lambda_function`)."""
+    factory = GatewayFactory(lambda_settings, lambda: request.getfixturevalue("lambda_function"))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def lambda_gateway(lambda_gateway_factory: GatewayFactory) -> LocalApiGateway:
+    """A local API Gateway in front of `lambda_function`, configured by the
+    `lambda_gateway_format` and `lambda_gateway_routes` ini options; talk to
+    it at `lambda_gateway.url` with requests, curl or a browser."""
+    return _or_fail(lambda_gateway_factory)

@@ -51,7 +51,8 @@ class HttpResponse:
         return self.header_values("Set-Cookie")
 
 
-def _failure(fmt: Format, reason: str) -> HttpResponse:
+def error_response(fmt: Format, reason: str) -> HttpResponse:
+    """What the front answers when the function failed or its response is malformed."""
     if fmt == "alb":
         body = b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
         body += b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
@@ -71,14 +72,16 @@ def to_http_response(result: Any, fmt: Format = "1.0") -> HttpResponse:
     outcome = getattr(result, "outcome", None)
     if outcome is not None:
         if not result.ok:
-            return _failure(fmt, f"the function failed ({outcome.value}): {result.error_type}: {result.error_message}")
+            return error_response(
+                fmt, f"the function failed ({outcome.value}): {result.error_type}: {result.error_message}"
+            )
         result = result.payload
     if isinstance(result, (bytes, bytearray, str)):
         raw = result.encode() if isinstance(result, str) else bytes(result)
         try:
             document = json.loads(raw)
         except ValueError:
-            return _failure(fmt, f"the function's response is not JSON: {raw[:80]!r}")
+            return error_response(fmt, f"the function's response is not JSON: {raw[:80]!r}")
     else:
         document = result
         raw = json.dumps(document).encode()
@@ -90,19 +93,19 @@ def to_http_response(result: Any, fmt: Format = "1.0") -> HttpResponse:
 def _map_proxy(document: Any, fmt: Format) -> HttpResponse:
     """REST payload 1.0 and ALB: a strict proxy response object."""
     if not isinstance(document, dict):
-        return _failure(fmt, f"malformed proxy response: expected a JSON object, got {type(document).__name__}")
+        return error_response(fmt, f"malformed proxy response: expected a JSON object, got {type(document).__name__}")
     unknown = set(document) - (_REST_KEYS if fmt == "1.0" else _ALB_KEYS)
     if unknown:
-        return _failure(fmt, f"malformed proxy response: unexpected field(s) {', '.join(sorted(unknown))}")
+        return error_response(fmt, f"malformed proxy response: unexpected field(s) {', '.join(sorted(unknown))}")
     status = document.get("statusCode")
     if not _is_status(status):
-        return _failure(fmt, f"malformed proxy response: statusCode must be an integer 100-599, got {status!r}")
+        return error_response(fmt, f"malformed proxy response: statusCode must be an integer 100-599, got {status!r}")
     headers, problem = _proxy_headers(document)
     if problem:
-        return _failure(fmt, f"malformed proxy response: {problem}")
+        return error_response(fmt, f"malformed proxy response: {problem}")
     body, problem = _decode_body(document)
     if problem:
-        return _failure(fmt, f"malformed proxy response: {problem}")
+        return error_response(fmt, f"malformed proxy response: {problem}")
     return HttpResponse(int(status), headers, body)
 
 
@@ -113,22 +116,22 @@ def _map_v2(document: Any, raw: bytes) -> HttpResponse:
         return HttpResponse(200, [("Content-Type", "application/json")], raw)
     status = document.get("statusCode")
     if not _is_status(status):
-        return _failure("2.0", f"malformed response: statusCode must be an integer 100-599, got {status!r}")
+        return error_response("2.0", f"malformed response: statusCode must be an integer 100-599, got {status!r}")
     headers: list[tuple[str, str]] = []
     raw_headers = document.get("headers") or {}
     if not isinstance(raw_headers, dict):
-        return _failure("2.0", "malformed response: headers must be an object")
+        return error_response("2.0", "malformed response: headers must be an object")
     for name, value in raw_headers.items():
         if isinstance(value, (dict, list)):
-            return _failure("2.0", f"malformed response: header {name!r} must be a string")
+            return error_response("2.0", f"malformed response: header {name!r} must be a string")
         headers.append((str(name), _scalar(value)))
     cookies = document.get("cookies") or []
     if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
-        return _failure("2.0", "malformed response: cookies must be a list of strings")
+        return error_response("2.0", "malformed response: cookies must be a list of strings")
     headers.extend(("Set-Cookie", cookie) for cookie in cookies)
     body, problem = _decode_body(document)
     if problem:
-        return _failure("2.0", f"malformed response: {problem}")
+        return error_response("2.0", f"malformed response: {problem}")
     return HttpResponse(int(status), headers, body)
 
 

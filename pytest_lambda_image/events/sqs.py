@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -54,18 +55,12 @@ def sqs_message(
 
 
 def _attribute(value: str | int | float | bytes) -> dict[str, Any]:
-    import base64
-
+    lists: dict[str, Any] = {"stringListValues": [], "binaryListValues": []}
     if isinstance(value, bytes):
-        return {
-            "binaryValue": base64.b64encode(value).decode(),
-            "stringListValues": [],
-            "binaryListValues": [],
-            "dataType": "Binary",
-        }
+        return {"binaryValue": base64.b64encode(value).decode(), **lists, "dataType": "Binary"}
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return {"stringValue": str(value), "stringListValues": [], "binaryListValues": [], "dataType": "Number"}
-    return {"stringValue": str(value), "stringListValues": [], "binaryListValues": [], "dataType": "String"}
+        return {"stringValue": str(value), **lists, "dataType": "Number"}
+    return {"stringValue": str(value), **lists, "dataType": "String"}
 
 
 def sqs(

@@ -1,0 +1,208 @@
+"""A local API Gateway: a real HTTP server on 127.0.0.1 that turns each
+request into an API Gateway (REST 1.0 / HTTP API 2.0) or ALB event, invokes
+the function, and answers with the HTTP response the real front would send.
+
+    python -m pytest_lambda_image gateway my-fn:latest --route "GET /items/{id}" --port 3000
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .errors import LambdaImageError, RequestEntityTooLarge
+from .events.authorizers import Authorizer
+from .events.http_events import alb_event_from_request, http_event_from_request, rest_event_from_request
+from .events.request import HttpRequest
+from .events.responses import Format, HttpResponse, error_response, to_http_response
+from .events.routes import Route, select
+from .function import MAX_REQUEST_BYTES
+from .invocation import Invocation
+
+_TEXT_TYPES = (
+    "text/",
+    "application/json",
+    "application/xml",
+    "application/javascript",
+    "application/x-www-form-urlencoded",
+)
+DEFAULT_ROUTES = {"1.0": ("ANY /{proxy+}", "ANY /"), "2.0": ("$default",), "alb": ("$default",)}
+
+
+@dataclass
+class Exchange:
+    """One request through the gateway, for tests to look at afterwards."""
+
+    event: dict[str, Any] | None
+    invocation: Invocation | None
+    response: HttpResponse
+
+
+class LocalApiGateway:
+    """Serve `function` over HTTP. `invoke` is anything with
+    `.invoke(event) -> Invocation` (a `LambdaFunction`)."""
+
+    def __init__(
+        self,
+        function: Any,
+        *,
+        routes: Sequence[str] | None = None,
+        payload_format: Format = "1.0",
+        stage: str | None = None,
+        stage_variables: dict[str, str] | None = None,
+        authorizer: Authorizer | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        if payload_format not in DEFAULT_ROUTES:
+            raise LambdaImageError(f"invalid payload format {payload_format!r}: use '1.0', '2.0' or 'alb'")
+        self.function = function
+        self.payload_format: Format = payload_format
+        try:
+            self.routes = [Route.parse(r) for r in (routes or DEFAULT_ROUTES[payload_format])]
+        except ValueError as exc:
+            raise LambdaImageError(str(exc)) from None
+        self.stage = stage or ("prod" if payload_format == "1.0" else "$default")
+        self.stage_variables = stage_variables
+        self.authorizer = authorizer
+        self.exchanges: collections.deque[Exchange] = collections.deque(maxlen=200)
+        self._host, self._port = host, port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> LocalApiGateway:
+        if self._server is None:
+            self._server = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
+            self._server.daemon_threads = True
+            self._thread = threading.Thread(target=self._server.serve_forever, name="lambda-gateway", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def __enter__(self) -> LocalApiGateway:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. `http://127.0.0.1:41234` (no trailing slash)."""
+        if self._server is None:
+            raise LambdaImageError("the gateway is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def last(self) -> Exchange | None:
+        return self.exchanges[-1] if self.exchanges else None
+
+    # -- one request --------------------------------------------------------------------
+    def handle(self, request: HttpRequest, host_header: str | None) -> Exchange:
+        """Route, build the event, invoke and map the response."""
+        found = select(self.routes, request.method, request.path)
+        if found is None:
+            return Exchange(None, None, self._no_route())
+        route, params = found
+        event = self._event(request, route, params, host_header)
+        if request.body is not None and len(json.dumps(event)) > MAX_REQUEST_BYTES:
+            return Exchange(event, None, _json_response(413, {"message": "Request Too Long"}, "payload over 6 MB"))
+        try:
+            invocation = self.function.invoke(event)
+        except RequestEntityTooLarge as exc:
+            return Exchange(event, None, _json_response(413, {"message": "Request Too Long"}, str(exc)))
+        except LambdaImageError as exc:
+            return Exchange(event, None, error_response(self.payload_format, str(exc)))
+        return Exchange(event, invocation, to_http_response(invocation, self.payload_format))
+
+    def _event(self, request: HttpRequest, route: Route, params: dict[str, str], host: str | None) -> dict[str, Any]:
+        if self.payload_format == "alb":
+            return alb_event_from_request(request)
+        common = {
+            "path_parameters": params,
+            "stage": self.stage,
+            "stage_variables": self.stage_variables,
+            "authorizer": self.authorizer,
+            "api_id": "localgw0001",
+            "domain_name": host,
+        }
+        if self.payload_format == "1.0":
+            resource = "/" if route.template == "$default" else route.template
+            return rest_event_from_request(request, resource=resource, **common)
+        return http_event_from_request(request, route_key=route.key, **common)
+
+    def _no_route(self) -> HttpResponse:
+        if self.payload_format == "1.0":  # what REST APIs answer for an unknown resource
+            return _json_response(403, {"message": "Missing Authentication Token"}, "no route matches")
+        return _json_response(404, {"message": "Not Found"}, "no route matches")
+
+
+def _json_response(status: int, body: dict[str, Any], error: str | None) -> HttpResponse:
+    return HttpResponse(status, [("Content-Type", "application/json")], json.dumps(body).encode(), error)
+
+
+def _is_text(content_type: str | None) -> bool:
+    if not content_type:
+        return True
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind.startswith(_TEXT_TYPES) or kind.endswith("+json") or kind.endswith("+xml")
+
+
+def _handler_for(gateway: LocalApiGateway) -> Callable[..., BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "pytest-lambda-image-gateway"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # tests read gateway.exchanges; a server log on stderr is noise
+
+        def _serve(self) -> None:
+            split = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_REQUEST_BYTES:
+                self._send(_json_response(413, {"message": "Request Too Long"}, "body over 6 MB"), close=True)
+                return
+            data = self.rfile.read(length) if length else None
+            headers = [(name, value) for name, value in self.headers.items()]
+            request = HttpRequest(
+                method=self.command,
+                path=split.path or "/",
+                query=parse_qsl(split.query, keep_blank_values=True),
+                raw_query=split.query,
+                headers=headers,
+                body=data,
+                base64_body=data is not None and not _is_text(self.headers.get("Content-Type")),
+                source_ip=self.client_address[0],
+            )
+            exchange = gateway.handle(request, self.headers.get("Host"))
+            gateway.exchanges.append(exchange)
+            self._send(exchange.response)
+
+        def _send(self, response: HttpResponse, close: bool = False) -> None:
+            self.send_response(response.status)
+            for name, value in response.headers:
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            if close:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+
+    return Handler
