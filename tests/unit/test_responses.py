@@ -1,0 +1,129 @@
+"""Proxy responses -> HTTP, as API Gateway (1.0, 2.0) and ALB map them."""
+
+import base64
+import json
+
+import pytest
+
+from pytest_lambda_image import Invocation, events
+from pytest_lambda_image.events import to_http_response
+
+
+def test_rest_response_with_merged_headers():
+    response = to_http_response(
+        {
+            "statusCode": 201,
+            "headers": {"X-One": "1", "X-Both": "b"},
+            "multiValueHeaders": {"X-Both": ["a", "b"], "Set-Cookie": ["a=1", "b=2"]},
+            "body": '{"ok": true}',
+        },
+        "1.0",
+    )
+    assert response.status == 201 and response.ok and response.error is None
+    assert response.header_values("X-Both") == ["a", "b"]  # the pair given twice appears once
+    assert response.header("x-one") == "1"
+    assert response.cookies == ["a=1", "b=2"]
+    assert response.json() == {"ok": True}
+
+
+def test_base64_body_is_decoded():
+    png = b"\x89PNG\r\n\x1a\n"
+    payload = {"statusCode": 200, "body": base64.b64encode(png).decode(), "isBase64Encoded": True}
+    for fmt in ("1.0", "2.0", "alb"):
+        assert to_http_response(payload, fmt).body == png
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"body": "no status"}, "statusCode must be an integer"),
+        ({"statusCode": "200", "body": ""}, "statusCode must be an integer"),
+        ({"statusCode": 200, "body": {"a": 1}}, "body must be a string"),
+        ({"statusCode": 200, "unexpected": 1}, "unexpected field(s) unexpected"),
+        ({"statusCode": 200, "headers": {"X": ["a"]}}, "must be a string"),
+        ({"statusCode": 200, "multiValueHeaders": {"X": "a"}}, "must be a list of strings"),
+        ({"statusCode": 200, "body": "!!", "isBase64Encoded": True}, "not valid base64"),
+        ({"statusCode": 200, "isBase64Encoded": "yes"}, "isBase64Encoded must be true or false"),
+        ({"statusCode": 99}, "statusCode must be an integer 100-599"),
+        ({"statusCode": True}, "statusCode must be an integer"),
+        ([1, 2], "expected a JSON object"),
+        ('"just a string"', "expected a JSON object"),
+        (b"not json at all", "not JSON"),
+    ],
+)
+def test_rest_malformed_responses_are_502(payload, reason):
+    response = to_http_response(payload, "1.0")
+    assert response.status == 502
+    assert response.json() == {"message": "Internal server error"}
+    assert reason in response.error
+
+
+def test_http_api_infers_bare_json_returns():
+    for value in ({"message": "hi"}, [1, 2], "text", 42, None):
+        response = to_http_response(json.dumps(value), "2.0")
+        assert response.status == 200
+        assert response.header("Content-Type") == "application/json"
+        assert json.loads(response.body) == value
+
+
+def test_http_api_structured_response_and_cookies():
+    response = to_http_response(
+        {"statusCode": 302, "headers": {"location": "/x", "x-count": 3}, "cookies": ["a=1; Path=/", "b=2"]}, "2.0"
+    )
+    assert response.status == 302 and response.header("location") == "/x" and response.header("x-count") == "3"
+    assert response.cookies == ["a=1; Path=/", "b=2"]
+    assert response.body == b""
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"statusCode": "ok"}, "statusCode must be an integer"),
+        ({"statusCode": 200, "cookies": "a=1"}, "cookies must be a list of strings"),
+        ({"statusCode": 200, "headers": ["a"]}, "headers must be an object"),
+        ({"statusCode": 200, "body": {"a": 1}}, "body must be a string"),
+        (b"<html>not json</html>", "not JSON"),
+    ],
+)
+def test_http_api_malformed_responses_are_502(payload, reason):
+    response = to_http_response(payload, "2.0")
+    assert response.status == 502
+    assert response.json() == {"message": "Internal Server Error"}
+    assert reason in response.error
+
+
+def test_alb_response_and_failure():
+    ok = to_http_response({"statusCode": 200, "statusDescription": "200 OK", "headers": {"a": "b"}, "body": "x"}, "alb")
+    assert (ok.status, ok.header("a"), ok.text) == (200, "b", "x")
+    bad = to_http_response({"statusCode": 200, "cookies": []}, "alb")
+    assert bad.status == 502 and b"502 Bad Gateway" in bad.body and "unexpected field" in bad.error
+
+
+def test_function_failures_become_502_with_the_reason():
+    failed = Invocation(200, b'{"errorMessage": "boom", "errorType": "ValueError"}')
+    for fmt in ("1.0", "2.0", "alb"):
+        response = to_http_response(failed, fmt)
+        assert response.status == 502
+        assert "ValueError: boom" in response.error
+    timed_out = to_http_response(Invocation(200, b"Task timed out after 3.00 seconds"), "1.0")
+    assert timed_out.status == 502 and "timeout" in timed_out.error
+
+
+def test_successful_invocation_is_mapped_from_its_payload():
+    invocation = Invocation(200, json.dumps({"statusCode": 204}).encode())
+    assert to_http_response(invocation, "1.0").status == 204
+
+
+def test_response_schemas_agree_with_the_mapping():
+    good = {"statusCode": 200, "headers": {"a": "b"}, "body": "x", "isBase64Encoded": False}
+    events.validate(good, "apigw-rest-response")
+    events.validate({**good, "statusDescription": "200 OK"}, "alb-response")
+    events.validate({"anything": "goes"}, "apigw-http-response")
+    events.validate({**good, "cookies": ["a=1"]}, "apigw-http-response")
+    assert events.problems({"statusCode": 200, "body": {"a": 1}}, "apigw-rest-response")
+    assert events.problems({"statusCode": "200"}, "apigw-http-response")
+
+
+def test_unknown_format():
+    with pytest.raises(ValueError, match="unknown response format"):
+        to_http_response({}, "3.0")
