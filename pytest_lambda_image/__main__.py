@@ -1,12 +1,22 @@
-"""`python -m pytest_lambda_image fetch-rie [--arch x86_64|arm64]`: put the RIE
-binaries in the cache (from the aws-sam-cli wheel, via pip) and print the path."""
+"""Command-line helpers.
+
+python -m pytest_lambda_image fetch-rie [--arch x86_64|arm64]
+    put the RIE binaries in the cache (from the aws-sam-cli wheel, via pip)
+    and print the binary's path
+python -m pytest_lambda_image gateway IMAGE [--route "GET /items/{id}" ...]
+    [--format 1.0|2.0|alb] [--port 3000] [--env KEY=VALUE ...] [--handler H]
+    run IMAGE under the RIE behind a local API Gateway until Ctrl-C
+"""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
+import threading
 
+from .errors import LambdaImageError
 from .rie import RIE_ARCHES, fetch_rie
 
 
@@ -15,6 +25,16 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     fetch = commands.add_parser("fetch-rie", help="download the RIE binaries into the cache and print a path")
     fetch.add_argument("--arch", choices=RIE_ARCHES, default="x86_64", help="which binary's path to print")
+    gateway = commands.add_parser("gateway", help="serve a function image over HTTP through a local API Gateway")
+    gateway.add_argument("image", help="function image tag or digest")
+    gateway.add_argument("--route", action="append", default=[], help="route such as 'GET /items/{id}' (repeatable)")
+    gateway.add_argument("--format", choices=("1.0", "2.0", "alb"), default="1.0", help="payload format")
+    gateway.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    gateway.add_argument("--port", type=int, default=3000, help="port to listen on (0: any free port)")
+    gateway.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="function environment")
+    gateway.add_argument("--handler", help="handler override")
+    gateway.add_argument("--timeout", default=30, help="function timeout in seconds (default 30)")
+    gateway.add_argument("--rie", help="RIE binary for images without one")
     args = parser.parse_args(argv)
     if args.command == "fetch-rie":
         try:
@@ -23,6 +43,44 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fetch-rie: could not get the RIE from the aws-sam-cli wheel: {exc}", file=sys.stderr)
             return 1
         print(paths[args.arch])
+        return 0
+    try:
+        return serve_gateway(args)
+    except LambdaImageError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 1
+
+
+def serve_gateway(args: argparse.Namespace) -> int:
+    from .function import LambdaFunction
+    from .gateway import LocalApiGateway
+    from .settings import parse_key_values
+
+    function = LambdaFunction(
+        args.image,
+        env=parse_key_values(args.env, "--env value"),
+        handler=args.handler,
+        timeout=args.timeout,
+        rie_path=args.rie,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with (
+        function,
+        LocalApiGateway(
+            function, routes=args.route or None, payload_format=args.format, host=args.host, port=args.port
+        ) as gateway,
+    ):
+        routes = ", ".join(route.key for route in gateway.routes)
+        print(
+            f"serving {args.image} at {gateway.url} (payload {args.format}; routes: {routes}); Ctrl-C stops", flush=True
+        )
+        try:
+            while not stop.wait(0.2):
+                while gateway.exchanges:
+                    print(gateway.exchanges.popleft().summary(), flush=True)
+        except KeyboardInterrupt:
+            pass
     return 0
 
 

@@ -39,9 +39,14 @@ DEFAULT_ROUTES = {"1.0": ("ANY /{proxy+}", "ANY /"), "2.0": ("$default",), "alb"
 class Exchange:
     """One request through the gateway, for tests to look at afterwards."""
 
+    request: HttpRequest
     event: dict[str, Any] | None
     invocation: Invocation | None
     response: HttpResponse
+
+    def summary(self) -> str:
+        line = f"{self.request.method} {self.request.path} -> {self.response.status}"
+        return f"{line} ({self.response.error})" if self.response.error else line
 
 
 class LocalApiGateway:
@@ -114,18 +119,16 @@ class LocalApiGateway:
         """Route, build the event, invoke and map the response."""
         found = select(self.routes, request.method, request.path)
         if found is None:
-            return Exchange(None, None, self._no_route())
+            return Exchange(request, None, None, self._no_route())
         route, params = found
         event = self._event(request, route, params, host_header)
-        if request.body is not None and len(json.dumps(event)) > MAX_REQUEST_BYTES:
-            return Exchange(event, None, _json_response(413, {"message": "Request Too Long"}, "payload over 6 MB"))
         try:
             invocation = self.function.invoke(event)
         except RequestEntityTooLarge as exc:
-            return Exchange(event, None, _json_response(413, {"message": "Request Too Long"}, str(exc)))
+            return Exchange(request, event, None, _json_response(413, {"message": "Request Too Long"}, str(exc)))
         except LambdaImageError as exc:
-            return Exchange(event, None, error_response(self.payload_format, str(exc)))
-        return Exchange(event, invocation, to_http_response(invocation, self.payload_format))
+            return Exchange(request, event, None, error_response(self.payload_format, str(exc)))
+        return Exchange(request, event, invocation, to_http_response(invocation, self.payload_format))
 
     def _event(self, request: HttpRequest, route: Route, params: dict[str, str], host: str | None) -> dict[str, Any]:
         if self.payload_format == "alb":

@@ -55,3 +55,44 @@ def chatty(event, context):
 def slow_echo(event, context):
     time.sleep(0.05)
     return event
+
+
+def raw_echo(event, context):
+    return event
+
+
+def proxy(event, context):
+    """Answers an API Gateway / ALB event with what it received, in the
+    proxy response shape; some paths misbehave on purpose."""
+    import base64 as b64
+
+    path = event.get("rawPath") or event.get("path") or "/"
+    body = event.get("body") or ""
+    raw = b64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    if path.endswith("/fail"):
+        raise RuntimeError("failing on purpose")
+    if path.endswith("/broken"):
+        return {"statusCode": "not a number"}
+    if path.endswith("/binary"):
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/octet-stream"},
+            "body": b64.b64encode(raw[::-1]).decode(),
+            "isBase64Encoded": True,
+        }
+    summary = {
+        "method": event.get("httpMethod") or event["requestContext"]["http"]["method"],
+        "path": path,
+        "route": event.get("routeKey") or event.get("resource"),
+        "pathParameters": event.get("pathParameters"),
+        "query": event.get("multiValueQueryStringParameters") or event.get("queryStringParameters"),
+        "cookies": event.get("cookies"),
+        "body": raw.decode("utf-8", "replace"),
+        "isBase64Encoded": event.get("isBase64Encoded"),
+    }
+    response = {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(summary)}
+    if event.get("version") == "2.0":
+        response["cookies"] = ["a=1; Path=/", "b=2; HttpOnly"]
+    else:
+        response["multiValueHeaders"] = {"Set-Cookie": ["a=1; Path=/", "b=2; HttpOnly"]}
+    return response
