@@ -22,10 +22,23 @@ LABEL = "pytest-lambda-image"
 LABEL_SESSION = "pytest-lambda-image.session"
 LABEL_PID = "pytest-lambda-image.pid"
 LABEL_HOST = "pytest-lambda-image.host"
+LABEL_PIDNS = "pytest-lambda-image.pidns"
 SESSION_ID = uuid.uuid4().hex
 
+
+def _pid_namespace() -> str:
+    """Which PID namespace our pids belong to: two CI jobs in containers can
+    share a hostname and a Docker daemon but not this."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return "unknown"
+
+
+PID_NAMESPACE = _pid_namespace()
+
 _live: dict[str, docker.DockerClient] = {}  # container id -> the client that made it
-_lock = threading.Lock()
+_lock = threading.RLock()
 _installed = False
 
 
@@ -36,6 +49,7 @@ def container_labels(extra: dict[str, str] | None = None) -> dict[str, str]:
         LABEL_SESSION: SESSION_ID,
         LABEL_PID: str(os.getpid()),
         LABEL_HOST: socket.gethostname(),
+        LABEL_PIDNS: PID_NAMESPACE,
     }
 
 
@@ -76,13 +90,14 @@ def remove_session(client: docker.DockerClient, session_id: str = SESSION_ID) ->
 
 
 def reap_stale(client: docker.DockerClient) -> int:
-    """Remove containers left by dead pytest processes on this host."""
+    """Remove containers left by dead pytest processes on this host (same
+    hostname and PID namespace, process gone)."""
     removed = 0
     host = socket.gethostname()
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
         for item in client.api.containers(all=True, filters={"label": [f"{LABEL}=true", f"{LABEL_HOST}={host}"]}):
             labels = item.get("Labels") or {}
-            if labels.get(LABEL_SESSION) == SESSION_ID:
+            if labels.get(LABEL_SESSION) == SESSION_ID or labels.get(LABEL_PIDNS) != PID_NAMESPACE:
                 continue
             try:
                 pid = int(labels.get(LABEL_PID, ""))
@@ -105,24 +120,26 @@ def _pid_alive(pid: int) -> bool:
 
 
 def install_exit_handlers() -> None:
-    """atexit covers normal exits and Ctrl-C; SIGTERM (CI cancelling a job)
-    would otherwise kill the interpreter without running atexit."""
+    """Remove tracked containers at interpreter exit (normal end, Ctrl-C)."""
     global _installed
-    if _installed:
-        return
-    _installed = True
+    with _lock:
+        if _installed:
+            return
+        _installed = True
     atexit.register(remove_tracked)
+
+
+def sigterm_as_interrupt() -> None:
+    """Make SIGTERM (a CI job cancelled) unwind like Ctrl-C, so pytest's own
+    teardown and session-end cleanup run; without it the interpreter dies at
+    once. Only replaces the default action, and only from the main thread."""
     if threading.current_thread() is not threading.main_thread():
         return
     with contextlib.suppress(ValueError, OSError):
-        previous = signal.getsignal(signal.SIGTERM)
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_interrupt)
 
-        def on_sigterm(signum: int, frame: Any) -> None:
-            remove_tracked()
-            if callable(previous):
-                previous(signum, frame)
-            else:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                os.kill(os.getpid(), signal.SIGTERM)
 
-        signal.signal(signal.SIGTERM, on_sigterm)
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills at once
+    raise KeyboardInterrupt(f"signal {signum}")

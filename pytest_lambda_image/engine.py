@@ -81,7 +81,7 @@ def docker_errors(action: str) -> Iterator[None]:
         yield
     except LambdaImageError:
         raise
-    except (requests.exceptions.ConnectionError, docker.errors.DockerException) as exc:
+    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
         if isinstance(exc, requests.exceptions.ConnectionError) or "Connection" in type(exc).__name__:
             raise DockerUnavailableError(
                 f"lost the Docker daemon at {describe_docker_host()} while {action}: {short_reason(exc)}"

@@ -16,11 +16,12 @@ from typing import Any
 import docker.errors
 import requests
 from testcontainers.core.container import DockerContainer
+from testcontainers.core.docker_client import DockerClient as TestcontainersClient
 from typing_extensions import Self
 
 from . import cleanup
 from .engine import DockerEngine, docker_errors
-from .errors import FunctionStartError, InvokeError, LambdaImageError, RequestEntityTooLarge
+from .errors import FunctionStartError, InvokeError, LambdaImageError, RequestEntityTooLarge, RieNotFoundError
 from .image import LambdaImage, get_image
 from .invocation import Invocation
 from .logs import LogCollector
@@ -30,7 +31,6 @@ from .settings import FunctionConfig, PullPolicy
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke limit (the RIE truncates instead)
 RIE_PORT = 8080
-TESTCONTAINERS_API_VERSION = "1.41"  # Docker 20.10+
 _AWS_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 _has_file_cache: dict[tuple[str, str], bool] = {}
 
@@ -57,10 +57,7 @@ class LambdaFunction(DockerContainer):
         ref = image.ref if isinstance(image, LambdaImage) else image
         if not isinstance(ref, str) or not ref.strip():
             raise LambdaImageError(f"invalid image {image!r}: give a tag, a digest or a LambdaImage")
-        # testcontainers makes its own client; a fixed API version keeps that
-        # from calling the daemon here (we use the engine's client for all work).
-        super().__init__(ref, docker_client_kw={"version": TESTCONTAINERS_API_VERSION})
-        self.image = ref  # testcontainers would prefix a hub mirror; we never pull through it
+        self._init_container_fields(ref)
         base = config or FunctionConfig()
         self.config = base.replace(**settings) if settings else base
         self.lambda_image: LambdaImage | None = image if isinstance(image, LambdaImage) else None
@@ -72,6 +69,27 @@ class LambdaFunction(DockerContainer):
         self._session: requests.Session | None = None
         self.collector = LogCollector()  # replaced on start, with the container's log as source
         self.endpoint: str | None = None
+
+    def _init_container_fields(self, ref: str) -> None:
+        """What testcontainers' DockerContainer methods use, set without its
+        __init__: that builds a second Docker client, logs in to a registry when
+        DOCKER_AUTH_CONFIG is set and may rewrite DOCKER_HOST for the whole
+        process. Its client is made from the engine's on start."""
+        self.env: dict[str, str] = {}
+        self.ports: dict[str, Any] = {}
+        self.volumes: dict[str, Any] = {}
+        self.tmpfs: dict[str, str] = {}
+        self.image = ref  # never prefixed with a hub mirror: we do not pull through testcontainers
+        self._docker: Any = None
+        self._container = None
+        self._command = None
+        self._name = None
+        self._network = None
+        self._network_aliases = None
+        self._kwargs: dict[str, Any] = {}
+        self._wait_strategy = None
+        self._cached_container_info = None
+        self._transferable_specs: list[Any] = []
 
     # -- fluent settings (validated at once) ----------------------------------
     def with_handler(self, handler: str) -> Self:
@@ -139,6 +157,7 @@ class LambdaFunction(DockerContainer):
         if self._container is not None:
             return self
         engine = self._engine = self._engine or DockerEngine.connect()
+        self._docker = _testcontainers_client(engine)
         if self.lambda_image is None:
             self.lambda_image = get_image(engine, self.image, self._pull)
         image = self.lambda_image
@@ -204,7 +223,7 @@ class LambdaFunction(DockerContainer):
             attempt += 1
             if attempt % 40 == 0:
                 state = self._state()
-                if state.get("Status") not in ("running", "created"):
+                if state.get("Status") not in ("running", "created", "unknown"):
                     raise self._exited_early(state)
             if time.monotonic() > deadline:
                 raise FunctionStartError(
@@ -239,21 +258,23 @@ class LambdaFunction(DockerContainer):
         if self._session is not None:
             self._session.close()
             self._session = None
-        self.get_docker_client().client.close()
         if self._own_engine and self._engine is not None:
             self._engine.close()
             self._engine = None
 
     def is_running(self) -> bool:
-        return self._container is not None and self._state().get("Status") == "running"
+        """False once the container exited or is gone (a passing Docker error counts as running)."""
+        return self._container is not None and self._state().get("Status") in ("running", "unknown")
 
     def _state(self) -> dict[str, Any]:
         if self._container is None:
             return {}
         try:
             self._container.reload()
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
+        except docker.errors.NotFound:
             return {"Status": "removed"}
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return {"Status": "unknown"}
         return self._container.attrs.get("State") or {}
 
     # -- logs ---------------------------------------------------------------------
@@ -298,6 +319,14 @@ class LambdaFunction(DockerContainer):
             ticket = self.collector.ticket()
             try:
                 response = self._session.post(self.url, data=body, headers=headers, timeout=(10, read_timeout))
+            except requests.exceptions.ReadTimeout:
+                # The RIE still runs this invoke and would panic on the next
+                # one: the container cannot be used any more.
+                self.stop()
+                raise InvokeError(
+                    f"{self.function_name}: no answer within {read_timeout} s; the container was removed "
+                    "(the RIE cannot take another invoke while one runs)"
+                ) from None
             except requests.exceptions.RequestException as exc:
                 self.collector.cancel(ticket)
                 raise self._delivery_error(exc) from None
@@ -311,12 +340,20 @@ class LambdaFunction(DockerContainer):
 
     def _delivery_error(self, exc: Exception) -> InvokeError:
         state = self._state()
-        if state.get("Status") not in (None, "running"):
+        if state.get("Status") not in (None, "running", "unknown"):
             return InvokeError(
                 f"{self.function_name}: the container is {state.get('Status')} (exit code {state.get('ExitCode')}); "
                 f"container log:\n{self._log_tail()}"
             )
         return InvokeError(f"{self.function_name}: invoke failed: {type(exc).__name__}: {exc}")
+
+
+def _testcontainers_client(engine: DockerEngine) -> TestcontainersClient:
+    """testcontainers' client wrapper around the engine's client (for the
+    inherited DockerContainer methods), built without its side effects."""
+    wrapper = TestcontainersClient.__new__(TestcontainersClient)
+    wrapper.client = engine.client
+    return wrapper
 
 
 def _log_source(engine: DockerEngine, container_id: str) -> Callable[[float | None], bytes]:
@@ -373,9 +410,17 @@ def _copy_rie(container: Any, rie_binary: os.PathLike[str]) -> None:
     """Remote engines cannot bind-mount this machine's files: copy the RIE in."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        info = tar.gettarinfo(str(rie_binary), arcname=RIE_MOUNT_POINT.lstrip("/"))
-        info.mode, info.uid, info.gid = 0o755, 0, 0
-        with open(rie_binary, "rb") as src:
-            tar.addfile(info, src)
+        data = _read_rie(rie_binary)
+        info = tarfile.TarInfo(RIE_MOUNT_POINT.lstrip("/"))
+        info.size, info.mode, info.uid, info.gid = len(data), 0o755, 0, 0
+        tar.addfile(info, io.BytesIO(data))
     with docker_errors("copying the RIE into the container"):
         container.put_archive("/", buffer.getvalue())
+
+
+def _read_rie(path: os.PathLike[str]) -> bytes:
+    try:
+        with open(path, "rb") as src:
+            return src.read()
+    except OSError as exc:
+        raise RieNotFoundError(f"cannot read the RIE binary {path}: {exc.strerror}") from None

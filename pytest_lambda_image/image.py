@@ -13,6 +13,7 @@ from pathlib import Path
 
 import docker.errors
 import filelock
+import requests.exceptions
 from docker.utils.build import exclude_paths
 
 from .engine import DockerEngine, docker_errors, short_reason
@@ -128,7 +129,10 @@ def build_image(engine: DockerEngine, spec: BuildSpec) -> LambdaImage:
         raise ImageBuildError(f"Dockerfile {dockerfile} does not exist: fix lambda_dockerfile / --lambda-dockerfile")
     if not context.is_dir():
         raise ImageBuildError(f"build context {context} is not a directory: fix lambda_context / the build path")
-    digest = inputs_hash(engine, spec, context, dockerfile)
+    try:
+        digest = inputs_hash(engine, spec, context, dockerfile)
+    except OSError as exc:
+        raise ImageBuildError(f"cannot read the build context {context}: {exc}") from None
     tag = spec.tag or f"pytest-lambda-image/{_tag_name(context)}:{digest[:12]}"
     lock_path = Path(tempfile.gettempdir()) / f"pytest-lambda-image-build-{digest[:16]}.lock"
     with filelock.FileLock(str(lock_path)):
@@ -203,7 +207,7 @@ def inputs_hash(engine: DockerEngine, spec: BuildSpec, context: Path, dockerfile
     for base in base_images(text.decode("utf-8", errors="replace"), spec.build_args):
         try:
             digest.update(f"base\0{base}\0{engine.client.images.get(base).id}\0".encode())
-        except (docker.errors.DockerException, LambdaImageError):
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
             digest.update(f"base\0{base}\0?\0".encode())
     ignore = context / ".dockerignore"
     patterns = []

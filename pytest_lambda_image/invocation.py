@@ -152,9 +152,12 @@ class Invocation:
 
     # -- logs and figures --------------------------------------------------------
     def _wait_logs(self) -> InvocationLogs:
-        if self._logs is None:
-            self._logs = self._logs_source() if self._logs_source else InvocationLogs()
-        return self._logs
+        if self._logs is not None:
+            return self._logs
+        logs = self._logs_source() if self._logs_source else InvocationLogs()
+        if logs.complete:  # an incomplete read (slow engine) is retried on the next access
+            self._logs = logs
+        return logs
 
     @property
     def request_id(self) -> str | None:
@@ -184,3 +187,4 @@ class InvocationLogs:
     request_id: str | None = None
     lines: tuple[str, ...] = ()
     report: Report | None = None
+    complete: bool = True  # False: its last line had not arrived yet

@@ -11,6 +11,7 @@ log hands it the next request id found.
 from __future__ import annotations
 
 import calendar
+import collections
 import re
 import threading
 import time
@@ -27,6 +28,7 @@ _INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: (?P<ms>[0-9.]+)\)
 _INIT_START = re.compile(r"\(rapid\) INIT START\(")
 _CRASH_END = re.compile(r"\(rapid\) Invoke DONE failed")
 CRASH_GRACE_S = 0.05
+OVERLAP_S = 0.25
 _TIMESTAMP = re.compile(r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tz>Z|z|[+-]\d\d:\d\d)$")
 _FIELD = re.compile(r"(?P<name>[A-Za-z ]+): (?P<value>[0-9.]+) (?:ms|MB)")
 
@@ -86,8 +88,8 @@ class LogCollector:
         self._by_id: dict[str, Ticket] = {}
         self._open: Ticket | None = None
         self._issued = 0
-        self._last_ts: tuple[int, int] | None = None
-        self._count_at_last = 0
+        self._newest: float | None = None  # newest timestamp seen (unix seconds)
+        self._recent: collections.Counter[tuple[float, str]] = collections.Counter()  # lines within the overlap
         self.closed = False
 
     # -- feeding ---------------------------------------------------------------
@@ -96,7 +98,7 @@ class LogCollector:
         if self._fetch is None or self.closed:
             return
         with self._lock:
-            since = None if self._last_ts is None else self._last_ts[0] + self._last_ts[1] / 1e9 - 0.001
+            since = None if self._newest is None else self._newest - OVERLAP_S
             try:
                 data = self._fetch(since)
             except Exception:  # noqa: BLE001 - a removed container just has no more lines
@@ -104,29 +106,31 @@ class LogCollector:
             self.feed_timestamped(data)
 
     def feed_timestamped(self, data: bytes) -> None:
-        """Add `<RFC 3339 timestamp> <line>` lines, skipping those already seen
-        (each fetch overlaps the previous one a little, on purpose)."""
+        """Add `<RFC 3339 timestamp> <line>` lines not seen before. Each fetch
+        overlaps the last by OVERLAP_S on purpose: docker stamps stdout and
+        stderr separately, so a line can reach the log after a newer one."""
         with self._lock:
-            skip = self._count_at_last
+            in_this_fetch: collections.Counter[tuple[float, str]] = collections.Counter()
             for raw in data.split(b"\n"):
                 if not raw:
                     continue
                 stamp, _, content = raw.partition(b" ")
                 ts = parse_timestamp(stamp.decode("ascii", "replace"))
+                text = content.decode("utf-8", "replace").rstrip("\r")
                 if ts is None:
                     self.add([raw.decode("utf-8", "replace").rstrip("\r")])
                     continue
-                if self._last_ts is not None:
-                    if ts < self._last_ts:
-                        continue
-                    if ts == self._last_ts and skip > 0:
-                        skip -= 1
-                        continue
-                if ts == self._last_ts:
-                    self._count_at_last += 1
-                else:
-                    self._last_ts, self._count_at_last, skip = ts, 1, 0
-                self.add([content.decode("utf-8", "replace").rstrip("\r")])
+                key = (ts[0] + ts[1] / 1e9, text)
+                in_this_fetch[key] += 1
+                if in_this_fetch[key] <= self._recent[key]:
+                    continue  # already have it
+                self._recent[key] += 1
+                self._newest = key[0] if self._newest is None else max(self._newest, key[0])
+                self.add([text])
+            if self._newest is not None:
+                horizon = self._newest - OVERLAP_S
+                for key in [k for k in self._recent if k[0] < horizon]:
+                    del self._recent[key]
 
     def add(self, new_lines: list[str]) -> None:
         with self._lock:
@@ -223,13 +227,14 @@ class LogCollector:
             self.refresh()
         with self._lock:
             if ticket.start is None:
-                return InvocationLogs(request_id=ticket.request_id)
+                return InvocationLogs(request_id=ticket.request_id, complete=ticket.done)
             following = ticket.next.start if ticket.next is not None else None
             end = following if following is not None else len(self.lines)
             return InvocationLogs(
                 request_id=ticket.request_id,
                 lines=tuple(self.lines[ticket.start : end]),
                 report=ticket.report,
+                complete=ticket.done,
             )
 
     def lines_from(self, mark: int, timeout: float = 1.0) -> list[str]:

@@ -77,8 +77,14 @@ def resolve(config: pytest.Config) -> PluginSettings:
     cwd = Path(config.invocation_params.dir)
 
     def ini(name: str) -> Any:
-        value = config.getini(name)
-        return value if value not in ("", None) else None
+        try:
+            value = config.getini(name)
+        except (TypeError, ValueError) as exc:  # e.g. a TOML number where pytest wants a string
+            raise ConfigError(f"invalid {name}: {exc}; write the value as a string") from None
+        return value if value not in ("", None, []) else None
+
+    def path(value: str, relative_to: Path) -> Path:
+        return (relative_to / os.path.expanduser(value)).resolve()
 
     # The image source is one setting: the first level that names an image or
     # a Dockerfile wins, so `--lambda-image` overrides an ini Dockerfile.
@@ -103,24 +109,23 @@ def resolve(config: pytest.Config) -> PluginSettings:
     build = None
     platform = config.getoption("lambda_platform") or ini("lambda_platform")
     if dockerfile:
-        dockerfile_path = (dockerfile_base / dockerfile).resolve()
-        context_opt = config.getoption("lambda_context")
-        if context_opt:
-            context = (cwd / context_opt).resolve()
-        elif ini("lambda_context"):
-            context = (base / ini("lambda_context")).resolve()
+        dockerfile_path = path(dockerfile, dockerfile_base)
+        # Context and target come with the Dockerfile: an ini context does not
+        # apply to a Dockerfile given on the command line.
+        from_cli = dockerfile_base is cwd
+        if config.getoption("lambda_context"):
+            context = path(config.getoption("lambda_context"), cwd)
+        elif ini("lambda_context") and not from_cli:
+            context = path(ini("lambda_context"), base)
         else:
             context = dockerfile_path.parent
+        target = config.getoption("lambda_target") or (None if from_cli else ini("lambda_target"))
         build_args = {
-            **parse_key_values(config.getini("lambda_build_args"), "lambda_build_args entry"),
+            **parse_key_values(ini("lambda_build_args"), "lambda_build_args entry"),
             **parse_key_values(config.getoption("lambda_build_arg"), "--lambda-build-arg value"),
         }
         build = BuildSpec(
-            context=context,
-            dockerfile=dockerfile_path,
-            target=config.getoption("lambda_target") or ini("lambda_target"),
-            build_args=build_args,
-            platform=platform,
+            context=context, dockerfile=dockerfile_path, target=target, build_args=build_args, platform=platform
         )
 
     pull = config.getoption("lambda_pull") or ini("lambda_pull") or "missing"
@@ -128,10 +133,10 @@ def resolve(config: pytest.Config) -> PluginSettings:
         raise ConfigError(f"invalid lambda_pull {pull!r}: use one of {', '.join(_PULL_POLICIES)}")
 
     rie = config.getoption("lambda_rie") or ini("lambda_rie")
-    if rie and not os.path.isabs(rie):
-        rie = str(((cwd if config.getoption("lambda_rie") else base) / rie).resolve())
+    if rie:
+        rie = str(path(rie, cwd if config.getoption("lambda_rie") else base))
     function_fields: dict[str, Any] = {
-        "env": parse_key_values(config.getini("lambda_env"), "lambda_env entry"),
+        "env": parse_key_values(ini("lambda_env"), "lambda_env entry"),
         "rie_path": rie,
     }
     for name, key in (
@@ -156,5 +161,5 @@ def resolve(config: pytest.Config) -> PluginSettings:
         pull=pull,
         function=function,
         gateway_format=gateway_format,
-        gateway_routes=tuple(r for r in config.getini("lambda_gateway_routes") if r.strip()),
+        gateway_routes=tuple(r for r in (ini("lambda_gateway_routes") or []) if r.strip()),
     )

@@ -37,6 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "settings (env, handler, timeout, memory_size, function_name, region, pass_aws_credentials)",
     )
     config.stash[_ENGINE] = []
+    cleanup.sigterm_as_interrupt()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -21,6 +21,7 @@ RIE_MOUNT_POINT = "/aws-lambda/aws-lambda-rie"
 RIE_ENV = "PYTEST_LAMBDA_RIE"
 RIE_ARCHES = ("x86_64", "arm64")
 _WHEEL_MEMBER = "samcli/local/rapid/aws-lambda-rie-{arch}"
+SAM_CLI_VERSION = "1.170.0"  # pinned: the RIE the suite is tested against; bump deliberately
 
 
 def rie_arch(docker_arch: str) -> str:
@@ -89,18 +90,18 @@ def fetch_rie(dest: Path | None = None) -> dict[str, Path]:
                 "--quiet",
                 "--dest",
                 tmp,
-                "aws-sam-cli",
+                f"aws-sam-cli=={SAM_CLI_VERSION}",
             ],
             check=True,
         )
         wheel = next(Path(tmp).glob("aws_sam_cli-*.whl"))
         with zipfile.ZipFile(wheel) as archive:
             for arch, path in wanted.items():
-                partial = path.with_suffix(".part")
-                with archive.open(_WHEEL_MEMBER.format(arch=arch)) as src, open(partial, "wb") as out:
+                fd, partial = tempfile.mkstemp(dir=dest, prefix=f".{path.name}.")
+                with archive.open(_WHEEL_MEMBER.format(arch=arch)) as src, os.fdopen(fd, "wb") as out:
                     shutil.copyfileobj(src, out)
-                partial.chmod(0o755)
-                partial.replace(path)  # atomic: concurrent fetchers never see half a binary
+                os.chmod(partial, 0o755)
+                os.replace(partial, path)  # atomic: concurrent fetchers never see half a binary
     return wanted
 
 

@@ -46,7 +46,7 @@ cp "$src"/* "$ctx/"
 # Bookworm's python3 is 3.11: fetch matching manylinux wheels on the host.
 "$python" -m pip download --quiet --disable-pip-version-check --dest "$ctx/wheels" \
   --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 \
-  --implementation cp awslambdaric
+  --implementation cp awslambdaric==4.2.2
 cp "$("$python" -m pytest_lambda_image fetch-rie --arch x86_64)" "$ctx/aws-lambda-rie"
 
 echo "build-base-image: building $tag" >&2

@@ -14,8 +14,19 @@ step "Docker engine"
 scripts/ensure-docker.sh
 
 step "Python environment (.venv)"
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+if [ ! -x .venv/bin/pip ]; then
+  rm -rf .venv
+  if ! python3 -m venv .venv 2>/dev/null; then
+    # Debian's python3 needs python3-venv for this
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      rm -rf .venv && python3 -m venv .venv
+    else
+      echo "setup: python3 -m venv failed; install python3-venv" >&2
+      exit 1
+    fi
+  fi
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
@@ -34,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "setup: missing ${missing[*]}; the tests that need them will be skipped" >&2
+    echo "setup: missing ${missing[*]}; the tests that need them will fail" >&2
   fi
 fi
 

@@ -273,7 +273,8 @@ def test_a_killed_sessions_containers_are_reaped_by_the_next(project):
         time.sleep(0.1)
     process.kill()  # SIGKILL: nothing in that process can clean up
     process.wait()
-    assert len(project.leftovers()) == 1
+    # (another worker's inner session may already have reaped it)
+    assert len(project.leftovers()) <= 1
 
     project.tests("def test_next(lambda_engine):\n    pass\n")
     project.run().assert_outcomes(passed=1)

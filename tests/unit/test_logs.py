@@ -160,3 +160,15 @@ def test_report_found_by_request_id_even_out_of_order():
     collector.add(FIRST_WITH_INIT[:-1] + CRASH[:1] + FIRST_WITH_INIT[-1:] + CRASH[1:])
     assert collector.result(first, timeout=0).report.duration_ms == 36.11
     assert collector.result(second, timeout=0).request_id == B
+
+
+def test_a_line_stamped_earlier_but_written_later_is_kept():
+    """docker stamps stdout and stderr separately: an older stamp can arrive late."""
+    t0 = 1_700_000_000_000_000_000
+    first = stamped(["stdout line"], start_ns=t0 + 2_000_000)  # 2 ms later, arrived first
+    late = stamped(["stderr line"], start_ns=t0)
+    fetched = [b"".join(first), b"".join(late + first)]
+    collector = LogCollector(fetch=lambda since: fetched.pop(0) if fetched else b"")
+    collector.refresh()
+    collector.refresh()
+    assert collector.lines == ["stdout line", "stderr line"]
