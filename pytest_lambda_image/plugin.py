@@ -288,3 +288,9 @@ def lambda_gateway(lambda_gateway_factory: GatewayFactory) -> LocalApiGateway:
     `lambda_gateway_format` and `lambda_gateway_routes` ini options; talk to
     it at `lambda_gateway.url` with requests, curl or a browser."""
     return _or_fail(lambda_gateway_factory)
+
+
+@pytest.fixture
+def lambda_gateway_url(lambda_gateway: LocalApiGateway) -> str:
+    """The base URL of `lambda_gateway`, e.g. `http://127.0.0.1:41234`."""
+    return lambda_gateway.url

@@ -35,8 +35,8 @@ def test_binary_response(lambda_gateway):
     assert response.content.startswith(b"\x89PNG")
 
 
-def test_unknown_route_is_404(lambda_gateway):
-    assert requests.get(f"{lambda_gateway.url}/nowhere").status_code == 404
+def test_unknown_route_is_404(lambda_gateway_url):
+    assert requests.get(f"{lambda_gateway_url}/nowhere").status_code == 404
 
 
 def test_malformed_response_is_502_with_the_reason(lambda_gateway):
