@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     gateway = commands.add_parser("gateway", help="serve a function image over HTTP through a local API Gateway")
     gateway.add_argument("image", help="function image tag or digest")
     gateway.add_argument("--route", action="append", default=[], help="route such as 'GET /items/{id}' (repeatable)")
-    gateway.add_argument("--format", choices=("1.0", "2.0", "alb"), default="1.0", help="payload format")
+    gateway.add_argument("--format", choices=("1.0", "2.0", "url", "alb"), default="1.0", help="payload format")
     gateway.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     gateway.add_argument("--port", type=int, default=3000, help="port to listen on (0: any free port)")
     gateway.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="function environment")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .errors import LambdaImageError, RequestEntityTooLarge
 from .events.authorizers import Authorizer
@@ -25,14 +25,8 @@ from .events.routes import Route, select
 from .function import MAX_REQUEST_BYTES
 from .invocation import Invocation
 
-_TEXT_TYPES = (
-    "text/",
-    "application/json",
-    "application/xml",
-    "application/javascript",
-    "application/x-www-form-urlencoded",
-)
-DEFAULT_ROUTES = {"1.0": ("ANY /{proxy+}", "ANY /"), "2.0": ("$default",), "alb": ("$default",)}
+DEFAULT_ROUTES = {"1.0": ("ANY /{proxy+}", "ANY /"), "2.0": ("$default",), "url": ("$default",), "alb": ("$default",)}
+_NO_BODY_STATUSES = (204, 304)
 
 
 @dataclass
@@ -62,11 +56,14 @@ class LocalApiGateway:
         stage: str | None = None,
         stage_variables: dict[str, str] | None = None,
         authorizer: Authorizer | None = None,
+        binary_media_types: Sequence[str] = (),
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         if payload_format not in DEFAULT_ROUTES:
-            raise LambdaImageError(f"invalid payload format {payload_format!r}: use '1.0', '2.0' or 'alb'")
+            raise LambdaImageError(f"invalid payload format {payload_format!r}: use '1.0', '2.0', 'url' or 'alb'")
+        # REST APIs pass bodies as text unless their Content-Type is listed here.
+        self.binary_media_types = tuple(t.lower() for t in binary_media_types)
         self.function = function
         self.payload_format: Format = payload_format
         try:
@@ -117,6 +114,8 @@ class LocalApiGateway:
     # -- one request --------------------------------------------------------------------
     def handle(self, request: HttpRequest, host_header: str | None) -> Exchange:
         """Route, build the event, invoke and map the response."""
+        if self.payload_format == "2.0":
+            request.path = unquote(request.path)  # HTTP APIs decode the path; REST, URLs and ALB do not
         found = select(self.routes, request.method, request.path)
         if found is None:
             return Exchange(request, None, None, self._no_route())
@@ -139,12 +138,23 @@ class LocalApiGateway:
             "stage_variables": self.stage_variables,
             "authorizer": self.authorizer,
             "api_id": "localgw0001",
-            "domain_name": host,
+            "domain_name": _without_port(host),
         }
         if self.payload_format == "1.0":
+            kind = (request.header("Content-Type") or "").split(";", 1)[0].strip().lower()
+            request.base64_body = request.body is not None and (
+                kind in self.binary_media_types or "*/*" in self.binary_media_types
+            )
             resource = "/" if route.template == "$default" else route.template
             return rest_event_from_request(request, resource=resource, **common)
         return http_event_from_request(request, route_key=route.key, **common)
+
+    def answer(self, request: HttpRequest, host_header: str | None) -> Exchange:
+        """`handle`, but never raises: whatever goes wrong becomes the front's error response."""
+        try:
+            return self.handle(request, host_header)
+        except Exception as exc:  # noqa: BLE001 - the client must get an answer, the test the reason
+            return Exchange(request, None, None, error_response(self.payload_format, f"gateway error: {exc!r}"))
 
     def _no_route(self) -> HttpResponse:
         if self.payload_format == "1.0":  # what REST APIs answer for an unknown resource
@@ -156,11 +166,10 @@ def _json_response(status: int, body: dict[str, Any], error: str | None) -> Http
     return HttpResponse(status, [("Content-Type", "application/json")], json.dumps(body).encode(), error)
 
 
-def _is_text(content_type: str | None) -> bool:
-    if not content_type:
-        return True
-    kind = content_type.split(";", 1)[0].strip().lower()
-    return kind.startswith(_TEXT_TYPES) or kind.endswith("+json") or kind.endswith("+xml")
+def _without_port(host: str | None) -> str | None:
+    if not host or host.endswith("]"):
+        return host
+    return host.rsplit(":", 1)[0]
 
 
 def _handler_for(gateway: LocalApiGateway) -> Callable[..., BaseHTTPRequestHandler]:
@@ -173,7 +182,15 @@ def _handler_for(gateway: LocalApiGateway) -> Callable[..., BaseHTTPRequestHandl
 
         def _serve(self) -> None:
             split = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
+            if self.headers.get("Transfer-Encoding"):
+                reason = "chunked request bodies are not supported: send Content-Length"
+                self._send(_json_response(411, {"message": "Length Required"}, reason), close=True)
+                return
+            length_header = (self.headers.get("Content-Length") or "0").strip()
+            if not length_header.isdigit():
+                self._send(_json_response(400, {"message": "Bad Request"}, "invalid Content-Length"), close=True)
+                return
+            length = int(length_header)
             if length > MAX_REQUEST_BYTES:
                 self._send(_json_response(413, {"message": "Request Too Long"}, "body over 6 MB"), close=True)
                 return
@@ -186,10 +203,9 @@ def _handler_for(gateway: LocalApiGateway) -> Callable[..., BaseHTTPRequestHandl
                 raw_query=split.query,
                 headers=headers,
                 body=data,
-                base64_body=data is not None and not _is_text(self.headers.get("Content-Type")),
                 source_ip=self.client_address[0],
             )
-            exchange = gateway.handle(request, self.headers.get("Host"))
+            exchange = gateway.answer(request, self.headers.get("Host"))
             gateway.exchanges.append(exchange)
             self._send(exchange.response)
 
@@ -198,12 +214,14 @@ def _handler_for(gateway: LocalApiGateway) -> Callable[..., BaseHTTPRequestHandl
             for name, value in response.headers:
                 if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                     self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
+            bodiless = response.status in _NO_BODY_STATUSES
+            if not bodiless:
+                self.send_header("Content-Length", str(len(response.body)))
             if close:
                 self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command != "HEAD" and not bodiless:
                 self.wfile.write(response.body)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve

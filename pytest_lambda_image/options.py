@@ -34,7 +34,7 @@ _INI: dict[str, tuple[str, str]] = {
     "lambda_memory_size": ("function memory size in MB (default 128)", "string"),
     "lambda_function_name": ("function name (default: from the image name)", "string"),
     "lambda_region": ("AWS_REGION / AWS_DEFAULT_REGION inside the function (default us-east-1)", "string"),
-    "lambda_gateway_format": ("payload format of lambda_gateway: 1.0 (REST, default), 2.0 (HTTP API) or alb", "string"),
+    "lambda_gateway_format": ("lambda_gateway's front: 1.0 (REST, default), 2.0 (HTTP API), url or alb", "string"),
     "lambda_gateway_routes": ("lambda_gateway routes, one per line, e.g. 'GET /items/{id}' (default: all)", "linelist"),
 }
 
@@ -153,8 +153,8 @@ def resolve(config: pytest.Config) -> PluginSettings:
     except ConfigError as exc:
         raise ConfigError(f"{exc} (check the lambda_* ini options)") from None
     gateway_format = ini("lambda_gateway_format") or "1.0"
-    if gateway_format not in ("1.0", "2.0", "alb"):
-        raise ConfigError(f"invalid lambda_gateway_format {gateway_format!r}: use 1.0, 2.0 or alb")
+    if gateway_format not in ("1.0", "2.0", "url", "alb"):
+        raise ConfigError(f"invalid lambda_gateway_format {gateway_format!r}: use 1.0, 2.0, url or alb")
     return PluginSettings(
         image_ref=image_ref,
         build=build,

@@ -26,7 +26,7 @@ class Authorizer:
     def rest(self) -> dict[str, Any] | None:
         """requestContext.authorizer in payload 1.0 (REST APIs)."""
         if self.kind == "jwt":
-            return {"claims": dict(self.claims), "scopes": list(self.scopes) or None}
+            return {"claims": _string_claims(self.claims), "scopes": list(self.scopes) or None}
         if self.kind == "lambda":
             # REST flattens the Lambda authorizer's context into the authorizer map.
             return {"principalId": self.principal_id, "integrationLatency": 0, **self.context}
@@ -46,7 +46,7 @@ class Authorizer:
     def http(self) -> dict[str, Any]:
         """requestContext.authorizer in payload 2.0 (HTTP APIs, Function URLs)."""
         if self.kind == "jwt":
-            return {"jwt": {"claims": dict(self.claims), "scopes": list(self.scopes) or None}}
+            return {"jwt": {"claims": _string_claims(self.claims), "scopes": list(self.scopes) or None}}
         if self.kind == "lambda":
             return {"lambda": dict(self.context)}
         return {
@@ -60,6 +60,19 @@ class Authorizer:
                 "userId": self.user_id,
             }
         }
+
+
+def _string_claims(claims: Mapping[str, Any]) -> dict[str, str]:
+    """API Gateway hands claims over as strings; arrays as "[a b c]"."""
+    out = {}
+    for name, value in claims.items():
+        if isinstance(value, (list, tuple)):
+            out[name] = "[" + " ".join(str(v) for v in value) + "]"
+        elif isinstance(value, bool):
+            out[name] = str(value).lower()
+        else:
+            out[name] = str(value)
+    return out
 
 
 def jwt_authorizer(claims: Mapping[str, Any], scopes: Sequence[str] = ()) -> Authorizer:

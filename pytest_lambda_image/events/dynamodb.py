@@ -4,6 +4,7 @@ AttributeValues (`{"S": ...}`, `{"N": "1"}`, `{"M": {...}}`, ...)."""
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -20,12 +21,16 @@ def to_attribute_value(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, (int, float, Decimal)):
+        if isinstance(value, (float, Decimal)) and not math.isfinite(value):
+            raise TypeError(f"DynamoDB numbers are finite: {value!r}")
         return {"N": str(value)}
     if isinstance(value, str):
         return {"S": value}
     if isinstance(value, (bytes, bytearray)):
         return {"B": base64.b64encode(bytes(value)).decode()}
     if isinstance(value, (set, frozenset)):
+        if not value:
+            raise TypeError("DynamoDB has no empty sets")
         items = sorted(value, key=repr)
         if all(isinstance(v, str) for v in items):
             return {"SS": items}

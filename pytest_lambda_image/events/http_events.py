@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from ._common import ACCOUNT_ID, REGION, apply_overrides, clf_time, epoch_ms, now, request_id, short_id, trace_id
 from .authorizers import Authorizer
-from .request import HttpRequest, MultiMap
+from .request import TEXT_CONTENT_TYPES, HttpRequest, MultiMap
 from .routes import DEFAULT_ROUTE, Route, path_parameters
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) pytest-lambda-image"
@@ -208,7 +208,7 @@ def http_event_from_request(
     query: dict[str, str] = {}
     for name, value in request.query:
         query[name] = f"{query[name]},{value}" if name in query else value
-    body, is_base64 = request.event_body()
+    body, is_base64 = request.event_body(TEXT_CONTENT_TYPES)
     raw_path = request.path if stage == "$default" else f"/{stage}{request.path}"
     event: dict[str, Any] = {
         "version": "2.0",
@@ -360,7 +360,7 @@ def alb_event_from_request(
     raw_pairs = [(quote(k, safe=""), quote(v, safe="")) for k, v in request.query]
     if request.raw_query is not None:
         raw_pairs = [tuple(p.split("=", 1)) if "=" in p else (p, "") for p in request.raw_query.split("&") if p]
-    body, is_base64 = request.event_body()
+    body, is_base64 = request.event_body(TEXT_CONTENT_TYPES)
     event: dict[str, Any] = {
         "requestContext": {"elb": {"targetGroupArn": arn}},
         "httpMethod": request.method,

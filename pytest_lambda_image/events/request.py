@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 from urllib.parse import parse_qsl, quote, urlencode
 
+# What HTTP APIs, Function URLs and ALB pass as text; any other body is base64.
+TEXT_CONTENT_TYPES = ("text/", "application/json", "application/javascript", "application/xml")
 MultiMap = Union[Mapping[str, Union[str, Sequence[str]]], Sequence[tuple[str, str]]]
 
 
@@ -81,7 +83,8 @@ class HttpRequest:
             raw_query = None
         path_only, _, inline_query = path.partition("?")
         if inline_query:
-            raw_query = inline_query if raw_query is None else f"{inline_query}&{raw_query}"
+            rest = raw_query if raw_query is not None else urlencode(query_pairs, quote_via=quote)
+            raw_query = "&".join(part for part in (inline_query, rest) if part)
             query_pairs = parse_qsl(inline_query, keep_blank_values=True) + query_pairs
         return cls(
             method=method.upper(),
@@ -105,13 +108,19 @@ class HttpRequest:
         found = [v for n, v in self.headers if n.lower() == name.lower()]
         return found[-1] if found else None
 
-    def event_body(self) -> tuple[str | None, bool]:
-        """The body as events carry it: (text or base64 text, isBase64Encoded)."""
+    def event_body(self, text_types: tuple[str, ...] | None = None) -> tuple[str | None, bool]:
+        """The body as events carry it: (text or base64 text, isBase64Encoded).
+        With `text_types` (HTTP APIs, Function URLs, ALB), only bodies of those
+        content types travel as text, whatever they contain."""
         if self.body is None:
             return None, False
-        if self.base64_body:
-            return base64.b64encode(self.body).decode(), True
-        try:
-            return self.body.decode("utf-8"), False
-        except UnicodeDecodeError:
-            return base64.b64encode(self.body).decode(), True
+        binary = self.base64_body
+        if text_types is not None:
+            kind = (self.header("Content-Type") or "").split(";", 1)[0].strip().lower()
+            binary = not kind.startswith(text_types)
+        if not binary:
+            try:
+                return self.body.decode("utf-8"), False
+            except UnicodeDecodeError:
+                pass
+        return base64.b64encode(self.body).decode(), True

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Format = Literal["1.0", "2.0", "alb"]
+Format = Literal["1.0", "2.0", "url", "alb"]  # REST API, HTTP API, Function URL, ALB
 _REST_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 _ALB_KEYS = _REST_KEYS | {"statusDescription"}
 
@@ -58,7 +58,10 @@ def error_response(fmt: Format, reason: str) -> HttpResponse:
         body += b"<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"
         return HttpResponse(502, [("Content-Type", "text/html")], body, reason)
     message = "Internal server error" if fmt == "1.0" else "Internal Server Error"
-    return HttpResponse(502, [("Content-Type", "application/json")], json.dumps({"message": message}).encode(), reason)
+    status = 500 if fmt == "2.0" else 502  # HTTP APIs answer 500; REST APIs and Function URLs 502
+    return HttpResponse(
+        status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode(), reason
+    )
 
 
 def to_http_response(result: Any, fmt: Format = "1.0") -> HttpResponse:
@@ -67,8 +70,8 @@ def to_http_response(result: Any, fmt: Format = "1.0") -> HttpResponse:
     `result` is an `Invocation` (its outcome counts: a function error, timeout
     or crash becomes a 502), or the function's return value as bytes, str, or
     already-parsed JSON (dict/list/...)."""
-    if fmt not in ("1.0", "2.0", "alb"):
-        raise ValueError(f"unknown response format {fmt!r}: use '1.0', '2.0' or 'alb'")
+    if fmt not in ("1.0", "2.0", "url", "alb"):
+        raise ValueError(f"unknown response format {fmt!r}: use '1.0', '2.0', 'url' or 'alb'")
     outcome = getattr(result, "outcome", None)
     if outcome is not None:
         if not result.ok:
@@ -85,8 +88,8 @@ def to_http_response(result: Any, fmt: Format = "1.0") -> HttpResponse:
     else:
         document = result
         raw = json.dumps(document).encode()
-    if fmt == "2.0":
-        return _map_v2(document, raw)
+    if fmt in ("2.0", "url"):
+        return _map_v2(document, raw, fmt)
     return _map_proxy(document, fmt)
 
 
@@ -98,8 +101,10 @@ def _map_proxy(document: Any, fmt: Format) -> HttpResponse:
     if unknown:
         return error_response(fmt, f"malformed proxy response: unexpected field(s) {', '.join(sorted(unknown))}")
     status = document.get("statusCode")
+    if fmt == "1.0" and isinstance(status, str) and status.isdigit():
+        status = int(status)  # REST APIs take "201" too
     if not _is_status(status):
-        return error_response(fmt, f"malformed proxy response: statusCode must be an integer 100-599, got {status!r}")
+        return error_response(fmt, f"malformed proxy response: statusCode must be an integer 200-599, got {status!r}")
     headers, problem = _proxy_headers(document)
     if problem:
         return error_response(fmt, f"malformed proxy response: {problem}")
@@ -109,34 +114,34 @@ def _map_proxy(document: Any, fmt: Format) -> HttpResponse:
     return HttpResponse(int(status), headers, body)
 
 
-def _map_v2(document: Any, raw: bytes) -> HttpResponse:
+def _map_v2(document: Any, raw: bytes, fmt: Format) -> HttpResponse:
     """HTTP API / Function URL payload 2.0: a JSON value without statusCode is
     the body of a 200 application/json response."""
     if not isinstance(document, dict) or "statusCode" not in document:
         return HttpResponse(200, [("Content-Type", "application/json")], raw)
     status = document.get("statusCode")
     if not _is_status(status):
-        return error_response("2.0", f"malformed response: statusCode must be an integer 100-599, got {status!r}")
+        return error_response(fmt, f"malformed response: statusCode must be an integer 200-599, got {status!r}")
     headers: list[tuple[str, str]] = []
     raw_headers = document.get("headers") or {}
     if not isinstance(raw_headers, dict):
-        return error_response("2.0", "malformed response: headers must be an object")
+        return error_response(fmt, "malformed response: headers must be an object")
     for name, value in raw_headers.items():
         if isinstance(value, (dict, list)):
-            return error_response("2.0", f"malformed response: header {name!r} must be a string")
+            return error_response(fmt, f"malformed response: header {name!r} must be a string")
         headers.append((str(name), _scalar(value)))
     cookies = document.get("cookies") or []
     if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
-        return error_response("2.0", "malformed response: cookies must be a list of strings")
+        return error_response(fmt, "malformed response: cookies must be a list of strings")
     headers.extend(("Set-Cookie", cookie) for cookie in cookies)
     body, problem = _decode_body(document)
     if problem:
-        return error_response("2.0", f"malformed response: {problem}")
+        return error_response(fmt, f"malformed response: {problem}")
     return HttpResponse(int(status), headers, body)
 
 
 def _is_status(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599
+    return isinstance(value, int) and not isinstance(value, bool) and 200 <= value <= 599
 
 
 def _scalar(value: Any) -> str:

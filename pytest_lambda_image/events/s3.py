@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote_plus
@@ -21,7 +22,7 @@ def s3_record(
 ) -> dict[str, Any]:
     """One S3 record. The object key is URL-encoded (spaces as `+`), as S3 sends it."""
     deleted = event_name.startswith("ObjectRemoved")
-    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "sequencer": f"00{short_id(14).upper()}"}
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "sequencer": secrets.token_hex(8).upper()}
     if not deleted:
         obj["size"] = size
         obj["eTag"] = hashlib.md5(key.encode()).hexdigest()

@@ -64,7 +64,13 @@ def cookies_of(response: requests.Response) -> list[str]:
 @pytest.fixture
 def rest_gateway(proxy_fn):
     routes = ["GET /items/{id}", "POST /upload/binary", "ANY /files/{path+}", "GET /broken", "GET /fail"]
-    with LocalApiGateway(proxy_fn, routes=routes, payload_format="1.0", stage_variables={"env": "t"}) as gateway:
+    with LocalApiGateway(
+        proxy_fn,
+        routes=routes,
+        payload_format="1.0",
+        stage_variables={"env": "t"},
+        binary_media_types=["application/octet-stream"],
+    ) as gateway:
         yield gateway
 
 

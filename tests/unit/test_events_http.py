@@ -49,16 +49,21 @@ def test_bodies():
     assert json_event["headers"]["Content-Type"] == "application/json"
 
     form_event = events.apigw_http("POST", "/x", form={"name": "Ada Lovelace", "tag": ["a", "b"]})
-    assert form_event["body"] == "name=Ada+Lovelace&tag=a&tag=b"
+    # HTTP APIs send only text/*, JSON, JavaScript and XML bodies as text: a form is base64.
+    assert form_event["isBase64Encoded"] is True
+    assert base64.b64decode(form_event["body"]) == b"name=Ada+Lovelace&tag=a&tag=b"
     assert form_event["headers"]["content-type"] == "application/x-www-form-urlencoded"
+    rest_form = events.apigw_rest("POST", "/x", form={"a": "b"})
+    assert (rest_form["body"], rest_form["isBase64Encoded"]) == ("a=b", False)
 
     binary = bytes(range(256))
     binary_event = events.apigw_rest("POST", "/upload", body=binary, headers={"Content-Type": "image/png"})
     assert binary_event["isBase64Encoded"] is True
     assert base64.b64decode(binary_event["body"]) == binary
 
-    text_event = events.function_url("POST", "/", body="héllo")
+    text_event = events.function_url("POST", "/", body="héllo", headers={"Content-Type": "text/plain"})
     assert text_event["body"] == "héllo" and text_event["isBase64Encoded"] is False
+    assert events.function_url("POST", "/", body="no type")["isBase64Encoded"] is True
     with pytest.raises(ValueError, match="only one of"):
         events.apigw_rest("POST", "/", body="a", json_body={})
 
@@ -87,6 +92,17 @@ def test_http_api_defaults_to_the_default_route():
     event = events.apigw_http("POST", "/anything")
     assert event["routeKey"] == "$default" and "pathParameters" not in event
     assert event["rawQueryString"] == "" and "queryStringParameters" not in event
+
+
+def test_query_in_the_path_and_as_an_argument_add_up():
+    event = events.apigw_http("GET", "/x?a=1", query={"b": "2"})
+    assert event["rawQueryString"] == "a=1&b=2" and event["queryStringParameters"] == {"a": "1", "b": "2"}
+    assert events.alb("GET", "/x?a=1", query={"b": "2"})["queryStringParameters"] == {"a": "1", "b": "2"}
+
+
+def test_jwt_claims_arrive_as_strings():
+    claims = events.apigw_http(authorizer=events.jwt_authorizer({"exp": 123, "groups": ["a", "b"], "ok": True}))
+    assert claims["requestContext"]["authorizer"]["jwt"]["claims"] == {"exp": "123", "groups": "[a b]", "ok": "true"}
 
 
 def test_raw_query_string_is_encoded():

@@ -73,6 +73,10 @@ def test_dynamodb_attribute_values():
         events.to_attribute_value({1, "a"})
     with pytest.raises(TypeError):
         events.to_attribute_value(object())
+    with pytest.raises(TypeError, match="no empty sets"):
+        events.to_attribute_value(set())
+    with pytest.raises(TypeError, match="finite"):
+        events.to_attribute_value(float("nan"))
 
 
 def test_dynamodb_stream_images_follow_the_event_name():
@@ -120,6 +124,16 @@ def test_validation_reports_paths():
     assert "$.Records[0]: 'body' is a required property" in message
     assert "$.Records[0].eventSource: 'aws:sqs' was expected" in message
     assert len(info.value.problems) == 2
+
+
+def test_s3_event_names_without_a_subtype_are_valid():
+    events.validate(events.s3("k", event_name="LifecycleTransition"), "s3")
+
+
+def test_function_url_nulls_are_valid():
+    event = events.function_url(overrides={"pathParameters": None, "stageVariables": None})
+    event["requestContext"]["authorizer"] = None
+    events.validate(event, "apigw-http")
 
 
 def test_unknown_schema():

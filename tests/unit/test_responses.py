@@ -37,14 +37,14 @@ def test_base64_body_is_decoded():
     ("payload", "reason"),
     [
         ({"body": "no status"}, "statusCode must be an integer"),
-        ({"statusCode": "200", "body": ""}, "statusCode must be an integer"),
+        ({"statusCode": "two hundred", "body": ""}, "statusCode must be an integer"),
         ({"statusCode": 200, "body": {"a": 1}}, "body must be a string"),
         ({"statusCode": 200, "unexpected": 1}, "unexpected field(s) unexpected"),
         ({"statusCode": 200, "headers": {"X": ["a"]}}, "must be a string"),
         ({"statusCode": 200, "multiValueHeaders": {"X": "a"}}, "must be a list of strings"),
         ({"statusCode": 200, "body": "!!", "isBase64Encoded": True}, "not valid base64"),
         ({"statusCode": 200, "isBase64Encoded": "yes"}, "isBase64Encoded must be true or false"),
-        ({"statusCode": 99}, "statusCode must be an integer 100-599"),
+        ({"statusCode": 99}, "statusCode must be an integer 200-599"),
         ({"statusCode": True}, "statusCode must be an integer"),
         ([1, 2], "expected a JSON object"),
         ('"just a string"', "expected a JSON object"),
@@ -85,11 +85,12 @@ def test_http_api_structured_response_and_cookies():
         (b"<html>not json</html>", "not JSON"),
     ],
 )
-def test_http_api_malformed_responses_are_502(payload, reason):
+def test_http_api_malformed_responses_are_500_and_function_urls_502(payload, reason):
     response = to_http_response(payload, "2.0")
-    assert response.status == 502
+    assert response.status == 500
     assert response.json() == {"message": "Internal Server Error"}
     assert reason in response.error
+    assert to_http_response(payload, "url").status == 502
 
 
 def test_alb_response_and_failure():
@@ -101,9 +102,9 @@ def test_alb_response_and_failure():
 
 def test_function_failures_become_502_with_the_reason():
     failed = Invocation(200, b'{"errorMessage": "boom", "errorType": "ValueError"}')
-    for fmt in ("1.0", "2.0", "alb"):
+    for fmt, status in (("1.0", 502), ("2.0", 500), ("url", 502), ("alb", 502)):
         response = to_http_response(failed, fmt)
-        assert response.status == 502
+        assert response.status == status
         assert "ValueError: boom" in response.error
     timed_out = to_http_response(Invocation(200, b"Task timed out after 3.00 seconds"), "1.0")
     assert timed_out.status == 502 and "timeout" in timed_out.error
@@ -122,6 +123,11 @@ def test_response_schemas_agree_with_the_mapping():
     events.validate({**good, "cookies": ["a=1"]}, "apigw-http-response")
     assert events.problems({"statusCode": 200, "body": {"a": 1}}, "apigw-rest-response")
     assert events.problems({"statusCode": "200"}, "apigw-http-response")
+
+
+def test_rest_takes_a_status_code_string():
+    assert to_http_response({"statusCode": "201", "body": "x"}, "1.0").status == 201
+    events.validate({"statusCode": "201"}, "apigw-rest-response")
 
 
 def test_unknown_format():

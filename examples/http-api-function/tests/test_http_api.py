@@ -21,9 +21,7 @@ def test_create_item_sets_cookies(lambda_gateway):
 
 
 def test_repeated_query_keys_and_request_cookies(lambda_gateway):
-    response = requests.get(
-        f"{lambda_gateway.url}/search?tag=a&tag=b", headers={"Cookie": "theme=dark; lang=en"}
-    )
+    response = requests.get(f"{lambda_gateway.url}/search?tag=a&tag=b", headers={"Cookie": "theme=dark; lang=en"})
 
     assert response.json() == {"tags": ["a", "b"], "cookies": ["theme=dark", "lang=en"]}
 
@@ -39,9 +37,9 @@ def test_unknown_route_is_404(lambda_gateway_url):
     assert requests.get(f"{lambda_gateway_url}/nowhere").status_code == 404
 
 
-def test_malformed_response_is_502_with_the_reason(lambda_gateway):
+def test_malformed_response_is_500_with_the_reason(lambda_gateway):
     response = requests.get(f"{lambda_gateway.url}/broken")
 
-    assert response.status_code == 502
+    assert response.status_code == 500  # HTTP APIs answer 500; REST APIs 502
     assert response.json() == {"message": "Internal Server Error"}
     assert "statusCode must be an integer" in lambda_gateway.last.response.error
