@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from ._common import ACCOUNT_ID, REGION, apply_overrides, clf_time, epoch_ms, now, request_id, short_id, trace_id
 from .authorizers import Authorizer
-from .request import TEXT_CONTENT_TYPES, HttpRequest, MultiMap
+from .request import TEXT_CONTENT_TYPES, HttpRequest, MultiMap, pairs
 from .routes import DEFAULT_ROUTE, Route, path_parameters
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) pytest-lambda-image"
@@ -48,6 +48,12 @@ def _single_and_multi(items: list[tuple[str, str]]) -> tuple[dict[str, str] | No
     return single, multi
 
 
+def _api_identity(api_id: str | None, domain_name: str | None) -> tuple[str, str]:
+    """An API id and its execute-api domain, unless given."""
+    api_id = api_id or short_id()
+    return api_id, domain_name or f"{api_id}.execute-api.{REGION}.amazonaws.com"
+
+
 def _resolve_route(request: HttpRequest, route: str | None, path_params: Mapping[str, str] | None) -> tuple[str, dict]:
     template = route or request.path
     if path_params is not None:
@@ -75,8 +81,7 @@ def rest_event_from_request(
     moment: _dt.datetime | None = None,
 ) -> dict[str, Any]:
     moment = moment or now()
-    api_id = api_id or short_id()
-    domain = domain_name or f"{api_id}.execute-api.{REGION}.amazonaws.com"
+    api_id, domain = _api_identity(api_id, domain_name)
     template, params = _resolve_route(request, resource, path_parameters)
     headers, multi_headers = _single_and_multi(_default_headers(request, domain, moment))
     query, multi_query = _single_and_multi(request.query)
@@ -190,8 +195,7 @@ def http_event_from_request(
     moment: _dt.datetime | None = None,
 ) -> dict[str, Any]:
     moment = moment or now()
-    api_id = api_id or short_id()
-    domain = domain_name or f"{api_id}.execute-api.{REGION}.amazonaws.com"
+    api_id, domain = _api_identity(api_id, domain_name)
     route = Route.parse(route_key) if route_key else Route("ANY", DEFAULT_ROUTE)
     if route.template == DEFAULT_ROUTE:
         params = dict(path_parameters or {})
@@ -295,8 +299,6 @@ def apigw_http(
 
 
 def _pairs_with_cookies(headers: MultiMap | None, cookies: list[str] | None) -> list[tuple[str, str]]:
-    from .request import pairs
-
     out = pairs(headers)
     if cookies:
         out.append(("Cookie", "; ".join(cookies)))
