@@ -1,0 +1,306 @@
+"""Credential rules: what a leaked secret looks like in text, and how to show
+one without revealing it.
+
+Pure logic, no Docker: the scanner in credentials.py feeds it history steps,
+config values and file contents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import posixpath
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+#: config: env, labels, history, .env/.ini/.yaml files; code: other text;
+#: vendored: third-party and OS trees, where only unambiguous token formats count
+Context = Literal["config", "code", "vendored"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    pattern: re.Pattern[str]
+    #: False: skipped in vendored trees, whose docs and tests are full of sample values
+    in_vendored: bool = True
+    #: the rule only runs on text containing one of these (lowercased text
+    #: when `hints_lower`): a substring test is far cheaper than the regex
+    hints: tuple[str, ...] = ()
+    hints_lower: bool = False
+
+
+@dataclass(frozen=True)
+class SecretMatch:
+    rule: Rule
+    secret: str
+    start: int
+    end: int
+
+    @property
+    def masked(self) -> str:
+        return mask(self.secret)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.secret)
+
+
+def mask(secret: str) -> str:
+    """`AKIA****MPLE`: enough to recognise a value, never enough to use it."""
+    secret = "".join(secret.split())
+    if len(secret) >= 16:
+        return f"{secret[:4]}****{secret[-4:]}"
+    if len(secret) >= 12:
+        return f"{secret[:2]}****"
+    return "****"
+
+
+def fingerprint(secret: str) -> str:
+    """A stable hash of the value, for allowlisting it without writing it down."""
+    return hashlib.sha256("".join(secret.split()).encode()).hexdigest()[:16]
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts = Counter(value)
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values()) if value else 0.0
+
+
+_PLACEHOLDER_WORDS = {
+    "changeme", "change_me", "change-me", "example", "placeholder", "dummy", "redacted", "secret", "password",
+    "passwd", "token", "none", "null", "nil", "true", "false", "test", "testing", "undefined", "empty", "string",
+    "value", "default", "required", "optional", "notset", "unset", "todo", "fixme", "sample", "fake", "mock",
+}  # fmt: skip
+_REFERENCE = re.compile(r"^(?:\$|%\(|\{\{|<|\[|arn:|ssm:|secretsmanager:|resolve:|env:|file:|/)")
+
+
+def is_placeholder(value: str) -> bool:
+    """Values that stand for a secret rather than being one: `${TOKEN}`,
+    `<your-token>`, `changeme`, `xxxxxxxx`, ARNs and file paths, AWS's
+    documented EXAMPLE keys."""
+    stripped = value.strip().strip("'\"")
+    lowered = stripped.lower()
+    if not stripped or _REFERENCE.match(stripped) or "example" in lowered:
+        return True
+    if lowered in _PLACEHOLDER_WORDS or lowered.startswith(("your", "my-", "my_", "insert", "replace", "dummy")):
+        return True
+    if len(set(lowered)) <= 2:  # xxxxxxxx, ********, 00000000, abababab
+        return True
+    return bool(re.fullmatch(r"[*x.\-_]+", lowered))
+
+
+def _strong(value: str) -> bool:
+    """For generic assignments in code: high entropy, letters and digits."""
+    return (
+        len(value) >= 16
+        and entropy(value) >= 3.5
+        and bool(re.search(r"\d", value))
+        and bool(re.search("[A-Za-z]", value))
+    )
+
+
+_SECRET_NAME = r"[A-Za-z0-9_.-]*?(?:token|secret|password|passwd|api_?key|private_?key)(?:_[A-Za-z0-9]+)*"
+# The name part ends with words that point at a secret rather than hold one.
+_REFERENCE_SUFFIX = re.compile(
+    r"(?i)_(?:arn|name|id|ids|path|file|url|uri|endpoint|header|type|param|parameter|length|ttl|expiry|expiration|"
+    r"field|location|dir|enabled|size|version|prefix|region|key_id|policy|rotation|kms_key)$"
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "private-key",
+        "PEM private key",
+        re.compile(
+            r"-----BEGIN (?:(?:RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:\r?\n[A-Za-z-]+:[^\n]*)*\s*(?P<secret>[A-Za-z0-9+/=\r\n]{64,})"
+        ),
+        hints=("PRIVATE KEY",),
+    ),
+    Rule(
+        "aws-access-key-id",
+        "AWS access key id",
+        re.compile(r"(?<![A-Za-z0-9])(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Za-z0-9])"),
+        hints=("AKIA", "ASIA", "ABIA", "ACCA"),
+    ),
+    Rule(
+        "aws-secret-access-key",
+        "AWS secret access key",
+        re.compile(
+            r"(?i)(?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)[\"']?[ \t]*(?:[:=]|[ \t])[ \t]*"
+            r"[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+        ),
+        hints=("secret_access_key", "secretaccesskey", "secret_key", "secretkey"),
+        hints_lower=True,
+    ),
+    Rule(
+        "aws-session-token",
+        "AWS session token",
+        re.compile(
+            r"(?i)(?:aws_?session_?token|aws_?security_?token|session_?token)[\"']?[ \t]*(?:[:=]|[ \t])[ \t]*"
+            r"[\"']?(?P<secret>[A-Za-z0-9/+=]{100,})"
+        ),
+        hints=("session_token", "sessiontoken", "security_token", "securitytoken"),
+        hints_lower=True,
+    ),
+    Rule(
+        "github-token",
+        "GitHub token",
+        re.compile(r"(?<![A-Za-z0-9_])(?P<secret>gh[pousr]_[A-Za-z0-9]{36,251})(?![A-Za-z0-9_])"),
+        hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+    ),
+    Rule(
+        "github-fine-grained-token",
+        "GitHub fine-grained personal access token",
+        re.compile(r"(?<![A-Za-z0-9_])(?P<secret>github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?![A-Za-z0-9_])"),
+        hints=("github_pat_",),
+    ),
+    Rule(
+        "url-password",
+        "password in a URL",
+        re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@'\"]+:(?P<secret>[^\s/@'\"]{6,})@[A-Za-z0-9.-]+"),
+        in_vendored=False,
+        hints=("://",),
+    ),
+    Rule(
+        "generic-secret",
+        "secret assigned to a *_TOKEN / *_SECRET / *PASSWORD name",
+        re.compile(
+            rf"(?i)(?<![A-Za-z0-9_])(?P<name>{_SECRET_NAME})[\"']?[ \t]*[:=][ \t]*[\"']?"
+            r"(?P<secret>[^\s\"'`,;(){}\[\]<>]{6,})(?=[\s\"'`,;]|$)"
+        ),
+        in_vendored=False,
+        hints=("token", "secret", "passw", "api_key", "apikey", "private_key", "privatekey"),
+        hints_lower=True,
+    ),
+)
+RULE_IDS = frozenset(rule.id for rule in RULES)
+
+
+def find_secrets(text: str, context: Context = "config") -> list[SecretMatch]:
+    """Every secret in `text`, most specific rule first; a span claimed by one
+    rule is not reported again by a vaguer one."""
+    found: list[SecretMatch] = []
+    lowered: str | None = None
+    for rule in RULES:
+        if context == "vendored" and not rule.in_vendored:
+            continue
+        if rule.hints_lower:
+            lowered = text.lower() if lowered is None else lowered
+        if rule.hints and not any(hint in (lowered if rule.hints_lower else text) for hint in rule.hints):
+            continue
+        for match in _matches(rule, text, context):
+            if not any(match.start < other.end and other.start < match.end for other in found):
+                found.append(match)
+    return sorted(found, key=lambda m: m.start)
+
+
+def _matches(rule: Rule, text: str, context: Context) -> Iterator[SecretMatch]:
+    for m in rule.pattern.finditer(text):
+        secret = m.group("secret")
+        if is_placeholder(secret):
+            continue
+        if rule.id == "generic-secret":
+            if _REFERENCE_SUFFIX.search(m.group("name")):
+                continue
+            if context == "code" and not _strong(secret):
+                continue
+        yield SecretMatch(rule, secret, m.start("secret"), m.end("secret"))
+
+
+# -- well-known credential files ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileRule:
+    id: str
+    description: str
+    matches_path: Callable[[str], bool]
+    #: the secret inside; None: the file is a credential by itself (a private key file)
+    pattern: re.Pattern[str] | None
+
+
+def _ends_with(*suffixes: str) -> Callable[[str], bool]:
+    return lambda path: path.endswith(suffixes)
+
+
+def _named(*names: str) -> Callable[[str], bool]:
+    return lambda path: posixpath.basename(path) in names
+
+
+FILE_RULES: tuple[FileRule, ...] = (
+    FileRule(
+        "aws-credentials-file",
+        "AWS shared credentials",
+        _ends_with("/.aws/credentials", "/.aws/config"),
+        re.compile(r"(?im)^[ \t]*(?:aws_secret_access_key|aws_session_token)[ \t]*=[ \t]*(?P<secret>\S+)"),
+    ),
+    FileRule(
+        "npmrc-auth",
+        "npm registry auth token",
+        _named(".npmrc", "npmrc"),
+        re.compile(r"(?im)(?:_authToken|_auth|_password)[ \t]*=[ \t]*[\"']?(?P<secret>[^\s\"']+)"),
+    ),
+    FileRule(
+        "pypirc-password",
+        "PyPI upload password",
+        _named(".pypirc"),
+        re.compile(r"(?im)^[ \t]*password[ \t]*[=:][ \t]*(?P<secret>\S+)"),
+    ),
+    FileRule(
+        "git-credentials",
+        "git credential store",
+        _ends_with("/.git-credentials", "/git/credentials"),
+        re.compile(r"(?im)^[ \t]*[a-z][a-z0-9+.-]*://[^\s:/@]*:(?P<secret>[^\s@]+)@"),
+    ),
+    FileRule(
+        "netrc-password",
+        "netrc password",
+        _named(".netrc", "_netrc"),
+        re.compile(r"(?i)\bpassword[ \t]+(?P<secret>\S+)"),
+    ),
+    FileRule(
+        "docker-config-auth",
+        "Docker registry credentials",
+        _ends_with("/.docker/config.json"),
+        re.compile(r"\"(?:auth|identitytoken|registrytoken)\"\s*:\s*\"(?P<secret>[^\"]{4,})\""),
+    ),
+    FileRule(
+        "ssh-private-key-file",
+        "SSH private key file",
+        _named("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"),
+        None,
+    ),
+)
+
+
+def file_rules_for(path: str) -> list[FileRule]:
+    return [rule for rule in FILE_RULES if rule.matches_path(path)]
+
+
+def find_in_credential_file(rule: FileRule, text: str) -> list[SecretMatch]:
+    as_rule = Rule(rule.id, rule.description, rule.pattern or re.compile(r"(?s)(?P<secret>\S.*\S)"))
+    return [m for m in _matches(as_rule, text, "config")]
+
+
+_CONFIG_SUFFIXES = (".env", ".ini", ".cfg", ".conf", ".properties", ".yaml", ".yml", ".toml", ".json", ".sh")
+
+
+def context_for(path: str) -> Context:
+    """Files people put settings in get the lenient generic rule; source code
+    only reports generic assignments with random-looking values."""
+    if _VENDORED.search(path):
+        return "vendored"
+    name = posixpath.basename(path).lower()
+    if name.startswith(".env") or name.endswith(_CONFIG_SUFFIXES) or name in ("dockerfile", "makefile", "procfile"):
+        return "config"
+    return "code"
+
+
+#: Third-party and OS trees: vendored docs and tests are full of sample
+#: assignments, so only the unambiguous token formats apply there.
+_VENDORED = re.compile(r"/(?:site-packages|dist-packages|node_modules|vendor|gems)/|^/usr/(?:share|lib|include)/")

@@ -1,0 +1,153 @@
+"""Credential rules on text: each format found, masked, fingerprinted, and
+the usual placeholders and look-alikes left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_lambda_image.audit.secrets import (
+    context_for,
+    file_rules_for,
+    find_in_credential_file,
+    find_secrets,
+    fingerprint,
+    is_placeholder,
+    mask,
+)
+from tests import fakes
+
+
+def rules(text: str, context: str = "config") -> list[str]:
+    return [m.rule.id for m in find_secrets(text, context)]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        (f"export AWS_ACCESS_KEY_ID={fakes.access_key_id()}", "aws-access-key-id"),
+        (f"key: {fakes.access_key_id().replace('AKIA', 'ASIA')}", "aws-access-key-id"),
+        (f"AWS_SECRET_ACCESS_KEY={fakes.secret_access_key()}", "aws-secret-access-key"),
+        (f'aws_secret_access_key = "{fakes.secret_access_key()}"', "aws-secret-access-key"),
+        (f"ENV AWS_SECRET_ACCESS_KEY {fakes.secret_access_key()}", "aws-secret-access-key"),
+        (f"ARG AWS_SECRET_ACCESS_KEY={fakes.secret_access_key()}", "aws-secret-access-key"),
+        (f'{{"SecretAccessKey": "{fakes.secret_access_key()}"}}', "aws-secret-access-key"),
+        (f"|1 AWS_SECRET_ACCESS_KEY={fakes.secret_access_key()} /bin/sh -c make", "aws-secret-access-key"),
+        (f"AWS_SESSION_TOKEN={fakes.session_token()}", "aws-session-token"),
+        (f'"SessionToken": "{fakes.session_token()}"', "aws-session-token"),
+        (f"GITHUB_TOKEN={fakes.github_token()}", "github-token"),
+        (f"token {fakes.github_token().replace('ghp_', 'ghs_')} here", "github-token"),
+        (f"auth={fakes.github_fine_grained()}", "github-fine-grained-token"),
+        (fakes.private_key(), "private-key"),
+        (f"git clone https://deploy:{fakes.password()}@git.example.org/repo.git", "url-password"),
+        (f"DB_PASSWORD={fakes.password()}", "generic-secret"),
+        (f"NPM_TOKEN={fakes.password()}", "generic-secret"),
+        (f"client_secret: '{fakes.password()}'", "generic-secret"),
+        (f"SLACK_API_KEY={fakes.password()}", "generic-secret"),
+    ],
+)
+def test_each_rule_finds_its_format(text, rule):
+    assert rules(text) == [rule]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",  # AWS's documented example
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "GITHUB_TOKEN=${GITHUB_TOKEN}",
+        "DB_PASSWORD=changeme",
+        "API_TOKEN=<your-token-here>",
+        "PASSWORD=xxxxxxxxxx",
+        "DB_SECRET_ARN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf",
+        "TOKEN_URL=https://auth.internal/token",
+        "SECRET_NAME=prod/db/credentials",
+        "TOKENIZERS_PARALLELISM=false",
+        "PASSWORD_FILE=/run/secrets/db",
+        "password = get_password()",
+        "-----BEGIN RSA PRIVATE KEY-----",  # a parser's constant, no key body
+        "PIP_NO_CACHE_DIR=1",
+        "https://user:pass@host",  # too short to be anything but a sample
+    ],
+)
+def test_placeholders_and_lookalikes_are_not_findings(text):
+    assert rules(text) == []
+
+
+def test_code_needs_a_random_looking_value_for_a_generic_assignment():
+    assert rules('PASSWORD = "hunter2hunter2"', "code") == []
+    assert rules(f'API_TOKEN = "{fakes.password("code")}x9Q"', "code") == ["generic-secret"]
+
+
+def test_vendored_trees_only_report_unambiguous_formats():
+    text = f"DB_PASSWORD={fakes.password()}\nkey={fakes.access_key_id()}"
+    assert rules(text, "vendored") == ["aws-access-key-id"]
+
+
+def test_a_specific_rule_claims_the_span_before_the_generic_one():
+    assert rules(f"GITHUB_TOKEN={fakes.github_token()}") == ["github-token"]
+    assert rules(f"AWS_SECRET_ACCESS_KEY={fakes.secret_access_key()}") == ["aws-secret-access-key"]
+
+
+def test_masks_show_ends_only():
+    key = fakes.access_key_id()
+    assert mask(key) == f"{key[:4]}****{key[-4:]}"
+    assert mask("abcdefghijkl") == "ab****"
+    assert mask("short") == "****"
+    match = find_secrets(f"GITHUB_TOKEN={fakes.github_token()}")[0]
+    assert match.secret not in match.masked and len(match.masked) == 12
+
+
+def test_fingerprints_are_stable_and_do_not_reveal_the_value():
+    token = fakes.github_token()
+    assert fingerprint(token) == fingerprint(token) != fingerprint(fakes.github_token("other"))
+    assert token not in fingerprint(token) and len(fingerprint(token)) == 16
+
+
+def test_private_key_fingerprint_ignores_line_breaks():
+    key = fakes.private_key()
+    assert find_secrets(key)[0].fingerprint == find_secrets(key.replace("\n", "\r\n"))[0].fingerprint
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "rule"),
+    [
+        ("/root/.aws/credentials", f"[default]\naws_secret_access_key = {fakes.password()}\n", "aws-credentials-file"),
+        ("/home/app/.npmrc", f"//registry.npmjs.org/:_authToken={fakes.password()}\n", "npmrc-auth"),
+        ("/root/.pypirc", f"[pypi]\nusername = __token__\npassword = pypi-{fakes.password()}\n", "pypirc-password"),
+        ("/root/.git-credentials", f"https://bot:{fakes.password()}@github.com\n", "git-credentials"),
+        ("/root/.netrc", f"machine api.example.org login bot password {fakes.password()}\n", "netrc-password"),
+        (
+            "/root/.docker/config.json",
+            '{"auths": {"r.example.org": {"auth": "Ym90OnMzY3JldHZhbHVl"}}}',
+            "docker-config-auth",
+        ),
+        ("/root/.ssh/id_ed25519", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", "ssh-private-key-file"),
+    ],
+)
+def test_credential_files(path, content, rule):
+    (file_rule,) = file_rules_for(path)
+    assert file_rule.id == rule
+    assert [m.rule.id for m in find_in_credential_file(file_rule, content)] == [rule]
+
+
+def test_credential_files_with_placeholders_are_fine():
+    (npmrc,) = file_rules_for("/app/.npmrc")
+    assert find_in_credential_file(npmrc, "//registry.npmjs.org/:_authToken=${NPM_TOKEN}\n") == []
+    assert file_rules_for("/root/.ssh/id_rsa.pub") == []
+
+
+def test_context_by_path():
+    assert context_for("/var/task/.env") == "config"
+    assert context_for("/var/task/settings.yaml") == "config"
+    assert context_for("/var/task/app.py") == "code"
+    assert context_for("/var/lang/lib/python3.12/site-packages/x/conf.ini") == "vendored"
+    assert context_for("/usr/share/doc/x/README") == "vendored"
+
+
+@pytest.mark.parametrize("value", ["${X}", "<token>", "changeme", "arn:aws:ssm:x", "********", "/run/secrets/x"])
+def test_placeholders(value):
+    assert is_placeholder(value)
+
+
+def test_real_looking_values_are_not_placeholders():
+    assert not is_placeholder(fakes.password())
