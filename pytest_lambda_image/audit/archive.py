@@ -15,6 +15,7 @@ from ..engine import DockerEngine, docker_errors
 from ..errors import LambdaImageError
 from .filesystem import ImageFilesystem, Layer
 
+_INDEX_TYPES_OCI = "application/vnd.oci.image.index.v1+json"
 _INDEX_TYPES = {
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -32,6 +33,9 @@ class ImageArchive:
         except (OSError, tarfile.TarError) as exc:
             raise LambdaImageError(f"{path} is not an image archive (docker save or OCI layout): {exc}") from None
         self._names = {name.removeprefix("./"): name for name in self._tar.getnames()}
+        #: set when the archive holds an image index (OCI layout) rather than one manifest
+        self.index_media_type = ""
+        self.index_platforms: list[dict[str, Any]] = []
         config_name, layer_names = self._locate()
         #: the image config: "config" (Env, Labels, Entrypoint, ...), "history", "rootfs", "architecture", "os"
         self.config: dict[str, Any] = self._json(config_name)
@@ -90,7 +94,14 @@ class ImageArchive:
                 choices = descriptor.get("manifests") or []
                 if not choices:
                     raise LambdaImageError(f"{self.path}: the image index lists no manifest")
-                descriptor = self._json(_blob(_pick_platform(choices)["digest"]))
+                chosen = _pick_platform(choices)
+                if chosen.get("mediaType") in _INDEX_TYPES:  # index.json pointing at the image's own index
+                    self.index_media_type = chosen["mediaType"]
+                    self.index_platforms = []
+                elif len(choices) > 1 or self.index_media_type:
+                    self.index_media_type = self.index_media_type or descriptor.get("mediaType") or _INDEX_TYPES_OCI
+                    self.index_platforms = [c.get("platform") or {} for c in choices]
+                descriptor = self._json(_blob(chosen["digest"]))
             return _blob(descriptor["config"]["digest"]), [_blob(layer["digest"]) for layer in descriptor["layers"]]
         raise LambdaImageError(f"{self.path} has neither manifest.json (docker save) nor index.json (OCI layout)")
 

@@ -1,0 +1,183 @@
+"""Lambda's limits for container images, checked before the image is pushed:
+one platform (linux/amd64 or linux/arm64, no multi-platform index), at most
+10 GB uncompressed, an ENTRYPOINT or CMD that exists, environment within
+4 KB, and files the function needs readable by Lambda's non-root user."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .extensions import find_on_path
+from .filesystem import ImageFilesystem
+from .findings import Finding
+from .permissions import EXECUTE, LAMBDA_USER, READ, access_problem
+
+CHECK = "limits"
+MAX_IMAGE_BYTES = 10 * 1024**3
+MAX_ENV_BYTES = 4 * 1024
+PLATFORMS = ("linux/amd64", "linux/arm64")
+INDEX_MEDIA_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
+_FIX_INDEX = (
+    "Lambda accepts only a single-platform image manifest: build with "
+    "`docker buildx build --platform linux/amd64 --provenance=false --sbom=false` (or linux/arm64)"
+)
+_SHOWN = 5  # paths listed per readability finding
+
+
+def platform_findings(os_name: str, architecture: str, variant: str = "") -> list[Finding]:
+    if f"{os_name}/{architecture}" in PLATFORMS:
+        return []
+    platform = f"{os_name}/{architecture}" + (f"/{variant}" if variant else "")
+    return [
+        Finding(
+            CHECK,
+            "unsupported-platform",
+            "image config",
+            f"platform {platform}: Lambda runs only linux/amd64 and linux/arm64 images; "
+            "build with --platform linux/amd64 or linux/arm64",
+            path="config:Platform",
+        )
+    ]
+
+
+def manifest_findings(media_type: str, platforms: Sequence[Mapping[str, Any]], where: str) -> list[Finding]:
+    """A multi-platform index, or one carrying buildx attestations, is rejected
+    by Lambda ("image manifest media type not supported")."""
+    if media_type not in INDEX_MEDIA_TYPES:
+        return []
+    names = [f"{p.get('os', '?')}/{p.get('architecture', '?')}" for p in platforms]
+    attestations = names.count("unknown/unknown")
+    runnable = [n for n in names if n != "unknown/unknown"]
+    if attestations:
+        detail = f"an image index with {attestations} attestation manifest(s) (unknown/unknown) next to {', '.join(runnable) or 'no image'}"
+        rule = "attestation-manifest"
+    else:
+        detail = f"a multi-platform image index ({', '.join(runnable)})"
+        rule = "multi-platform-index"
+    return [Finding(CHECK, rule, where, f"{detail}. {_FIX_INDEX}", path="manifest")]
+
+
+def size_findings(size: int) -> list[Finding]:
+    if size <= MAX_IMAGE_BYTES:
+        return []
+    return [
+        Finding(
+            CHECK,
+            "image-too-large",
+            "image",
+            f"{size / 1024**3:.2f} GiB uncompressed; Lambda's limit is 10 GB: drop build tools and caches "
+            "(multi-stage build), or move data to S3/EFS",
+            path="image",
+        )
+    ]
+
+
+def env_size(env: Iterable[str]) -> int:
+    """Bytes as Lambda counts them: the keys and values of every variable."""
+    size = 0
+    for item in env:
+        key, _, value = item.partition("=")
+        size += len(key.encode()) + len(value.encode())
+    return size
+
+
+def env_findings(env: Iterable[str]) -> list[Finding]:
+    size = env_size(env)
+    if size <= MAX_ENV_BYTES:
+        return []
+    return [
+        Finding(
+            CHECK,
+            "environment-too-large",
+            "image config Env",
+            f"{size} bytes of environment variables; Lambda caps a function's variables at 4 KB, and the image's "
+            "ENV adds to what the process carries: move bulky settings to a file or to Parameter Store",
+            severity="warning",
+            path="config:Env",
+        )
+    ]
+
+
+def entrypoint_findings(fs: ImageFilesystem, config: Mapping[str, Any]) -> list[Finding]:
+    entrypoint = list(config.get("Entrypoint") or [])
+    cmd = list(config.get("Cmd") or [])
+    if not entrypoint and not cmd:
+        return [
+            Finding(
+                CHECK,
+                "no-entrypoint",
+                "image config",
+                "neither ENTRYPOINT nor CMD is set, so Lambda has nothing to start: set ENTRYPOINT to the runtime "
+                "(e.g. /lambda-entrypoint.sh) and CMD to the handler",
+                path="config:Entrypoint",
+            )
+        ]
+    program = (entrypoint or cmd)[0]
+    field = "ENTRYPOINT" if entrypoint else "CMD"
+    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+    if "/" not in program:
+        found = find_on_path(fs, program, env)
+        if found is None:
+            return [_entry_finding(field, f"{program} is not on the image's PATH", program)]
+        program = found
+    elif not program.startswith("/"):
+        program = posixpath.join(config.get("WorkingDir") or "/", program)
+    if fs.resolve(program) is None:
+        return [_entry_finding(field, f"{program} does not exist in the image", program)]
+    problem = access_problem(fs, program, EXECUTE)
+    if problem is not None:
+        return [_entry_finding(field, f"{problem}; Lambda starts it as uid 993: chmod 0755 {program}", program)]
+    return []
+
+
+def _entry_finding(field: str, message: str, program: str) -> Finding:
+    return Finding(CHECK, "entrypoint-not-runnable", f"{field} {program}", message, path=f"config:{field}")
+
+
+def readability_findings(fs: ImageFilesystem, roots: Iterable[str]) -> list[Finding]:
+    """Files and directories under each root that Lambda's user cannot read
+    (or enter), grouped per root so one chmod mistake is one finding."""
+    findings = []
+    for root in roots:
+        top = fs.resolve(root)
+        if top is None or not top.is_dir:
+            continue
+        problem = access_problem(fs, root, READ | EXECUTE)
+        blocked = [f"{root} ({problem})"] if problem else []
+        if not problem:
+            for entry in fs.walk(top.path):
+                if entry.is_symlink:
+                    continue
+                bits = READ | EXECUTE if entry.is_dir else READ
+                if not LAMBDA_USER.may(entry, bits):
+                    blocked.append(f"{entry.path} ({entry.describe()})")
+        if blocked:
+            shown = ", ".join(blocked[:_SHOWN]) + (
+                f" and {len(blocked) - _SHOWN} more" if len(blocked) > _SHOWN else ""
+            )
+            findings.append(
+                Finding(
+                    CHECK,
+                    "unreadable-by-lambda",
+                    root,
+                    f"{len(blocked)} path(s) the function may need cannot be read by uid 993 (Lambda's user): "
+                    f"{shown}; fix with `chmod -R o+rX {root}` in the Dockerfile",
+                    severity="warning",
+                    path=root,
+                )
+            )
+    return findings
+
+
+def function_roots(config: Mapping[str, Any]) -> list[str]:
+    """Where a function's code, runtime and layers live."""
+    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+    roots = [env.get("LAMBDA_TASK_ROOT") or config.get("WorkingDir") or "/var/task", "/opt"]
+    if env.get("LAMBDA_RUNTIME_DIR"):
+        roots.append(env["LAMBDA_RUNTIME_DIR"])
+    return list(dict.fromkeys(root for root in roots if root and root != "/"))
