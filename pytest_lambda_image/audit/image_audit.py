@@ -17,6 +17,8 @@ from .findings import Allow, AuditReport, Finding, coerce_allowlist
 from .layout import LayerLayout, audit_layers, read_layout
 from .limits import (
     CHECK as LIMITS,
+)
+from .limits import (
     entrypoint_findings,
     env_findings,
     function_roots,

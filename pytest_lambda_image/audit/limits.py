@@ -54,7 +54,8 @@ def manifest_findings(media_type: str, platforms: Sequence[Mapping[str, Any]], w
     attestations = names.count("unknown/unknown")
     runnable = [n for n in names if n != "unknown/unknown"]
     if attestations:
-        detail = f"an image index with {attestations} attestation manifest(s) (unknown/unknown) next to {', '.join(runnable) or 'no image'}"
+        beside = ", ".join(runnable) or "no image"
+        detail = f"an image index with {attestations} attestation manifest(s) (unknown/unknown) next to {beside}"
         rule = "attestation-manifest"
     else:
         detail = f"a multi-platform image index ({', '.join(runnable)})"
