@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from . import cleanup, options
+from . import cleanup, gate, options
+from .audit import ImageAudit
+from .audit.findings import Allow
 from .engine import DockerEngine
 from .errors import LambdaImageError
 from .function import LambdaFunction
@@ -24,10 +26,13 @@ MARKER = "lambda_function"
 # container is the test's own, so its whole log belongs to the test).
 _USED = pytest.StashKey[list[tuple[LambdaFunction, "int | None"]]]()
 _ENGINE = pytest.StashKey[list[DockerEngine]]()
+_IMAGE = pytest.StashKey[LambdaImage]()
+_AUDITS = pytest.StashKey["AuditFactory"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
+    gate.add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -38,9 +43,13 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.stash[_ENGINE] = []
     cleanup.sigterm_as_interrupt()
+    if config.getoption("lambda_audit"):
+        config.pluginmanager.register(gate.AuditGate(lambda: session_audit(config)()), "lambda-audit-gate")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _AUDITS in config.stash:
+        config.stash[_AUDITS].close()
     # Also reached after Ctrl-C and internal errors: remove whatever this
     # process started, tracked or not.
     for engine in config.stash.get(_ENGINE, []):
@@ -80,20 +89,42 @@ def lambda_settings(pytestconfig: pytest.Config) -> PluginSettings:
     return _or_fail(lambda: options.resolve(pytestconfig))
 
 
+def session_engine(config: pytest.Config) -> DockerEngine:
+    """The session's engine connection, made on first use (by a fixture or
+    by the audit gate) and closed at the end of the session."""
+    engines = config.stash[_ENGINE]
+    if not engines:
+        engine = DockerEngine.connect()
+        engines.append(engine)
+        cleanup.reap_stale(engine.client)
+    return engines[0]
+
+
+def session_image(config: pytest.Config) -> LambdaImage:
+    """The configured function image, built or looked up once per session."""
+    if _IMAGE not in config.stash:
+        config.stash[_IMAGE] = _configured_image(options.resolve(config), session_engine(config))
+    return config.stash[_IMAGE]
+
+
+def session_audit(config: pytest.Config) -> AuditFactory:
+    if _AUDITS not in config.stash:
+        allow = config.getini("lambda_audit_allow") or []
+        config.stash[_AUDITS] = AuditFactory(lambda: session_engine(config), lambda: session_image(config), allow)
+    return config.stash[_AUDITS]
+
+
 @pytest.fixture(scope="session")
 def lambda_engine(pytestconfig: pytest.Config) -> DockerEngine:
     """The Docker engine connection shared by the session."""
-    engine = _or_fail(DockerEngine.connect)
-    pytestconfig.stash[_ENGINE].append(engine)
-    cleanup.reap_stale(engine.client)
-    return engine
+    return _or_fail(lambda: session_engine(pytestconfig))
 
 
 @pytest.fixture(scope="session")
-def lambda_image(lambda_settings: PluginSettings, lambda_engine: DockerEngine) -> LambdaImage:
+def lambda_image(pytestconfig: pytest.Config, lambda_settings: PluginSettings) -> LambdaImage:
     """The configured function image: `--lambda-image`, or built from
     `lambda_dockerfile` (once per session, shared by xdist workers)."""
-    return _or_fail(lambda: _configured_image(lambda_settings, lambda_engine))
+    return _or_fail(lambda: session_image(pytestconfig))
 
 
 def _configured_image(settings: PluginSettings, engine: DockerEngine) -> LambdaImage:
@@ -105,6 +136,39 @@ def _configured_image(settings: PluginSettings, engine: DockerEngine) -> LambdaI
         "no function image configured: set lambda_dockerfile (or lambda_image) in the pytest ini "
         "options, or pass --lambda-image=TAG / --lambda-dockerfile=PATH"
     )
+
+
+class AuditFactory:
+    """Audits by image, each read (docker save) once and kept for the session."""
+
+    def __init__(
+        self,
+        engine: Callable[[], DockerEngine],
+        default_image: Callable[[], LambdaImage],
+        allow: list[str],
+    ) -> None:
+        self._engine = engine
+        self._default_image = default_image
+        self._allow = allow
+        self._audits: dict[str, ImageAudit] = {}
+
+    def __call__(self, image: str | LambdaImage | None = None, *, allow: list[Allow | str] | None = None) -> ImageAudit:
+        __tracebackhide__ = True
+        return _or_fail(lambda: self._get(image, allow))
+
+    def _get(self, image: str | LambdaImage | None, allow: list[Allow | str] | None) -> ImageAudit:
+        engine = self._engine()
+        target = image if image is not None else self._default_image()
+        if isinstance(target, str):
+            target = get_image(engine, target, pull="never")
+        key = f"{target.id} {allow!r}"
+        if key not in self._audits:
+            self._audits[key] = ImageAudit.of(engine, target, allow=[*self._allow, *(allow or [])])
+        return self._audits[key]
+
+    def close(self) -> None:
+        while self._audits:
+            self._audits.popitem()[1].close()
 
 
 class ImageFactory:
@@ -288,6 +352,14 @@ def lambda_gateway(lambda_gateway_factory: GatewayFactory) -> LocalApiGateway:
     `lambda_gateway_format` and `lambda_gateway_routes` ini options; talk to
     it at `lambda_gateway.url` with requests, curl or a browser."""
     return _or_fail(lambda_gateway_factory)
+
+
+@pytest.fixture(scope="session")
+def lambda_audit(pytestconfig: pytest.Config) -> AuditFactory:
+    """`lambda_audit(image=None, allow=None)` returns the ImageAudit of an
+    image (default: the configured one), read once per session:
+    `lambda_audit().assert_no_credentials()`."""
+    return session_audit(pytestconfig)
 
 
 @pytest.fixture
