@@ -4,9 +4,6 @@ tags, and pulls by tag and digest from a real registry on 127.0.0.1."""
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -120,38 +117,6 @@ def test_invalid_reference(lambda_engine):
 
 
 # -- pulling from a real registry on 127.0.0.1 ---------------------------------------
-
-
-@pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    """Debian's docker-registry, serving from a temp dir on a free loopback port."""
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        pytest.fail("docker-registry is needed for the pull tests: run scripts/setup.sh", pytrace=False)
-    root = tmp_path_factory.mktemp("registry")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = root / "config.yml"
-    config.write_text(
-        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
-        f"http:\n  addr: 127.0.0.1:{port}\nlog:\n  level: error\n"
-    )
-    process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    pytest.fail("docker-registry did not start", pytrace=False)
-                time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
