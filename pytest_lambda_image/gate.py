@@ -13,6 +13,7 @@ from .audit.findings import AuditFailure, AuditReport
 
 if TYPE_CHECKING:
     from .audit import ImageAudit
+    from .function import LambdaFunction
 
 COLLECTOR = "lambda-audit"
 CHECKS = ("extensions", "credentials", "layers", "limits", "extension-registration")
@@ -45,13 +46,13 @@ def add_options(parser: pytest.Parser) -> None:
 class AuditItem(pytest.Item):
     """One built-in check of the configured image."""
 
-    def __init__(self, *, check: str, audit: Callable[[], ImageAudit], **kwargs: Any) -> None:
+    def __init__(self, *, check: str, gate: AuditGate, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.check = check
-        self._audit = audit
+        self._gate = gate
 
     def runtest(self) -> None:
-        audit = self._audit()
+        audit = self._gate.audit()
         strict = bool(self.config.getoption("lambda_audit_strict"))
         expected = self.config.getini("lambda_audit_extensions") or None
         report = self._report(audit, expected)
@@ -69,9 +70,14 @@ class AuditItem(pytest.Item):
             return audit.layers()
         if self.check == "limits":
             return audit.limits()
-        from .audit.registration import audit_registration
-
-        return audit_registration(self.config, audit, expected)
+        names = [*audit.extension_names(), *(expected or ())]
+        if not names:
+            pytest.skip("no extensions in /opt/extensions to run")
+        function = self._gate.start_function()
+        try:
+            return audit.registration(function)
+        finally:
+            function.stop()
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, AuditFailure):
@@ -83,25 +89,28 @@ class AuditItem(pytest.Item):
 
 
 class AuditCollector(pytest.Collector):
-    def __init__(self, *, audit: Callable[[], ImageAudit], **kwargs: Any) -> None:
+    def __init__(self, *, gate: AuditGate, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._audit = audit
+        self._gate = gate
 
     def collect(self) -> list[pytest.Item]:
-        return [AuditItem.from_parent(self, name=check, check=check, audit=self._audit) for check in CHECKS]
+        return [AuditItem.from_parent(self, name=check, check=check, gate=self._gate) for check in CHECKS]
 
 
 class AuditGate:
     """Registered as a plugin when --lambda-audit is given."""
 
-    def __init__(self, audit: Callable[[], ImageAudit]) -> None:
-        self._audit = audit
+    def __init__(self, audit: Callable[[], ImageAudit], start_function: Callable[[], LambdaFunction]) -> None:
+        #: the configured image's audit, read on first use
+        self.audit = audit
+        #: a fresh container of the configured image, for the run-time check
+        self.start_function = start_function
         self._lines: list[tuple[str, str]] = []
         self._details: list[str] = []
 
     @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection, so `-k credentials` works
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
-        collector = AuditCollector.from_parent(session, name=COLLECTOR, nodeid=COLLECTOR, audit=self._audit)
+        collector = AuditCollector.from_parent(session, name=COLLECTOR, nodeid=COLLECTOR, gate=self)
         # First: the audit is quick and a failed gate should say so early.
         items[:0] = collector.collect()
 

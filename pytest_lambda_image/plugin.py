@@ -44,7 +44,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_ENGINE] = []
     cleanup.sigterm_as_interrupt()
     if config.getoption("lambda_audit"):
-        config.pluginmanager.register(gate.AuditGate(lambda: session_audit(config)()), "lambda-audit-gate")
+        config.pluginmanager.register(
+            gate.AuditGate(lambda: session_audit(config)(), lambda: _gate_function(config)), "lambda-audit-gate"
+        )
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -105,6 +107,12 @@ def session_image(config: pytest.Config) -> LambdaImage:
     if _IMAGE not in config.stash:
         config.stash[_IMAGE] = _configured_image(options.resolve(config), session_engine(config))
     return config.stash[_IMAGE]
+
+
+def _gate_function(config: pytest.Config) -> LambdaFunction:
+    settings = options.resolve(config)
+    function = LambdaFunction(session_image(config), settings.function, engine=session_engine(config), pull="never")
+    return _or_fail(function.start)
 
 
 def session_audit(config: pytest.Config) -> AuditFactory:

@@ -107,3 +107,32 @@ def registry(tmp_path_factory):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def extension_binary(tmp_path_factory):
+    out = tmp_path_factory.mktemp("extension") / "extension"
+    compile_static(IMAGES / "extension-runtime" / "extension.c", out)
+    return out
+
+
+@pytest.fixture
+def extension_image(lambda_engine, lambda_image_factory, scratch_context, extension_binary, tmp_path):
+    """Build tests/images/extension-runtime with tests/images/extension-runtime/extension.c
+    copied into /opt/extensions under each of `names` (its name picks its behaviour)."""
+    built = []
+
+    def build(*names: str) -> LambdaImage:
+        context = tmp_path / f"ext-{uuid.uuid4().hex[:8]}"
+        (context / "extensions").mkdir(parents=True)
+        shutil.copy(IMAGES / "extension-runtime" / "Dockerfile", context / "Dockerfile")
+        shutil.copy(scratch_context / "runtime", context / "runtime")
+        for name in names:
+            shutil.copy(extension_binary, context / "extensions" / name)
+        image = lambda_image_factory.build(context)
+        built.append(context.name)
+        return image
+
+    yield build
+    for name in built:
+        remove_repository(lambda_engine, f"pytest-lambda-image/{name}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..engine import DockerEngine, docker_errors
 from ..errors import ImageNotFoundError
@@ -27,6 +27,10 @@ from .limits import (
     readability_findings,
     size_findings,
 )
+from .registration import check_registration
+
+if TYPE_CHECKING:
+    from ..function import LambdaFunction
 
 LayerExpectation = bool | Iterable[str] | None
 
@@ -180,6 +184,17 @@ class ImageAudit:
         descriptor = found.get("Descriptor") or {}
         return manifest_findings(descriptor.get("mediaType", ""), found.get("Platforms") or [], f"registry {ref}")
 
+    def registration(
+        self, function: LambdaFunction, expected: Iterable[str] | None = None, event: Any = None
+    ) -> AuditReport:
+        """Invoke `function` (started from this image) once and confirm each
+        extension registered under its file name and is still running."""
+        return check_registration(function, [*self.extension_names(), *(expected or ())], event)
+
+    def extension_names(self) -> list[str]:
+        """The entries of /opt/extensions the RIE would start (not directories)."""
+        return [ext.name for ext in self.extension_list() if ext.format != "directory"]
+
     def reports(self) -> list[AuditReport]:
         """The built-in audit, as the CI gate runs it."""
         return [self.extensions(), self.credentials(), self.layers(), self.limits()]
@@ -190,17 +205,29 @@ class ImageAudit:
         """Every entry of /opt/extensions can be started by Lambda's user
         (with `expected`, those names must be there; `strict`: warnings such
         as directories fail too)."""
+        __tracebackhide__ = True
         self.extensions(expected).raise_for_findings(strict)
 
     def assert_no_credentials(self, allow: Iterable[Allow | str] | None = None) -> None:
         """No secret in history, config or any layer, deleted files included."""
+        __tracebackhide__ = True
         self.credentials(allow).raise_for_findings()
 
     def assert_layers(self, *, strict: bool = False, **expect: LayerExpectation) -> None:
         """e.g. `assert_layers(python=True)` or `assert_layers(python=["requests"], nodejs=False)`."""
+        __tracebackhide__ = True
         self.layers(**expect).raise_for_findings(strict)
+
+    def assert_extensions_register(
+        self, function: LambdaFunction, expected: Iterable[str] | None = None, *, event: Any = None
+    ) -> None:
+        """Run-time check under the RIE: every extension registers with the
+        Extensions API under its file name and is alive after an invoke."""
+        __tracebackhide__ = True
+        self.registration(function, expected, event).raise_for_findings()
 
     def assert_lambda_limits(self, *, pushed: str | None = None, strict: bool = False) -> None:
         """Platform, manifest, size, entrypoint, env size; `strict`:
         readability and env-size warnings fail too."""
+        __tracebackhide__ = True
         self.limits(pushed).raise_for_findings(strict)
