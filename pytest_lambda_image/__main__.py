@@ -6,6 +6,9 @@ python -m pytest_lambda_image fetch-rie [--arch x86_64|arm64]
 python -m pytest_lambda_image gateway IMAGE [--route "GET /items/{id}" ...]
     [--format 1.0|2.0|alb] [--port 3000] [--env KEY=VALUE ...] [--handler H]
     run IMAGE under the RIE behind a local API Gateway until Ctrl-C
+python -m pytest_lambda_image audit IMAGE|ARCHIVE.tar [--allow SPEC ...] [--strict]
+    the built-in static audit (extensions, credentials, layers, limits) of an
+    image on the engine or a `docker save` / OCI archive; exit 1 on findings
 """
 
 from __future__ import annotations
@@ -35,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     gateway.add_argument("--handler", help="handler override")
     gateway.add_argument("--timeout", default=30, help="function timeout in seconds (default 30)")
     gateway.add_argument("--rie", help="RIE binary for images without one")
+    audit = commands.add_parser("audit", help="audit an image (or a docker save / OCI archive) without running it")
+    audit.add_argument("image", help="image tag, id, or path to a .tar archive")
+    audit.add_argument("--allow", action="append", default=[], help="allowlist entry: rule=R path=GLOB fingerprint=F")
+    audit.add_argument("--strict", action="store_true", help="warnings fail too")
     args = parser.parse_args(argv)
+    if args.command == "audit":
+        return run_audit(args)
     if args.command == "fetch-rie":
         try:
             paths = fetch_rie()
@@ -49,6 +58,27 @@ def main(argv: list[str] | None = None) -> int:
     except LambdaImageError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 1
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    import os
+
+    from .audit import ImageAudit
+    from .engine import DockerEngine
+
+    try:
+        if os.path.isfile(args.image):
+            audit = ImageAudit.from_archive(args.image, allow=args.allow)
+        else:
+            audit = ImageAudit.of(DockerEngine.connect(), args.image, allow=args.allow)
+        with audit:
+            reports = audit.reports()
+    except (LambdaImageError, ValueError) as exc:
+        print(f"audit: {exc}", file=sys.stderr)
+        return 2
+    for report in reports:
+        print(report.format() if report.findings else report.summary())
+    return 1 if any(report.failed(args.strict) for report in reports) else 0
 
 
 def serve_gateway(args: argparse.Namespace) -> int:

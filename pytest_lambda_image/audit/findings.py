@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from ..errors import ConfigError
+
 Severity = Literal["error", "warning"]
 
 
@@ -44,7 +46,7 @@ class Allow:
 
     def __post_init__(self) -> None:
         if self.rule is None and self.path is None and self.fingerprint is None:
-            raise ValueError("an allowlist entry needs at least one of rule=, path=, fingerprint=")
+            raise ConfigError("an allowlist entry needs at least one of rule=, path=, fingerprint=")
 
     def matches(self, finding: Finding) -> bool:
         if self.rule is not None and self.rule != finding.rule:
@@ -60,7 +62,7 @@ class Allow:
         for token in shlex.split(spec):
             key, sep, value = token.partition("=")
             if not sep or key not in ("rule", "path", "fingerprint") or not value:
-                raise ValueError(
+                raise ConfigError(
                     f"bad allowlist entry {spec!r}: use rule=RULE, path=GLOB and/or fingerprint=HEX, "
                     "e.g. 'rule=generic-secret path=/var/task/tests/*'"
                 )

@@ -8,6 +8,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 import tarfile
 import uuid
 
@@ -207,3 +208,19 @@ def test_pushed_attestation_index_is_reported(pushed_index, lambda_engine, scrat
         (finding,) = report.findings
         assert finding.rule == "attestation-manifest"
         assert "--provenance=false" in finding.message and "linux/amd64" in finding.message
+
+
+def test_command_line_audit(opt_layout_image, scratch_image):
+    def audit(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "pytest_lambda_image", "audit", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    clean = audit(scratch_image.ref)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "credentials: ok" in clean.stdout
+    failing = audit(opt_layout_image.name)
+    assert failing.returncode == 1
+    assert "[wrong-architecture] /opt/extensions/wrong-arch" in failing.stdout
+    assert (
+        audit("no-such-image:1").stderr == "audit: image no-such-image:1 is not on the engine: build or pull it first\n"
+    )

@@ -135,3 +135,10 @@ def test_gate_runs_extensions_under_the_rie(host_rie, pytester, extension_image)
     result = run(pytester, f"--lambda-image={dying.ref}", "--lambda-audit", rie)
     result.assert_outcomes(passed=4, failed=1)
     result.stdout.fnmatch_lines(["*[[]not-alive[]] /opt/extensions/dies-ext: registered, but was no longer running*"])
+
+
+def test_bad_allowlist_entry_is_a_clear_error(pytester, python_image):
+    pytester.makeini("[pytest]\nlambda_audit_allow = secret-thing\n")
+    result = run(pytester, f"--lambda-image={python_image.ref}", "--lambda-audit", "-k", "credentials")
+    result.stdout.fnmatch_lines(["*bad allowlist entry 'secret-thing': use rule=RULE, path=GLOB*"])
+    assert "Traceback" not in result.stdout.str()
