@@ -183,6 +183,9 @@ def _handler_for(gateway: LocalApiGateway) -> Callable[..., BaseHTTPRequestHandl
         def _serve(self) -> None:
             split = urlsplit(self.path)
             if self.headers.get("Transfer-Encoding"):
+                # Read the body first: closing on unread data resets the
+                # connection, and the client would see a broken pipe, not the 411.
+                _drain_chunked(self.rfile, MAX_REQUEST_BYTES)
                 reason = "chunked request bodies are not supported: send Content-Length"
                 self._send(_json_response(411, {"message": "Length Required"}, reason), close=True)
                 return
@@ -227,3 +230,20 @@ def _handler_for(gateway: LocalApiGateway) -> Callable[..., BaseHTTPRequestHandl
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
 
     return Handler
+
+
+def _drain_chunked(stream: Any, limit: int) -> None:
+    """Read and drop a chunked body (up to `limit` bytes; stops at anything malformed)."""
+    read = 0
+    while read <= limit:
+        size_line = stream.readline(1024).split(b";", 1)[0].strip()
+        try:
+            size = int(size_line, 16)
+        except ValueError:
+            return
+        if size == 0:
+            while stream.readline(1024).strip():  # trailers, up to the blank line
+                pass
+            return
+        stream.read(size + 2)  # the chunk and its CRLF
+        read += size

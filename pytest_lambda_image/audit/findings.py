@@ -121,6 +121,7 @@ class AuditReport:
     def raise_for_findings(self, strict: bool = False) -> None:
         """Raise AuditFailure with the report when there are errors (or,
         with `strict`, warnings)."""
+        __tracebackhide__ = True
         if self.failed(strict):
             raise AuditFailure(self.format())
 

@@ -100,15 +100,19 @@ def registration_findings(names: Iterable[str], log: RegistrationLog, alive: set
 
 
 def running_extensions(function: LambdaFunction) -> set[str]:
-    """File names of /opt/extensions processes in the container (`docker top`
-    works without anything installed in the image)."""
+    """File names of /opt/extensions programs running in the container. A
+    script shows as its interpreter's process (`python3 /opt/extensions/x`),
+    so every word of the command line counts. `docker top` needs nothing
+    installed in the image."""
     top: dict[str, Any] = function.get_wrapped_container().top()
-    column = top["Titles"].index("CMD") if "CMD" in top.get("Titles", []) else -1
+    titles = top.get("Titles") or []
+    column = titles.index("CMD") if "CMD" in titles else -1
+    prefix = EXTENSIONS_DIR + "/"
     names = set()
     for process in top.get("Processes") or []:
-        command = process[column].split()[0] if process and process[column] else ""
-        if command.startswith(EXTENSIONS_DIR + "/"):
-            names.add(command[len(EXTENSIONS_DIR) + 1 :])
+        for word in (process[column] if process else "").split()[:4]:
+            if word.startswith(prefix):
+                names.add(word[len(prefix) :])
     return names
 
 
