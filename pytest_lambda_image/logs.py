@@ -1,11 +1,14 @@
 """The container's log stream, cut into invocations.
 
-The RIE writes `START RequestId: <id>` / `(rapid) INVOKE START(requestId: <id>)`
-when an invoke begins and `REPORT RequestId: <id> ...` when it ends (a crashed
-invoke ends with `(rapid) Invoke DONE failed` instead). Invocations on one
-container are serialized, so the n-th new request id in the stream belongs to
-the n-th invoke sent: a `Ticket` is queued before each invoke and reading the
-log hands it the next request id found.
+The RIE writes two streams that docker merges by arrival time: stdout carries
+`START RequestId: <id>`, the runtime's own output, `END` and `REPORT
+RequestId: <id>`; stderr carries the RIE's `(rapid)` lines, among them
+`INIT START(...)` and `INVOKE START(requestId: <id>)`. Each stream is in
+order, but one can lag the other by several invokes' worth of lines, so each
+line belongs to the invoke most recently started *in its own stream*.
+Invocations on one container are serialized, so the n-th new request id in
+the log belongs to the n-th invoke sent: a `Ticket` is queued before each
+invoke and reading the log hands it the next request id found.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .invocation import InvocationLogs, Report
 
 _START = re.compile(r"^START RequestId: (?P<id>[0-9a-fA-F-]+)")
 _INVOKE_START = re.compile(r"\(rapid\) INVOKE START\(requestId: (?P<id>[0-9a-fA-F-]+)\)")
+_END = re.compile(r"^END RequestId: (?P<id>[0-9a-fA-F-]+)")
 _REPORT = re.compile(r"^REPORT RequestId: (?P<id>[0-9a-fA-F-]+)(?P<rest>.*)$")
 _INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: (?P<ms>[0-9.]+)\)")
 _INIT_START = re.compile(r"\(rapid\) INIT START\(")
@@ -71,7 +75,9 @@ class Ticket:
     init_duration_ms: float | None = None
     done: bool = False  # nothing more to wait for
     crashed: bool = False
-    next: Ticket | None = None  # the invoke after it: its lines end where that one's begin
+    cancelled: bool = False
+    next: Ticket | None = None  # the invoke whose stdout START followed this one's
+    indices: list[int] = field(default_factory=list)  # the lines that are this invoke's
 
 
 class LogCollector:
@@ -84,10 +90,11 @@ class LogCollector:
         self._fetch = fetch  # since (unix seconds, inclusive) -> lines with RFC 3339 timestamps
         self.lines: list[str] = []
         self._lock = threading.RLock()
-        self._pending: deque[Ticket] = deque()
+        self._tickets: list[Ticket] = []  # every ticket issued, by number
+        self._pending: deque[Ticket] = deque()  # issued, no request id yet
         self._by_id: dict[str, Ticket] = {}
-        self._open: Ticket | None = None
-        self._issued = 0
+        self._stdout_owner: Ticket | None = None  # the invoke whose START was the last on stdout
+        self._rapid_owner: Ticket | None = None  # the invoke the RIE's stderr lines are about now
         self._newest: float | None = None  # newest timestamp seen (unix seconds)
         self._recent: collections.Counter[tuple[float, str]] = collections.Counter()  # lines within the overlap
         self.closed = False
@@ -137,111 +144,110 @@ class LogCollector:
             for line in new_lines:
                 index = len(self.lines)
                 self.lines.append(line)
-                self._mark(index, line)
+                owner = self._mark(index, line)
+                if owner is not None:
+                    owner.indices.append(index)
+                    owner.start = index if owner.start is None else owner.start
 
     def close(self) -> None:
         """The container is gone: no ticket will get more lines."""
         with self._lock:
             self.closed = True
-            for ticket in self._pending:
+            for ticket in self._tickets:
                 ticket.done = True
-            if self._open is not None:
-                self._open.done = True
 
-    def _mark(self, index: int, line: str) -> None:
+    def _mark(self, index: int, line: str) -> Ticket | None:
+        """Note what `line` says about its invoke; return that invoke."""
+        rapid = "(rapid)" in line
         request_id = request_id_of_start(line)
         if request_id is not None:
-            ticket = self._by_id.get(request_id)
+            ticket = self._by_id.get(request_id) or self._assign(request_id)
             if ticket is None:
-                ticket = self._assign(request_id, index)
-                if ticket is None:
-                    return
-            ticket.start = index if ticket.start is None else min(ticket.start, index)
-            return
-        if line.startswith("REPORT RequestId: "):
-            match = _REPORT.match(line)
-            ticket = self._by_id.get(match["id"]) if match else None
+                return None
+            if rapid:
+                self._rapid_owner = ticket
+            else:
+                previous = self._stdout_owner
+                if previous is not None and previous is not ticket:
+                    previous.next = ticket
+                    previous.done = True  # stdout is in order: it wrote all it will
+                self._stdout_owner = ticket
+            return ticket
+        if rapid:
+            if _INIT_START.search(line):  # an init runs for the next invoke, before its INVOKE START
+                self._rapid_owner = self._next_for_rapid() or self._rapid_owner
+            ticket = self._rapid_owner
             if ticket is not None:
+                init = _INIT_REPORT.search(line)
+                if init and ticket.init_duration_ms is None:
+                    ticket.init_duration_ms = float(init["ms"])
+                elif _CRASH_END.search(line):
+                    ticket.last, ticket.done, ticket.crashed = index, True, True
+            return ticket
+        if line.startswith(("REPORT RequestId: ", "END RequestId: ")):
+            match = _REPORT.match(line) or _END.match(line)
+            ticket = self._by_id.get(match["id"]) if match else None
+            if ticket is not None and line.startswith("REPORT"):
                 ticket.report = parse_report(line, ticket.init_duration_ms)
                 ticket.last, ticket.done = index, True
-            return
-        ticket = self._open
-        if ticket is None or ticket.done:
-            return
-        init = _INIT_REPORT.search(line)
-        if init and ticket.init_duration_ms is None:
-            ticket.init_duration_ms = float(init["ms"])
-        elif _CRASH_END.search(line):
-            ticket.last, ticket.done, ticket.crashed = index, True, True
+            return ticket or self._stdout_owner
+        return self._stdout_owner
 
-    def _assign(self, request_id: str, index: int) -> Ticket | None:
+    def _next_for_rapid(self) -> Ticket | None:
+        first = self._rapid_owner.number + 1 if self._rapid_owner is not None else 0
+        return next((t for t in self._tickets[first:] if not t.cancelled), None)
+
+    def _assign(self, request_id: str) -> Ticket | None:
         """A new request id: it belongs to the oldest invoke still waiting for one."""
         if not self._pending:
             return None  # someone else invoked this container directly
         ticket = self._pending.popleft()
         ticket.request_id = request_id
         self._by_id[request_id] = ticket
-        previous, self._open = self._open, ticket
-        if previous is not None:
-            previous.next = ticket
-            previous.done = True  # whatever it did not write by now, it never will
-        # stdout and stderr interleave loosely: an init the RIE logged just
-        # before this START (after the previous invoke's last line) is this invoke's.
-        lower = previous.last if previous is not None and previous.last is not None else index - 1
-        if previous is None:
-            lower = -1
-        for back in range(index - 1, lower, -1):
-            if _INIT_START.search(self.lines[back]):
-                ticket.start = back
-                break
         return ticket
 
     # -- reading ---------------------------------------------------------------
     def ticket(self) -> Ticket:
         """Queue a ticket for the invoke about to be sent."""
         with self._lock:
-            ticket = Ticket(number=self._issued)
-            self._issued += 1
+            ticket = Ticket(number=len(self._tickets))
+            self._tickets.append(ticket)
             self._pending.append(ticket)
         return ticket
 
     @property
     def issued(self) -> int:
         """How many invokes were sent so far (a mark for `lines_from`)."""
-        return self._issued
+        return len(self._tickets)
 
     def cancel(self, ticket: Ticket) -> None:
         """The invoke never reached the RIE: it will write no lines."""
         with self._lock:
             if ticket in self._pending:
                 self._pending.remove(ticket)
-            ticket.done = True
+            ticket.done = ticket.cancelled = True
 
     def result(self, ticket: Ticket, timeout: float = 2.0) -> InvocationLogs:
         """The ticket's lines, fetching until its last one is in (at most
-        `timeout` s). Its lines run up to the next invoke's first line: the
-        runtime's own output can trail the RIE's end-of-invoke lines."""
+        `timeout` s). A crashed invoke has no REPORT: the dying runtime's
+        output can still trail the RIE's "Invoke DONE failed"."""
         self._wait(lambda: ticket.done, timeout)
         if ticket.crashed and ticket.next is None:
             time.sleep(CRASH_GRACE_S)  # a dying runtime's last output arrives late
             self.refresh()
         with self._lock:
-            if ticket.start is None:
-                return InvocationLogs(request_id=ticket.request_id, complete=ticket.done)
-            following = ticket.next.start if ticket.next is not None else None
-            end = following if following is not None else len(self.lines)
             return InvocationLogs(
                 request_id=ticket.request_id,
-                lines=tuple(self.lines[ticket.start : end]),
+                lines=tuple(self.lines[i] for i in ticket.indices),
                 report=ticket.report,
                 complete=ticket.done,
             )
 
     def lines_from(self, mark: int, timeout: float = 1.0) -> list[str]:
         """Lines from the first invoke numbered `mark` or later to now."""
-        self._wait(lambda: not self._pending and (self._open is None or self._open.done), timeout)
+        self._wait(lambda: not self._pending and all(t.done for t in self._tickets[mark:]), timeout)
         with self._lock:
-            starts = [t.start for t in self._by_id.values() if t.number >= mark and t.start is not None]
+            starts = [t.start for t in self._tickets[mark:] if t.start is not None]
             return self.lines[min(starts) :] if starts else []
 
     def _wait(self, ready: Callable[[], bool], timeout: float) -> None:

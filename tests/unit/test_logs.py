@@ -172,3 +172,37 @@ def test_a_line_stamped_earlier_but_written_later_is_kept():
     collector.refresh()
     collector.refresh()
     assert collector.lines == ["stdout line", "stderr line"]
+
+
+def test_stdout_lagging_behind_the_next_invokes_stderr():
+    """Seen in CI: the RIE's stderr for the second invoke arrived before the
+    first invoke's init output and REPORT on stdout."""
+    collector = LogCollector()
+    cold, warm = collector.ticket(), collector.ticket()
+    collector.add(
+        [
+            "21 Nov 2026 06:18:14,936 [INFO] (rapid) exec '/var/runtime/bootstrap' (cwd=/var/task, handler=)",
+            f"START RequestId: {A} Version: $LATEST",
+            "21 Nov 2026 06:18:14,946 [INFO] (rapid) INIT START(type: on-demand, phase: init)",
+            "21 Nov 2026 06:18:14,986 [INFO] (rapid) INIT REPORT(durationMs: 40.464000)",
+            f"21 Nov 2026 06:18:14,986 [INFO] (rapid) INVOKE START(requestId: {A})",
+            "21 Nov 2026 06:18:14,987 [INFO] (rapid) INVOKE RTDONE(status: success, produced bytes: 0, duration: 0.5ms)",
+            f"21 Nov 2026 06:18:14,989 [INFO] (rapid) INVOKE START(requestId: {B})",
+            "21 Nov 2026 06:18:14,989 [INFO] (rapid) INVOKE RTDONE(status: success, produced bytes: 0, duration: 0.3ms)",
+            "handlers module initialised",
+            "echo invoked (cold)",
+            f"END RequestId: {A}",
+            f"REPORT RequestId: {A}\tDuration: 41.24 ms\tBilled Duration: 42 ms\tMemory Size: 256 MB\tMax Memory Used: 256 MB",
+            f"START RequestId: {B} Version: $LATEST",
+            "echo invoked (warm)",
+            f"END RequestId: {B}",
+            f"REPORT RequestId: {B}\tDuration: 0.43 ms\tBilled Duration: 1 ms\tMemory Size: 256 MB\tMax Memory Used: 256 MB",
+        ]
+    )
+    first = collector.result(cold, timeout=0)
+    second = collector.result(warm, timeout=0)
+    assert "handlers module initialised" in first.lines and "echo invoked (cold)" in first.lines
+    assert first.report.init_duration_ms == 40.464
+    assert f"21 Nov 2026 06:18:14,989 [INFO] (rapid) INVOKE START(requestId: {B})" in second.lines
+    assert "handlers module initialised" not in second.lines and "echo invoked (warm)" in second.lines
+    assert second.report.init_duration_ms is None
