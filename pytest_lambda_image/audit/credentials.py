@@ -3,27 +3,26 @@ every layer (deleted ones too, since they still ship in the image)."""
 
 from __future__ import annotations
 
+import posixpath
+import tarfile
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .filesystem import FileEntry, ImageFilesystem, Layer, Removal
+from .filesystem import FileEntry, ImageFilesystem, Removal, normalize
 from .findings import Allow, AuditReport, Finding
-from .secrets import Context, SecretMatch, context_for, file_rules_for, find_in_credential_file, find_secrets
+from .secrets import (
+    Context,
+    SecretMatch,
+    context_for,
+    file_rules_for,
+    find_in_credential_file,
+    find_secrets,
+    redact_step,
+)
 
 CHECK = "credentials"
 MAX_FILE_BYTES = 10 * 1024 * 1024
 _BINARY_SNIFF = 8192
-
-
-def redact(text: str, matches: Iterable[SecretMatch]) -> str:
-    """`text` with every matched secret replaced by its masked form."""
-    out, last = [], 0
-    for match in sorted(matches, key=lambda m: m.start):
-        out.append(text[last : match.start])
-        out.append(match.masked)
-        last = match.end
-    out.append(text[last:])
-    return "".join(out)
 
 
 def _finding(match: SecretMatch, where: str, path: str) -> Finding:
@@ -44,7 +43,7 @@ def scan_history(history: Iterable[Mapping[str, Any]]) -> Iterator[Finding]:
     for step, item in enumerate(history):
         text = item.get("created_by") or ""
         matches = find_secrets(text, "config")
-        shown = _one_line(redact(text, matches))
+        shown = _one_line(redact_step(text)) if matches else ""
         for match in matches:
             yield _finding(match, f"history step {step} ({shown})", f"history:{step}")
 
@@ -71,47 +70,75 @@ class LayerScan:
     def __init__(self) -> None:
         self.files = 0
         self.too_big: list[str] = []
+        self.unreadable: list[str] = []
+
+
+def installed_files(fs: ImageFilesystem) -> set[str]:
+    """Files pip installed anywhere (e.g. `pip install -t /var/task`), from
+    the RECORD of every *.dist-info: third-party code, read like site-packages."""
+    installed: set[str] = set()
+    for entry, _ in fs.versions():
+        if entry.name != "RECORD" or not entry.is_file or not entry.path.endswith(".dist-info/RECORD"):
+            continue
+        site = posixpath.dirname(posixpath.dirname(entry.path))
+        try:
+            record = fs.read(entry, limit=4 * 1024 * 1024).decode("utf-8", "replace")
+        except (OSError, tarfile.TarError):
+            continue
+        for line in record.splitlines():
+            name = line.split(",", 1)[0].strip().strip('"')
+            if name:
+                installed.add(normalize(posixpath.join(site, name)))
+    return installed
 
 
 def scan_layers(
     fs: ImageFilesystem, max_file_bytes: int = MAX_FILE_BYTES, stats: LayerScan | None = None
 ) -> Iterator[Finding]:
     stats = stats if stats is not None else LayerScan()
+    installed = installed_files(fs)
     for entry, removal in fs.versions():
         if not entry.is_file or entry.hardlink or entry.size == 0:
             continue  # a hard link's content is scanned at its source
         if entry.size > max_file_bytes:
             stats.too_big.append(entry.path)
             continue
+        try:
+            data = fs.read(entry)
+        except (OSError, tarfile.TarError):
+            stats.unreadable.append(entry.path)
+            continue
         stats.files += 1
-        yield from _scan_file(fs, entry, removal)
+        yield from _scan_file(fs, entry, removal, data, entry.path in installed)
 
 
-def _scan_file(fs: ImageFilesystem, entry: FileEntry, removal: Removal | None) -> Iterator[Finding]:
-    data = fs.read(entry)
-    text = data.decode("latin-1")  # lossless and fast; every rule is ASCII
-    where = f"{entry.path} in {fs.layers[entry.layer].describe()}{_fate(fs.layers, removal)}"
-    seen: set[tuple[str, str]] = set()
-    file_rules = file_rules_for(entry.path)
-    for rule in file_rules:
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a BOM, as Windows editors save .env files
+        return data.decode("utf-16", "replace")
+    return data.decode("latin-1")  # lossless and fast; every rule is ASCII
+
+
+def _scan_file(
+    fs: ImageFilesystem, entry: FileEntry, removal: Removal | None, data: bytes, installed: bool
+) -> Iterator[Finding]:
+    text = _decode(data)
+    where = f"{entry.path} in {fs.layers[entry.layer].describe()}{_fate(removal)}"
+    seen: set[str] = set()
+    for rule in file_rules_for(entry.path):
         for match in find_in_credential_file(rule, text):
-            seen.add((match.rule.id, match.fingerprint))
+            seen.add(match.fingerprint)
             yield _finding(match, where, entry.path)
-    if b"\0" in data[:_BINARY_SNIFF] and not file_rules:
-        return
-    context: Context = context_for(entry.path)
+    binary = b"\0" in data[:_BINARY_SNIFF] and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    # Binaries (.pyc, compiled programs) still hold literal tokens: scan them
+    # with the unambiguous rules only.
+    context: Context = "vendored" if binary else context_for(entry.path, vendored=installed)
     for match in find_secrets(text, context):
-        key = (match.rule.id, match.fingerprint)
-        if key not in seen and not _same_secret_reported(seen, match):
-            seen.add(key)
+        if match.fingerprint not in seen:  # one value, one finding per file
+            seen.add(match.fingerprint)
             yield _finding(match, where, entry.path)
 
 
-def _same_secret_reported(seen: set[tuple[str, str]], match: SecretMatch) -> bool:
-    return any(fp == match.fingerprint for _, fp in seen)
-
-
-def _fate(layers: list[Layer], removal: Removal | None) -> str:
+def _fate(removal: Removal | None) -> str:
     if removal is None:
         return ""
     return f", {removal.how} in layer {removal.layer} but still shipped in the image"
@@ -142,6 +169,8 @@ def audit_credentials(
     checked = [f"{len(config.get('history') or [])} history steps", "config", f"{stats.files:,} files"]
     if stats.too_big:
         checked.append(f"{len(stats.too_big)} files over {max_file_bytes // (1024 * 1024)} MiB not read")
+    if stats.unreadable:
+        checked.append(f"{len(stats.unreadable)} unreadable (e.g. {stats.unreadable[0]})")
     if len(kept) < len(found):
         checked.append(f"{len(found) - len(kept)} allowlisted")
     return AuditReport(CHECK, image, kept, checked=", ".join(checked))

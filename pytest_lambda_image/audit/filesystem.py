@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
+from .secrets import redact_step
+
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
 MAX_SYMLINK_HOPS = 40  # Linux's own limit (ELOOP)
@@ -86,11 +88,13 @@ class Layer:
         return self.diff_id.split(":", 1)[-1][:12] if self.diff_id else f"#{self.index}"
 
     def describe(self) -> str:
-        step = f": {_shorten(self.created_by)}" if self.created_by else ""
+        step = f": {_shorten(redact_step(self.created_by))}" if self.created_by else ""
         return f"layer {self.index} ({self.short_id}){step}"
 
 
 def _shorten(text: str, limit: int = 80) -> str:
+    """The step without its shell boilerplate; `text` is already redacted
+    (cutting first could split a secret and leave part of it unmasked)."""
     text = " ".join(text.split())
     for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c "):
         if text.startswith(prefix):
@@ -201,6 +205,9 @@ class ImageFilesystem:
         self._ensure_parents(entry.path, entry.layer)
         self._view[entry.path] = entry
         self._children[posixpath.dirname(entry.path)].add(entry.path)
+        # A path written twice by one layer: the later write is the live one,
+        # and the earlier shares its (layer, path) key.
+        self._removed.pop((entry.layer, entry.path), None)
 
     def _ensure_parents(self, path: str, layer: int) -> None:
         parent = posixpath.dirname(path)
@@ -258,7 +265,8 @@ class ImageFilesystem:
         """Follow symlinks (in every component, and the last one when `follow`)
         the way the kernel would inside the container: absolute targets start
         at the image root. None when anything on the way is missing or loops."""
-        parts = deque(part for part in normalize(path).split("/") if part)
+        # Not normalize(): ".." must apply after the symlinks before it, as in the kernel.
+        parts = deque(part for part in path.strip().split("/") if part)
         current = "/"
         hops = 0
         while parts:
@@ -274,8 +282,8 @@ class ImageFilesystem:
                 return None
             if entry.is_symlink and (parts or follow):
                 hops += 1
-                if hops > MAX_SYMLINK_HOPS:
-                    return None
+                if hops > MAX_SYMLINK_HOPS or not entry.link:
+                    return None  # ELOOP, or an empty target (ENOENT)
                 if entry.link.startswith("/"):
                     current = "/"
                 parts.extendleft(reversed([p for p in entry.link.split("/") if p]))

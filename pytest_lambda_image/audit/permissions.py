@@ -52,6 +52,13 @@ def access_problem(fs: ImageFilesystem, path: str, bits: int, user: User = LAMBD
     target = fs.resolve(path)
     if target is None:
         return f"{path} does not exist"
+    # Where symlinks led: the kernel walks the target's directories too.
+    current = "/"
+    for name in [p for p in target.path.split("/") if p][:-1]:
+        current = posixpath.join(current, name)
+        directory = fs.get(current)
+        if directory is not None and not user.may(directory, EXECUTE):
+            return f"directory {current} ({directory.describe()}) cannot be entered by uid {user.uid}"
     if not user.may(target, bits):
         return f"{path} ({target.describe()}) cannot be {'/'.join(_past(bits))} by uid {user.uid}"
     return None

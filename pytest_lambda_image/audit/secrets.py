@@ -7,18 +7,21 @@ config values and file contents.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Literal
 
-#: config: env, labels, history, .env/.ini/.yaml files; code: other text;
-#: vendored: third-party and OS trees, where only unambiguous token formats count
-Context = Literal["config", "code", "vendored"]
+#: config: history, env, labels and .env files, where NAME=value is how settings are written;
+#: data: structured files (.json, .yaml, .ini, ...), where a plain word is a label, not a secret;
+#: code: other text, where only random-looking values count;
+#: vendored: third-party and OS trees and binaries, where only unambiguous token formats count
+Context = Literal["config", "data", "code", "vendored"]
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,9 @@ class Rule:
 @dataclass(frozen=True)
 class SecretMatch:
     rule: Rule
-    secret: str
-    start: int
-    end: int
+    secret: str = field(repr=False)  # never shown, not even in a failing test's locals
+    start: int = 0
+    end: int = 0
 
     @property
     def masked(self) -> str:
@@ -60,9 +63,42 @@ def mask(secret: str) -> str:
     return "****"
 
 
+def redact(text: str, matches: Iterable[SecretMatch]) -> str:
+    """`text` with every matched secret replaced by its masked form."""
+    out, last = [], 0
+    for match in sorted(matches, key=lambda m: m.start):
+        out.append(text[last : match.start])
+        out.append(match.masked)
+        last = match.end
+    out.append(text[last:])
+    return "".join(out)
+
+
+_BUILD_ARGS = re.compile(r"^\|(?P<count>\d+) ")
+
+
+def redact_step(text: str) -> str:
+    """A history step (`docker history`'s CREATED BY) fit to print: the
+    build-arg values a RUN saw (`|2 A=x B=y /bin/sh -c ...`) are masked
+    whatever they look like, and anything a rule finds in the rest."""
+    head, rest = "", text
+    match = _BUILD_ARGS.match(text)
+    if match:
+        count = int(match["count"])
+        words = text[match.end() :].split(" ", count)
+        args, rest = words[:count], words[count] if len(words) > count else ""
+        shown = [f"{key}={mask(value) if value else ''}" for key, _, value in (arg.partition("=") for arg in args)]
+        head = f"|{count} {' '.join(shown)} "
+    return head + redact(rest, find_secrets(rest, "config"))
+
+
+@functools.lru_cache(maxsize=1024)
 def fingerprint(secret: str) -> str:
-    """A stable hash of the value, for allowlisting it without writing it down."""
-    return hashlib.sha256("".join(secret.split()).encode()).hexdigest()[:16]
+    """A stable hash of the value, for allowlisting it without writing it down.
+    Deliberately slow (PBKDF2, 100k rounds): it is printed in CI logs, and a
+    fast hash of a weak password could be reversed with a word list."""
+    value = "".join(secret.split()).encode()
+    return hashlib.pbkdf2_hmac("sha256", value, b"pytest-lambda-image fingerprint v1", 100_000)[:8].hex()
 
 
 def entropy(value: str) -> float:
@@ -104,12 +140,17 @@ def _strong(value: str) -> bool:
     )
 
 
-_SECRET_NAME = r"[A-Za-z0-9_.-]*?(?:token|secret|password|passwd|api_?key|private_?key)(?:_[A-Za-z0-9]+)*"
+# Bounded on purpose: an unbounded name part rescans long runs of name
+# characters from every start position (seconds per 50 KB of `token_token_...`).
+_SECRET_NAME = r"[A-Za-z0-9_.-]{0,64}?(?:token|secret|password|passwd|api_?key|private_?key)(?:_[A-Za-z0-9]+){0,8}"
 # The name part ends with words that point at a secret rather than hold one.
 _REFERENCE_SUFFIX = re.compile(
     r"(?i)_(?:arn|name|id|ids|path|file|url|uri|endpoint|header|type|param|parameter|length|ttl|expiry|expiration|"
     r"field|location|dir|enabled|size|version|prefix|region|key_id|policy|rotation|kms_key)$"
 )
+
+_PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[-_][A-Za-z]+)?")
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "host.docker.internal"}
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -117,7 +158,10 @@ RULES: tuple[Rule, ...] = (
         "PEM private key",
         re.compile(
             r"-----BEGIN (?:(?:RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----"
-            r"(?:\r?\n[A-Za-z-]+:[^\n]*)*\s*(?P<secret>[A-Za-z0-9+/=\r\n]{64,})"
+            # headers such as Proc-Type, then the body; lines end in real or escaped
+            # ("\\n", as in JSON service-account files) newlines
+            r"(?:(?:\r?\n|\\n)[A-Za-z-]{1,40}:[^\n]{0,200}){0,8}(?:\s|\\n){0,4}"
+            r"(?P<secret>(?:[A-Za-z0-9+/=\r\n]|\\n){64,20000})"
         ),
         hints=("PRIVATE KEY",),
     ),
@@ -131,10 +175,11 @@ RULES: tuple[Rule, ...] = (
         "aws-secret-access-key",
         "AWS secret access key",
         re.compile(
-            r"(?i)(?:aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)[\"']?[ \t]*(?:[:=]|[ \t])[ \t]*"
+            r"(?i)(?:aws[_-]?secret[_-]?access[_-]?key|aws[_-]?secret[_-]?key|secret[_-]?access[_-]?key)"
+            r"[\"']?[ \t]*(?:[:=]|[ \t])[ \t]*"
             r"[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
         ),
-        hints=("secret_access_key", "secretaccesskey", "secret_key", "secretkey"),
+        hints=("secret_access_key", "secretaccesskey", "secret_key", "secretkey", "secret-access-key", "secret-key"),
         hints_lower=True,
     ),
     Rule(
@@ -162,7 +207,10 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "url-password",
         "password in a URL",
-        re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@'\"]+:(?P<secret>[^\s/@'\"]{6,})@[A-Za-z0-9.-]+"),
+        re.compile(
+            r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30})://(?P<user>[^\s/:@'\"]{0,256}):"
+            r"(?P<secret>[^\s/@'\"]{6,256})@(?P<host>[A-Za-z0-9.-]{1,253})"
+        ),
         in_vendored=False,
         hints=("://",),
     ),
@@ -170,8 +218,8 @@ RULES: tuple[Rule, ...] = (
         "generic-secret",
         "secret assigned to a *_TOKEN / *_SECRET / *PASSWORD name",
         re.compile(
-            rf"(?i)(?<![A-Za-z0-9_])(?P<name>{_SECRET_NAME})[\"']?[ \t]*[:=][ \t]*[\"']?"
-            r"(?P<secret>[^\s\"'`,;(){}\[\]<>]{6,})(?=[\s\"'`,;]|$)"
+            rf"(?i)(?<![A-Za-z0-9_.-])(?P<name>{_SECRET_NAME})[\"']?[ \t]*[:=][ \t]*[\"']?"
+            r"(?P<secret>[^\s\"'`,;(){}\[\]<>]{6,512})(?=[\s\"'`,;]|$)"
         ),
         in_vendored=False,
         hints=("token", "secret", "passw", "api_key", "apikey", "private_key", "privatekey"),
@@ -205,10 +253,15 @@ def _matches(rule: Rule, text: str, context: Context) -> Iterator[SecretMatch]:
         if is_placeholder(secret):
             continue
         if rule.id == "generic-secret":
-            if _REFERENCE_SUFFIX.search(m.group("name")):
-                continue
+            if _REFERENCE_SUFFIX.search(m.group("name")) or secret.startswith("-----"):
+                continue  # a pointer to a secret, or a PEM block the private-key rule judges
             if context == "code" and not _strong(secret):
                 continue
+            if context == "data" and _PLAIN_WORD.fullmatch(secret):
+                continue  # "token": "Bearer", "input_token": "nextToken"
+        elif rule.id == "url-password":
+            if secret == m.group("user") or m.group("host").lower() in _LOCAL_HOSTS:
+                continue  # postgres://postgres:postgres@localhost and other dev defaults
         yield SecretMatch(rule, secret, m.start("secret"), m.end("secret"))
 
 
@@ -287,20 +340,26 @@ def find_in_credential_file(rule: FileRule, text: str) -> list[SecretMatch]:
     return [m for m in _matches(as_rule, text, "config")]
 
 
-_CONFIG_SUFFIXES = (".env", ".ini", ".cfg", ".conf", ".properties", ".yaml", ".yml", ".toml", ".json", ".sh")
+_ENV_FILES = re.compile(r"^\.env(?:\.[a-z]+)?$|\.env$|^(?:dockerfile|makefile|procfile)$|\.sh$")
+_EXAMPLES = re.compile(r"\.(?:example|sample|template|dist|tmpl)$")
+_DATA_SUFFIXES = (".ini", ".cfg", ".conf", ".properties", ".yaml", ".yml", ".toml", ".json")
+#: Third-party, runtime and OS trees: vendored docs and tests are full of
+#: sample assignments, so only the unambiguous token formats apply there.
+_VENDORED = re.compile(
+    r"/(?:site-packages|dist-packages|node_modules|vendor|gems)/|^/usr/(?:share|lib|include)/|^/var/(?:runtime|lang)/"
+)
 
 
-def context_for(path: str) -> Context:
-    """Files people put settings in get the lenient generic rule; source code
-    only reports generic assignments with random-looking values."""
-    if _VENDORED.search(path):
+def context_for(path: str, vendored: bool = False) -> Context:
+    """How strictly to read a file, by where it is and what it is named.
+    `vendored`: the caller knows it was installed by a package manager."""
+    if vendored or _VENDORED.search(path):
         return "vendored"
     name = posixpath.basename(path).lower()
-    if name.startswith(".env") or name.endswith(_CONFIG_SUFFIXES) or name in ("dockerfile", "makefile", "procfile"):
+    if _EXAMPLES.search(name):
+        return "code"  # .env.example documents variables; only random-looking values count
+    if _ENV_FILES.search(name):
         return "config"
+    if name.endswith(_DATA_SUFFIXES):
+        return "data"
     return "code"
-
-
-#: Third-party and OS trees: vendored docs and tests are full of sample
-#: assignments, so only the unambiguous token formats apply there.
-_VENDORED = re.compile(r"/(?:site-packages|dist-packages|node_modules|vendor|gems)/|^/usr/(?:share|lib|include)/")

@@ -143,3 +143,30 @@ def test_permissions_as_lambdas_user():
     assert "0700 root:root" in access_problem(fs, "/opt/extensions/root-only", EXECUTE)
     assert "directory /opt/private" in access_problem(fs, "/opt/private/x", EXECUTE)
     assert access_problem(fs, "/opt/extensions/root-only", EXECUTE, User(0, 0)) is None
+
+
+def test_dotdot_applies_after_the_symlink_before_it():
+    fs = build(
+        layer(d("usr"), d("usr/lib"), F("usr/foo", b"usr"), d("app"), link("app/lib", "/usr/lib"), F("app/foo", b"app"))
+    )
+    assert fs.resolve("/app/lib/../foo").path == "/usr/foo"
+
+
+def test_empty_symlink_target_resolves_to_nothing():
+    fs = build(layer(link("empty", "")))
+    assert fs.resolve("/empty") is None
+
+
+def test_a_path_written_twice_in_one_layer_is_live():
+    fs = build(layer(F("x", b"one"), F("x", b"two")))
+    assert fs.removed() == [] and fs.read("/x") == b"two"
+
+
+def test_permissions_follow_symlink_targets():
+    fs = build(layer(
+        d("root", mode=0o700), d("root/bin"), F("root/bin/ext", mode=0o755),
+        d("opt"), d("opt/extensions"), link("opt/extensions/ext", "/root/bin/ext"),
+        d("var"), link("var/task", "/root"),
+    ))  # fmt: skip
+    assert "directory /root (0700 root:root)" in access_problem(fs, "/opt/extensions/ext", EXECUTE)
+    assert "directory /var/task (0700 root:root)" in access_problem(fs, "/var/task/bin/ext", READ)

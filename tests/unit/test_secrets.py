@@ -3,6 +3,8 @@ the usual placeholders and look-alikes left alone."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from pytest_lambda_image.audit.secrets import (
@@ -138,10 +140,64 @@ def test_credential_files_with_placeholders_are_fine():
 
 def test_context_by_path():
     assert context_for("/var/task/.env") == "config"
-    assert context_for("/var/task/settings.yaml") == "config"
+    assert context_for("/var/task/.env.production") == "config"
+    assert context_for("/var/task/deploy.sh") == "config"
+    assert context_for("/var/task/settings.yaml") == "data"
     assert context_for("/var/task/app.py") == "code"
+    assert context_for("/var/task/.env.example") == "code"
     assert context_for("/var/lang/lib/python3.12/site-packages/x/conf.ini") == "vendored"
+    assert context_for("/var/runtime/botocore/data/x.json") == "vendored"
     assert context_for("/usr/share/doc/x/README") == "vendored"
+    assert context_for("/var/task/botocore/data.json", vendored=True) == "vendored"
+
+
+def test_structured_files_ignore_plain_words():
+    assert rules('{"input_token": "nextToken", "token": "Bearer"}', "data") == []
+    assert rules(f'{{"db_password": "{fakes.password()}"}}', "data") == ["generic-secret"]
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ('{"private_key": "' + fakes.private_key().replace("\n", "\\n") + '"}', "private-key"),
+        (f"redis://:{fakes.password()}@cache:6379", "url-password"),
+        (f"HTTPS://bot:{fakes.password()}@git.example.org", "url-password"),
+        (f"aws-secret-access-key: {fakes.secret_access_key()}", "aws-secret-access-key"),
+    ],
+)
+def test_less_common_spellings(text, rule):
+    assert rules(text) == [rule]
+
+
+def test_dev_defaults_in_urls_are_not_findings():
+    assert rules("postgres://postgres:postgres@localhost:5432/app") == []
+    assert rules(f"postgres://app:{fakes.password()}@localhost/app") == []
+
+
+def test_matches_never_show_the_secret_in_their_repr():
+    match = find_secrets(f"GITHUB_TOKEN={fakes.github_token()}")[0]
+    assert fakes.github_token() not in repr(match)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "token_" * 400_000,
+        "token " + "-a" * 1_000_000,
+        "token=" + "a-b_c.d" * 300_000,
+        "a." * 1_000_000 + "://",
+        "-----BEGIN PRIVATE KEY-----\n" + "A" * 2_000_000,
+    ],
+    ids=["names", "dashes", "base64url", "schemes", "pem"],
+)
+def test_adversarial_input_does_not_hang(text):
+    """A hang guard, not a speed goal: patterns with unbounded nested repeats
+    took minutes on inputs like these; bounded ones take well under a second."""
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (find_secrets(text), find_secrets(text, "code"), done.set()), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert done.is_set()
 
 
 @pytest.mark.parametrize("value", ["${X}", "<token>", "changeme", "arn:aws:ssm:x", "********", "/run/secrets/x"])

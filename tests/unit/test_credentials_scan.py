@@ -1,0 +1,83 @@
+"""The credential scan over in-memory images: where findings point, what is
+masked, which files are read how."""
+
+from __future__ import annotations
+
+from pytest_lambda_image.audit.credentials import audit_credentials
+from pytest_lambda_image.audit.filesystem import ImageFilesystem, Layer, layers_from_bytes
+from pytest_lambda_image.audit.secrets import redact_step
+from tests import fakes
+
+from .layers import F, d, layer, whiteout
+
+
+def scan(*layers: bytes, steps: list[str] | None = None, history: list[dict] | None = None):
+    steps = steps or [""] * len(layers)
+    fs = ImageFilesystem(layers_from_bytes(layers), [Layer(i, created_by=step) for i, step in enumerate(steps)])
+    return audit_credentials("img", {"history": history or [], "config": {}}, fs)
+
+
+def test_redact_step_masks_every_build_arg_and_what_rules_find():
+    secret, password = fakes.secret_access_key(), fakes.password()
+    step = f"|3 AWS_SECRET_ACCESS_KEY={secret} DB_PASSWORD={password} EMPTY= /bin/sh -c echo {fakes.github_token()}"
+    shown = redact_step(step)
+    assert secret not in shown and password not in shown and fakes.github_token() not in shown
+    assert shown.startswith(f"|3 AWS_SECRET_ACCESS_KEY={secret[:4]}****{secret[-4:]} DB_PASSWORD=ab****"[:28])
+    assert "EMPTY= /bin/sh -c echo ghp_****" in shown
+
+
+def test_layer_step_in_a_file_finding_is_masked():
+    """The layer's history step is part of a file finding's `where`: a RUN that
+    saw the key as a build arg must not print it there."""
+    secret = fakes.secret_access_key("where")
+    step = f"|1 AWS_SECRET_ACCESS_KEY={secret} /bin/sh -c printf ... > /root/.aws/credentials"
+    report = scan(
+        layer(d("root"), d("root/.aws"), F("root/.aws/credentials", f"aws_secret_access_key = {secret}\n".encode())),
+        steps=[step],
+    )
+    assert report.findings and secret not in report.format()
+    assert secret[:4] + "****" + secret[-4:] in report.findings[0].where
+
+
+def test_history_where_masks_other_build_args_too():
+    password = fakes.password("other")
+    history = [{"created_by": f"|2 DB_PASSWORD={password} KEY_ID={fakes.access_key_id()} /bin/sh -c make"}]
+    report = scan(layer(F("x", b"")), history=history)
+    assert {f.rule for f in report.findings} == {"aws-access-key-id", "generic-secret"}
+    assert password not in report.format()
+
+
+def test_deleted_file_is_found_with_its_fate():
+    key = fakes.access_key_id("deleted")
+    report = scan(layer(d("app"), F("app/key.txt", key.encode())), layer(whiteout("app/key.txt")))
+    (finding,) = report.findings
+    assert finding.where.startswith("/app/key.txt in layer 0") and "deleted in layer 1" in finding.where
+
+
+def test_binaries_and_utf16_files_are_read():
+    key = fakes.access_key_id("bin")
+    token = fakes.github_token("u16")
+    report = scan(
+        layer(
+            F("bootstrap", b"\x7fELF\0\0\0" + key.encode() + b"\0", mode=0o755),
+            F("app/.env", f"GITHUB_TOKEN={token}\n".encode("utf-16")),
+            F("app/blob.bin", f"\0DB_PASSWORD={fakes.password()}\n".encode()),  # generic rules skip binaries
+        )
+    )
+    assert sorted((f.rule, f.path) for f in report.findings) == [
+        ("aws-access-key-id", "/bootstrap"),
+        ("github-token", "/app/.env"),
+    ]
+
+
+def test_packages_pip_installed_next_to_the_code_count_as_vendored():
+    record = b"botocore/data/paginators.json,sha256=x,10\nbotocore-1.0.dist-info/RECORD,,\n"
+    report = scan(
+        layer(
+            d("var"), d("var/task"),
+            F("var/task/botocore/data/paginators.json", b'{"db_password": "Sup3rS3cretValue9"}'),
+            F("var/task/botocore-1.0.dist-info/RECORD", record),
+            F("var/task/settings.json", f'{{"db_password": "{fakes.password()}"}}'.encode()),
+        )
+    )  # fmt: skip
+    assert [(f.rule, f.path) for f in report.findings] == [("generic-secret", "/var/task/settings.json")]
