@@ -76,6 +76,9 @@ def run_audit(args: argparse.Namespace) -> int:
     except (LambdaImageError, ValueError) as exc:
         print(f"audit: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - exit 1 means "findings"; anything else must not look like that
+        print(f"audit: could not audit {args.image}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     for report in reports:
         print(report.format() if report.findings else report.summary())
     return 1 if any(report.failed(args.strict) for report in reports) else 0

@@ -70,12 +70,11 @@ class AuditItem(pytest.Item):
             return audit.layers()
         if self.check == "limits":
             return audit.limits()
-        names = [*audit.extension_names(), *(expected or ())]
-        if not names:
+        if not audit.extension_names():
             pytest.skip("no extensions in /opt/extensions to run")
         function = self._gate.start_function()
         try:
-            return audit.registration(function)
+            return audit.registration(function, expected)
         finally:
             function.stop()
 
@@ -111,8 +110,13 @@ class AuditGate:
     @pytest.hookimpl(tryfirst=True)  # before -k/-m deselection, so `-k credentials` works
     def pytest_collection_modifyitems(self, session: pytest.Session, items: list[pytest.Item]) -> None:
         collector = AuditCollector.from_parent(session, name=COLLECTOR, nodeid=COLLECTOR, gate=self)
+        collected = collector.collect()
+        # Reported like collected tests, so "collected N items" counts them.
+        session.config.hook.pytest_collectreport(
+            report=pytest.CollectReport(collector.nodeid, "passed", None, result=collected)
+        )
         # First: the audit is quick and a failed gate should say so early.
-        items[:0] = collector.collect()
+        items[:0] = collected
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when != "call" or not report.nodeid.startswith(f"{COLLECTOR}::"):
@@ -127,7 +131,8 @@ class AuditGate:
         if not self._lines:
             return
         terminalreporter.section("lambda image audit")
-        for outcome, line in self._lines:
+        order = {check: i for i, check in enumerate(CHECKS)}  # xdist reports in completion order
+        for outcome, line in sorted(self._lines, key=lambda item: order.get(item[1].split(":", 1)[0], len(order))):
             terminalreporter.line(f"{outcome.upper():7} {line}", red=outcome == "failed", green=outcome == "passed")
         for detail in self._details:
             terminalreporter.line(detail)

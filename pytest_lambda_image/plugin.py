@@ -11,7 +11,7 @@ import pytest
 
 from . import cleanup, gate, options
 from .audit import ImageAudit
-from .audit.findings import Allow
+from .audit.findings import Allow, coerce_allowlist
 from .engine import DockerEngine
 from .errors import LambdaImageError
 from .function import LambdaFunction
@@ -26,7 +26,7 @@ MARKER = "lambda_function"
 # container is the test's own, so its whole log belongs to the test).
 _USED = pytest.StashKey[list[tuple[LambdaFunction, "int | None"]]]()
 _ENGINE = pytest.StashKey[list[DockerEngine]]()
-_IMAGE = pytest.StashKey[LambdaImage]()
+_IMAGE = pytest.StashKey["LambdaImage | LambdaImageError"]()
 _AUDITS = pytest.StashKey["AuditFactory"]()
 
 
@@ -103,10 +103,17 @@ def session_engine(config: pytest.Config) -> DockerEngine:
 
 
 def session_image(config: pytest.Config) -> LambdaImage:
-    """The configured function image, built or looked up once per session."""
+    """The configured function image, built or looked up once per session
+    (a failure too: every test and audit item reports it without rebuilding)."""
     if _IMAGE not in config.stash:
-        config.stash[_IMAGE] = _configured_image(options.resolve(config), session_engine(config))
-    return config.stash[_IMAGE]
+        try:
+            config.stash[_IMAGE] = _configured_image(options.resolve(config), session_engine(config))
+        except LambdaImageError as exc:
+            config.stash[_IMAGE] = exc
+    found = config.stash[_IMAGE]
+    if isinstance(found, LambdaImageError):
+        raise found
+    return found
 
 
 def _gate_function(config: pytest.Config) -> LambdaFunction:
@@ -165,14 +172,15 @@ class AuditFactory:
         return _or_fail(lambda: self._get(image, allow))
 
     def _get(self, image: str | LambdaImage | None, allow: list[Allow | str] | None) -> ImageAudit:
+        configured = coerce_allowlist(self._allow)  # checked before any image is saved
         engine = self._engine()
         target = image if image is not None else self._default_image()
         if isinstance(target, str):
             target = get_image(engine, target, pull="never")
-        key = f"{target.id} {allow!r}"
-        if key not in self._audits:
-            self._audits[key] = ImageAudit.of(engine, target, allow=[*self._allow, *(allow or [])])
-        return self._audits[key]
+        if target.id not in self._audits:  # one read per image, whatever the allowlist
+            self._audits[target.id] = ImageAudit.of(engine, target, allow=configured)
+        audit = self._audits[target.id]
+        return audit.with_allow(allow) if allow else audit
 
     def close(self) -> None:
         while self._audits:

@@ -4,6 +4,7 @@ for reading: the image config, its history and its layer tars."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tarfile
 import tempfile
@@ -28,17 +29,25 @@ class ImageArchive:
     def __init__(self, path: Path, *, owned_dir: Path | None = None) -> None:
         self.path = path
         self._owned_dir = owned_dir
-        try:
-            self._tar = tarfile.open(path, mode="r:*")
-        except (OSError, tarfile.TarError) as exc:
-            raise LambdaImageError(f"{path} is not an image archive (docker save or OCI layout): {exc}") from None
-        self._names = {name.removeprefix("./"): name for name in self._tar.getnames()}
         #: set when the archive holds an image index (OCI layout) rather than one manifest
         self.index_media_type = ""
         self.index_platforms: list[dict[str, Any]] = []
-        config_name, layer_names = self._locate()
-        #: the image config: "config" (Env, Labels, Entrypoint, ...), "history", "rootfs", "architecture", "os"
-        self.config: dict[str, Any] = self._json(config_name)
+        try:
+            self._tar = tarfile.open(path, mode="r:*")
+        except (OSError, tarfile.TarError) as exc:
+            self._discard()
+            raise LambdaImageError(f"{path} is not an image archive (docker save or OCI layout): {exc}") from None
+        try:
+            self._names = {name.removeprefix("./"): name for name in self._tar.getnames()}
+            config_name, layer_names = self._locate()
+            #: the image config: "config" (Env, Labels, Entrypoint, ...), "history", "rootfs", "architecture", "os"
+            self.config: dict[str, Any] = self._json(config_name)
+        except (KeyError, ValueError, TypeError, OSError, tarfile.TarError) as exc:
+            self.close()
+            raise LambdaImageError(f"{path} is not a readable image archive: {_reason(exc)}") from None
+        except BaseException:
+            self.close()
+            raise
         self._layer_names = layer_names
         #: one per layer, lowest first, each with the history step that made it
         self.layers: list[Layer] = self._describe_layers()
@@ -47,8 +56,10 @@ class ImageArchive:
 
     @classmethod
     def save(cls, engine: DockerEngine, image: str) -> ImageArchive:
-        """`docker save` an image into a private temporary file."""
-        directory = Path(tempfile.mkdtemp(prefix="pytest-lambda-image-audit-"))
+        """`docker save` an image into a private temporary file (removed by
+        close(); one left by a killed process is removed by the next save)."""
+        reap_stale_archives()
+        directory = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
         target = directory / "image.tar"
         try:
             with docker_errors(f"saving image {image} for the audit"):
@@ -62,9 +73,13 @@ class ImageArchive:
             raise
 
     def close(self) -> None:
-        for tar in self._layer_tars:
+        for tar in getattr(self, "_layer_tars", ()):
             tar.close()
-        self._tar.close()
+        if hasattr(self, "_tar"):
+            self._tar.close()
+        self._discard()
+
+    def _discard(self) -> None:
         if self._owned_dir is not None:
             shutil.rmtree(self._owned_dir, ignore_errors=True)
 
@@ -94,7 +109,7 @@ class ImageArchive:
                 choices = descriptor.get("manifests") or []
                 if not choices:
                     raise LambdaImageError(f"{self.path}: the image index lists no manifest")
-                chosen = _pick_platform(choices)
+                chosen = _pick_platform([c for c in choices if _blob(c.get("digest", "")) in self._names] or choices)
                 if chosen.get("mediaType") in _INDEX_TYPES:  # index.json pointing at the image's own index
                     self.index_media_type = chosen["mediaType"]
                     self.index_platforms = []
@@ -136,13 +151,47 @@ class ImageArchive:
     @property
     def filesystem(self) -> ImageFilesystem:
         if self._filesystem is None:
-            for name in self._layer_names:
-                inner = self._tar.extractfile(self._names[name])
-                if inner is None:
-                    raise LambdaImageError(f"{self.path}: layer {name} is missing")
-                self._layer_tars.append(tarfile.open(fileobj=inner, mode="r:*"))
-            self._filesystem = ImageFilesystem(self._layer_tars, self.layers)
+            try:
+                for name in self._layer_names:
+                    if name not in self._names:
+                        raise LambdaImageError(f"{self.path}: layer {name} is missing from the archive")
+                    inner = self._tar.extractfile(self._names[name])
+                    if inner is None:
+                        raise LambdaImageError(f"{self.path}: layer {name} is not a file")
+                    self._layer_tars.append(tarfile.open(fileobj=inner, mode="r:*"))
+                self._filesystem = ImageFilesystem(self._layer_tars, self.layers)
+            except (OSError, tarfile.TarError) as exc:
+                raise LambdaImageError(
+                    f"{self.path}: cannot read a layer ({_reason(exc)}); layers must be tar, gzip, bzip2 or xz "
+                    "(zstd is not supported)"
+                ) from None
         return self._filesystem
+
+
+_PREFIX = "pytest-lambda-image-audit-"
+
+
+def reap_stale_archives() -> None:
+    """Remove archives saved by processes that no longer exist (killed before
+    they could clean up); each directory is named after its process id."""
+    for directory in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = directory.name[len(_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyError) else f"no {exc} in the archive"
 
 
 def _blob(digest: str) -> str:

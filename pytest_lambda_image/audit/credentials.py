@@ -129,9 +129,9 @@ def _scan_file(
             seen.add(match.fingerprint)
             yield _finding(match, where, entry.path)
     binary = b"\0" in data[:_BINARY_SNIFF] and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
-    # Binaries (.pyc, compiled programs) still hold literal tokens: scan them
-    # with the unambiguous rules only.
-    context: Context = "vendored" if binary else context_for(entry.path, vendored=installed)
+    context: Context = context_for(entry.path, vendored=installed)
+    if binary and context != "vendored":
+        context = "binary"
     for match in find_secrets(text, context):
         if match.fingerprint not in seen:  # one value, one finding per file
             seen.add(match.fingerprint)

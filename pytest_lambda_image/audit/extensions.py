@@ -9,6 +9,7 @@ only on AWS, since `docker run` as root hides most of these.
 from __future__ import annotations
 
 import posixpath
+import tarfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -47,7 +48,9 @@ def find_on_path(fs: ImageFilesystem, command: str, env: Mapping[str, str]) -> s
     return None
 
 
-class _Checker:
+class ExecutableChecker:
+    """Would the kernel start this file for Lambda's user? (Extensions and the entrypoint.)"""
+
     def __init__(self, fs: ImageFilesystem, architecture: str, env: Mapping[str, str]) -> None:
         self.fs = fs
         self.architecture = architecture
@@ -74,7 +77,11 @@ class _Checker:
         if not target.is_file:
             self.report(entry, "not-a-file", f"resolves to a {target.kind} ({target.path}), not a file Lambda can run")
             return Extension(entry.name, entry.path, target.kind)
-        head = self.fs.read(target, _HEAD)
+        try:
+            head = self.fs.read(target, _HEAD)
+        except (OSError, tarfile.TarError) as exc:
+            self.report(entry, "unreadable-content", f"its content cannot be read from the image: {exc}")
+            return Extension(entry.name, entry.path, "unknown")
         if head.startswith(b"#!"):
             return self._script(entry, target, head)
         elf = parse_elf(head)
@@ -115,7 +122,7 @@ class _Checker:
             self.report(
                 entry,
                 "not-executable-by-lambda",
-                f"{problem}; Lambda runs extensions as uid 993 (gid 990), not root: chmod 0755 {entry.path}",
+                f"{problem}; Lambda runs it as uid 993 (gid 990), not root: chmod 0755 {entry.path}",
             )
 
     def _script(self, entry: FileEntry, target: FileEntry, head: bytes) -> Extension:
@@ -165,7 +172,7 @@ def audit_extensions(
 ) -> tuple[AuditReport, list[Extension]]:
     """Check every entry of /opt/extensions; with `expected`, also that those
     names are present."""
-    checker = _Checker(fs, architecture, env)
+    checker = ExecutableChecker(fs, architecture, env)
     extensions = [checker.check(entry) for entry in fs.listdir(EXTENSIONS_DIR)]
     for name in expected or ():
         if not any(ext.name == name for ext in extensions):

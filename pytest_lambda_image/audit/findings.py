@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import re
 import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Literal
 from ..errors import ConfigError
 
 Severity = Literal["error", "warning"]
+_FINGERPRINT = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Allow:
     fingerprint: str | None = None
 
     def __post_init__(self) -> None:
+        if self.fingerprint is not None and not _FINGERPRINT.fullmatch(self.fingerprint):
+            raise ConfigError(f"bad allowlist fingerprint {self.fingerprint!r}: copy the 16 hex digits a finding shows")
         if self.rule is None and self.path is None and self.fingerprint is None:
             raise ConfigError("an allowlist entry needs at least one of rule=, path=, fingerprint=")
 
@@ -53,7 +57,7 @@ class Allow:
             return False
         if self.path is not None and not fnmatch.fnmatchcase(finding.path, self.path):
             return False
-        return self.fingerprint is None or finding.fingerprint.startswith(self.fingerprint)
+        return self.fingerprint is None or finding.fingerprint == self.fingerprint
 
     @classmethod
     def parse(cls, spec: str) -> Allow:

@@ -64,6 +64,7 @@ class ImageAudit:
     def of(cls, engine: DockerEngine, image: LambdaImage | str, *, allow: Iterable[Allow | str] = ()) -> ImageAudit:
         """Audit an image on the engine (by LambdaImage, tag or id)."""
         ref = image.ref if isinstance(image, LambdaImage) else image
+        allow = coerce_allowlist(allow)  # before the save: a bad entry must not leave an archive behind
         with docker_errors(f"looking up image {ref} for the audit"):
             try:
                 found = engine.client.images.get(image.id if isinstance(image, LambdaImage) else image)
@@ -72,19 +73,37 @@ class ImageAudit:
                     raise ImageNotFoundError(f"image {ref} is not on the engine: build or pull it first") from None
                 raise
         archive = ImageArchive.save(engine, found.id)
-        return cls(
-            archive,
-            ref,
-            size=found.attrs.get("Size"),
-            descriptor=found.attrs.get("Descriptor"),
-            allow=allow,
-            engine=engine,
-        )
+        try:
+            return cls(
+                archive,
+                ref,
+                size=found.attrs.get("Size"),
+                descriptor=found.attrs.get("Descriptor"),
+                allow=allow,
+                engine=engine,
+            )
+        except BaseException:
+            archive.close()
+            raise
 
     @classmethod
     def from_archive(cls, path: str | Path, *, allow: Iterable[Allow | str] = ()) -> ImageAudit:
         """Audit a `docker save` tarball or an OCI layout tar, no engine needed."""
+        allow = coerce_allowlist(allow)
         return cls(ImageArchive(Path(path)), str(path), allow=allow)
+
+    def with_allow(self, allow: Iterable[Allow | str]) -> ImageAudit:
+        """The same image read (shared, not saved again) with more allowlist
+        entries; closing either closes the shared archive."""
+        other = ImageAudit(
+            self.archive,
+            self.name,
+            size=self._size,
+            descriptor=self._descriptor,
+            allow=[*self.allow, *coerce_allowlist(allow)],
+            engine=self.engine,
+        )
+        return other
 
     def close(self) -> None:
         self.archive.close()
@@ -167,7 +186,7 @@ class ImageAudit:
                 "image index",
             ),
             *size_findings(self.size),
-            *entrypoint_findings(self.filesystem, self.config),
+            *entrypoint_findings(self.filesystem, self.config, self.architecture),
             *env_findings(self.config.get("Env") or []),
             *readability_findings(self.filesystem, function_roots(self.config)),
         ]

@@ -81,8 +81,13 @@ def read_layout(fs: ImageFilesystem) -> LayerLayout:
             continue
         for runtime, pattern in _PATTERNS:
             if pattern.match(entry.path):
-                names = tuple(child.name for child in fs.listdir(entry.path))
-                layout.paths.append(LayerPath(runtime, entry.path, names))
+                names = []
+                for child in fs.listdir(entry.path):
+                    if runtime == "nodejs" and child.name.startswith("@"):  # scoped packages: @scope/name
+                        names += [f"{child.name}/{pkg.name}" for pkg in fs.listdir(child.path)] or [child.name]
+                    else:
+                        names.append(child.name)
+                layout.paths.append(LayerPath(runtime, entry.path, tuple(names)))
                 break
     layout.paths.sort(key=lambda p: (RUNTIMES.index(p.runtime), p.path))
     layout.other = tuple(e.name for e in fs.listdir("/opt") if e.name not in _KNOWN_TOP)

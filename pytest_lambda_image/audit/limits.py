@@ -9,7 +9,7 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .extensions import find_on_path
+from .extensions import ExecutableChecker, find_on_path
 from .filesystem import ImageFilesystem
 from .findings import Finding
 from .permissions import EXECUTE, LAMBDA_USER, READ, access_problem
@@ -104,7 +104,9 @@ def env_findings(env: Iterable[str]) -> list[Finding]:
     ]
 
 
-def entrypoint_findings(fs: ImageFilesystem, config: Mapping[str, Any]) -> list[Finding]:
+def entrypoint_findings(fs: ImageFilesystem, config: Mapping[str, Any], architecture: str = "") -> list[Finding]:
+    """ENTRYPOINT (else CMD) must name a program Lambda's user can start: the
+    same checks as an extension (permissions, #! line, CRLF, CPU, loader)."""
     entrypoint = list(config.get("Entrypoint") or [])
     cmd = list(config.get("Cmd") or [])
     if not entrypoint and not cmd:
@@ -128,12 +130,15 @@ def entrypoint_findings(fs: ImageFilesystem, config: Mapping[str, Any]) -> list[
         program = found
     elif not program.startswith("/"):
         program = posixpath.join(config.get("WorkingDir") or "/", program)
-    if fs.resolve(program) is None:
+    entry = fs.get(program)
+    if entry is None or fs.resolve(program) is None:
         return [_entry_finding(field, f"{program} does not exist in the image", program)]
-    problem = access_problem(fs, program, EXECUTE)
-    if problem is not None:
-        return [_entry_finding(field, f"{problem}; Lambda starts it as uid 993: chmod 0755 {program}", program)]
-    return []
+    checker = ExecutableChecker(fs, architecture, env)
+    checker.check(entry)
+    return [
+        Finding(CHECK, f"entrypoint-{f.rule}", f"{field} {program}", f.message, f.severity, path=f"config:{field}")
+        for f in checker.findings
+    ]
 
 
 def _entry_finding(field: str, message: str, program: str) -> Finding:

@@ -20,8 +20,12 @@ from typing import Literal
 #: config: history, env, labels and .env files, where NAME=value is how settings are written;
 #: data: structured files (.json, .yaml, .ini, ...), where a plain word is a label, not a secret;
 #: code: other text, where only random-looking values count;
-#: vendored: third-party and OS trees and binaries, where only unambiguous token formats count
-Context = Literal["config", "data", "code", "vendored"]
+#: binary: compiled files (.pyc, programs), which hold literal tokens but no assignments;
+#: vendored: third-party and OS trees, whose docs, tests and self-tests are full of sample
+#: values and keys: only token formats no sample would use (AKIA..., ghp_...) count there
+Context = Literal["config", "data", "code", "binary", "vendored"]
+EVERYWHERE = frozenset({"config", "data", "code", "binary", "vendored"})
+TEXT = frozenset({"config", "data", "code"})
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,8 @@ class Rule:
     id: str
     description: str
     pattern: re.Pattern[str]
-    #: False: skipped in vendored trees, whose docs and tests are full of sample values
-    in_vendored: bool = True
+    #: where the rule applies (see Context)
+    contexts: frozenset[str] = EVERYWHERE
     #: the rule only runs on text containing one of these (lowercased text
     #: when `hints_lower`): a substring test is far cheaper than the regex
     hints: tuple[str, ...] = ()
@@ -163,6 +167,7 @@ RULES: tuple[Rule, ...] = (
             r"(?:(?:\r?\n|\\n)[A-Za-z-]{1,40}:[^\n]{0,200}){0,8}(?:\s|\\n){0,4}"
             r"(?P<secret>(?:[A-Za-z0-9+/=\r\n]|\\n){64,20000})"
         ),
+        contexts=TEXT | {"binary"},
         hints=("PRIVATE KEY",),
     ),
     Rule(
@@ -179,6 +184,7 @@ RULES: tuple[Rule, ...] = (
             r"[\"']?[ \t]*(?:[:=]|[ \t])[ \t]*"
             r"[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
         ),
+        contexts=TEXT | {"vendored"},
         hints=("secret_access_key", "secretaccesskey", "secret_key", "secretkey", "secret-access-key", "secret-key"),
         hints_lower=True,
     ),
@@ -189,6 +195,7 @@ RULES: tuple[Rule, ...] = (
             r"(?i)(?:aws_?session_?token|aws_?security_?token|session_?token)[\"']?[ \t]*(?:[:=]|[ \t])[ \t]*"
             r"[\"']?(?P<secret>[A-Za-z0-9/+=]{100,})"
         ),
+        contexts=TEXT | {"vendored"},
         hints=("session_token", "sessiontoken", "security_token", "securitytoken"),
         hints_lower=True,
     ),
@@ -211,7 +218,7 @@ RULES: tuple[Rule, ...] = (
             r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30})://(?P<user>[^\s/:@'\"]{0,256}):"
             r"(?P<secret>[^\s/@'\"]{6,256})@(?P<host>[A-Za-z0-9.-]{1,253})"
         ),
-        in_vendored=False,
+        contexts=TEXT,
         hints=("://",),
     ),
     Rule(
@@ -221,7 +228,7 @@ RULES: tuple[Rule, ...] = (
             rf"(?i)(?<![A-Za-z0-9_.-])(?P<name>{_SECRET_NAME})[\"']?[ \t]*[:=][ \t]*[\"']?"
             r"(?P<secret>[^\s\"'`,;(){}\[\]<>]{6,512})(?=[\s\"'`,;]|$)"
         ),
-        in_vendored=False,
+        contexts=TEXT,
         hints=("token", "secret", "passw", "api_key", "apikey", "private_key", "privatekey"),
         hints_lower=True,
     ),
@@ -235,7 +242,7 @@ def find_secrets(text: str, context: Context = "config") -> list[SecretMatch]:
     found: list[SecretMatch] = []
     lowered: str | None = None
     for rule in RULES:
-        if context == "vendored" and not rule.in_vendored:
+        if context not in rule.contexts:
             continue
         if rule.hints_lower:
             lowered = text.lower() if lowered is None else lowered

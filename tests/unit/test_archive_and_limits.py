@@ -22,6 +22,7 @@ from pytest_lambda_image.audit.limits import (
 )
 
 from .layers import F, d, layer
+from .test_extensions import elf
 
 INDEX = "application/vnd.oci.image.index.v1+json"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -73,10 +74,10 @@ GOOD_CONFIG = {"config": {"Entrypoint": ["/bootstrap"], "Env": ["PATH=/bin"]}, "
 
 def test_oci_layout_with_compressed_layers(tmp_path):
     layout = Layout()
-    manifest = layout.image([layer(F("bootstrap", b"\x7fELF", mode=0o755))], GOOD_CONFIG)
+    manifest = layout.image([layer(F("bootstrap", elf(), mode=0o755))], GOOD_CONFIG)
     layout.write(tmp_path / "oci.tar", {"schemaVersion": 2, "manifests": [manifest]})
     with ImageAudit.from_archive(tmp_path / "oci.tar") as audit:
-        assert audit.filesystem.read("/bootstrap") == b"\x7fELF"
+        assert audit.filesystem.read("/bootstrap") == elf()
         assert audit.filesystem.layers[0].created_by == "COPY"
         assert audit.limits().ok, audit.limits().format()
 
@@ -84,7 +85,9 @@ def test_oci_layout_with_compressed_layers(tmp_path):
 def test_oci_layout_holding_an_attestation_index(tmp_path):
     layout = Layout()
     image = layout.image(
-        [layer(F("bootstrap", b"x", mode=0o755))], GOOD_CONFIG, platform={"os": "linux", "architecture": "arm64"}
+        [layer(F("bootstrap", elf(183), mode=0o755))],
+        {**GOOD_CONFIG, "architecture": "arm64"},
+        platform={"os": "linux", "architecture": "arm64"},
     )
     attestation = layout.json_blob(
         {"schemaVersion": 2, "mediaType": MANIFEST, "layers": []},
@@ -95,8 +98,9 @@ def test_oci_layout_holding_an_attestation_index(tmp_path):
     layout.write(tmp_path / "oci.tar", {"schemaVersion": 2, "manifests": [inner]})
     with ImageAudit.from_archive(tmp_path / "oci.tar") as audit:
         assert audit.filesystem.get("/bootstrap").is_file  # the runnable manifest was picked
-        (finding,) = audit.limits().findings
-        assert finding.rule == "attestation-manifest" and "next to linux/arm64" in finding.message
+        findings = audit.limits().findings
+        assert [f.rule for f in findings] == ["attestation-manifest"], audit.limits().format()
+        assert "next to linux/arm64" in findings[0].message
 
 
 def test_manifest_findings():
@@ -123,7 +127,11 @@ def fs(*items: F) -> ImageFilesystem:
 
 
 def test_entrypoint_checks():
-    image = fs(d("usr"), d("usr/bin"), F("usr/bin/run", b"#!", mode=0o755), F("secret", b"", mode=0o700))
+    image = fs(
+        d("bin"), F("bin/sh", elf(), mode=0o755), d("usr"), d("usr/bin"),
+        F("usr/bin/run", b"#!/bin/sh\n", mode=0o755), F("secret", elf(), mode=0o700),
+        F("crlf.sh", b"#!/bin/sh\r\n", mode=0o755), F("arm", elf(183), mode=0o755),
+    )  # fmt: skip
     path = ["PATH=/usr/bin"]
     assert entrypoint_findings(image, {"Entrypoint": ["run"], "Env": path}) == []
     assert entrypoint_findings(image, {"Cmd": ["/usr/bin/run", "x"]}) == []
@@ -131,6 +139,9 @@ def test_entrypoint_checks():
     assert "does not exist" in entrypoint_findings(image, {"Entrypoint": ["/bootstrap"]})[0].message
     assert "0700 root:root" in entrypoint_findings(image, {"Entrypoint": ["/secret"]})[0].message
     assert entrypoint_findings(image, {})[0].rule == "no-entrypoint"
+    assert [f.rule for f in entrypoint_findings(image, {"Entrypoint": ["/crlf.sh"]})] == ["entrypoint-crlf-shebang"]
+    (arm,) = entrypoint_findings(image, {"Entrypoint": ["/arm"]}, "amd64")
+    assert arm.rule == "entrypoint-wrong-architecture" and arm.where == "ENTRYPOINT /arm"
 
 
 def test_readability_groups_per_root():

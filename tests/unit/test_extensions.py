@@ -121,5 +121,5 @@ def test_report_reads_well():
     assert report.format() == (
         "extensions audit of img: 1 error (1 in /opt/extensions: x)\n"
         "  ERROR   [not-executable-by-lambda] /opt/extensions/x: /opt/extensions/x (0700 root:root) cannot be executed "
-        "by uid 993; Lambda runs extensions as uid 993 (gid 990), not root: chmod 0755 /opt/extensions/x"
+        "by uid 993; Lambda runs it as uid 993 (gid 990), not root: chmod 0755 /opt/extensions/x"
     )

@@ -42,7 +42,7 @@ def test_layout_per_runtime():
         ("lib", "/opt/lib"),
     ]
     assert layout.packages("python") == {"requests", "six", "yaml"}
-    assert layout.packages("nodejs") == {"lodash", "@aws-sdk"}
+    assert layout.packages("nodejs") == {"lodash", "@aws-sdk/client-s3"}
     assert layout.python_versions == ("3.12",)
     assert layout.other == ("my-extension-data",)
     assert audit_layers("img", layout, expect={"python": ["requests", "yaml"], "java": True, "ruby": True}).ok

@@ -83,6 +83,8 @@ def test_code_needs_a_random_looking_value_for_a_generic_assignment():
 def test_vendored_trees_only_report_unambiguous_formats():
     text = f"DB_PASSWORD={fakes.password()}\nkey={fakes.access_key_id()}"
     assert rules(text, "vendored") == ["aws-access-key-id"]
+    assert rules(fakes.private_key(), "vendored") == []  # OS libraries embed self-test keys
+    assert rules(fakes.private_key(), "binary") == ["private-key"]
 
 
 def test_a_specific_rule_claims_the_span_before_the_generic_one():
