@@ -10,6 +10,7 @@ in a later layer is still shipped inside the image.
 from __future__ import annotations
 
 import posixpath
+import re
 import tarfile
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -92,10 +93,13 @@ class Layer:
         return f"layer {self.index} ({self.short_id}){step}"
 
 
+_CONTENT_HASH = re.compile(r"\b(file|dir|multi):([0-9a-f]{12})[0-9a-f]{52}\b")  # COPY's source digest
+
+
 def _shorten(text: str, limit: int = 80) -> str:
     """The step without its shell boilerplate; `text` is already redacted
     (cutting first could split a secret and leave part of it unmasked)."""
-    text = " ".join(text.split())
+    text = _CONTENT_HASH.sub(r"\1:\2", " ".join(text.split()))
     for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c "):
         if text.startswith(prefix):
             text = text[len(prefix) :].strip()
@@ -104,8 +108,8 @@ def _shorten(text: str, limit: int = 80) -> str:
 
 
 def normalize(path: str) -> str:
-    """Tar member names ("./usr/bin/", "usr/bin") as absolute paths ("/usr/bin")."""
-    path = path.strip()
+    """Tar member names ("./usr/bin/", "usr/bin") as absolute paths ("/usr/bin").
+    Spaces are kept: "secret " and "secret" are different files."""
     while path.startswith("./"):
         path = path[2:]
     clean = posixpath.normpath("/" + path.lstrip("/"))
@@ -266,7 +270,7 @@ class ImageFilesystem:
         the way the kernel would inside the container: absolute targets start
         at the image root. None when anything on the way is missing or loops."""
         # Not normalize(): ".." must apply after the symlinks before it, as in the kernel.
-        parts = deque(part for part in path.strip().split("/") if part)
+        parts = deque(part for part in path.split("/") if part)
         current = "/"
         hops = 0
         while parts:
