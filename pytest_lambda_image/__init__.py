@@ -1,5 +1,6 @@
 """pytest-lambda-image: test AWS Lambda container images locally under the RIE."""
 
+from .audit import Allow, AuditFailure, AuditReport, ImageAudit
 from .engine import DockerEngine
 from .errors import (
     ConfigError,
@@ -19,6 +20,10 @@ from .invocation import Invocation, Outcome, Report
 from .settings import BuildSpec, FunctionConfig
 
 __all__ = [
+    "Allow",
+    "AuditFailure",
+    "AuditReport",
+    "ImageAudit",
     "BuildSpec",
     "ConfigError",
     "DockerEngine",

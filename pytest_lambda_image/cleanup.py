@@ -103,13 +103,14 @@ def reap_stale(client: docker.DockerClient) -> int:
                 pid = int(labels.get(LABEL_PID, ""))
             except ValueError:
                 continue
-            if not _pid_alive(pid):
+            if not pid_alive(pid):
                 remove_container(client, item["Id"])
                 removed += 1
     return removed
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (in our PID namespace)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..cleanup import pid_alive
 from ..engine import DockerEngine, docker_errors
 from ..errors import LambdaImageError
 from .filesystem import ImageFilesystem, Layer
@@ -176,18 +177,8 @@ def reap_stale_archives() -> None:
     they could clean up); each directory is named after its process id."""
     for directory in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
         pid = directory.name[len(_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             shutil.rmtree(directory, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _reason(exc: BaseException) -> str:

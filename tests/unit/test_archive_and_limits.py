@@ -7,9 +7,14 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import tarfile
+import tempfile
+
+import pytest
 
 from pytest_lambda_image.audit import ImageAudit
+from pytest_lambda_image.audit.archive import reap_stale_archives
 from pytest_lambda_image.audit.filesystem import ImageFilesystem, layers_from_bytes
 from pytest_lambda_image.audit.limits import (
     MAX_IMAGE_BYTES,
@@ -20,6 +25,7 @@ from pytest_lambda_image.audit.limits import (
     readability_findings,
     size_findings,
 )
+from pytest_lambda_image.errors import LambdaImageError
 
 from .layers import F, d, layer
 from .test_extensions import elf
@@ -153,3 +159,26 @@ def test_readability_groups_per_root():
     assert finding.where == "/var/task" and finding.severity == "warning"
     assert "2 path(s)" in finding.message  # b.py is group-readable by gid 990; pkg/c.py is behind pkg
     assert "/var/task/a.py (0600 root:root)" in finding.message and "/var/task/pkg (0700 root:root)" in finding.message
+
+
+def test_archives_of_dead_processes_are_reaped(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = tmp_path / "pytest-lambda-image-audit-99999999-abc"
+    mine = tmp_path / f"pytest-lambda-image-audit-{os.getpid()}-def"
+    other = tmp_path / "pytest-lambda-image-audit-notapid"
+    for directory in (dead, mine, other):
+        directory.mkdir()
+    reap_stale_archives()
+    assert not dead.exists() and mine.exists() and other.exists()
+
+
+def test_unreadable_archives_are_one_line_errors(tmp_path):
+    not_tar = tmp_path / "x.tar"
+    not_tar.write_text("nope")
+    with pytest.raises(LambdaImageError, match="is not an image archive"):
+        ImageAudit.from_archive(not_tar)
+    empty = tmp_path / "empty.tar"
+    with tarfile.open(empty, "w"):
+        pass
+    with pytest.raises(LambdaImageError, match="neither manifest.json"):
+        ImageAudit.from_archive(empty)
