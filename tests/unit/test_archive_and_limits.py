@@ -180,5 +180,5 @@ def test_unreadable_archives_are_one_line_errors(tmp_path):
     empty = tmp_path / "empty.tar"
     with tarfile.open(empty, "w"):
         pass
-    with pytest.raises(LambdaImageError, match="neither manifest.json"):
+    with pytest.raises(LambdaImageError, match=r"neither manifest\.json"):
         ImageAudit.from_archive(empty)
