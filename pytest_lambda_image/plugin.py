@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import pytest
 
 from . import cleanup, gate, options
-from .audit import ImageAudit
+from .audit import LAMBDA_GID, LAMBDA_UID, ImageAudit
 from .audit.findings import Allow, coerce_allowlist
 from .engine import DockerEngine
 from .errors import LambdaImageError
@@ -117,8 +117,11 @@ def session_image(config: pytest.Config) -> LambdaImage:
 
 
 def _gate_function(config: pytest.Config) -> LambdaFunction:
+    """A fresh container for the run-time extension check, as Lambda's
+    non-root user: an extension only root could start fails here as on AWS."""
     settings = options.resolve(config)
     function = LambdaFunction(session_image(config), settings.function, engine=session_engine(config), pull="never")
+    function.with_kwargs(user=f"{LAMBDA_UID}:{LAMBDA_GID}")
     return _or_fail(function.start)
 
 

@@ -122,13 +122,14 @@ def extension_image(lambda_engine, lambda_image_factory, scratch_context, extens
     copied into /opt/extensions under each of `names` (its name picks its behaviour)."""
     built = []
 
-    def build(*names: str) -> LambdaImage:
+    def build(*names: str, modes: dict[str, int] | None = None) -> LambdaImage:
         context = tmp_path / f"ext-{uuid.uuid4().hex[:8]}"
         (context / "extensions").mkdir(parents=True)
         shutil.copy(IMAGES / "extension-runtime" / "Dockerfile", context / "Dockerfile")
         shutil.copy(scratch_context / "runtime", context / "runtime")
         for name in names:
             shutil.copy(extension_binary, context / "extensions" / name)
+            (context / "extensions" / name).chmod((modes or {}).get(name, 0o755))
         image = lambda_image_factory.build(context)
         built.append(context.name)
         return image

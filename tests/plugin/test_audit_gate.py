@@ -137,6 +137,20 @@ def test_gate_runs_extensions_under_the_rie(host_rie, pytester, extension_image)
     result.stdout.fnmatch_lines(["*[[]not-alive[]] /opt/extensions/dies-ext: registered, but was no longer running*"])
 
 
+def test_gate_runs_extensions_as_lambdas_user(host_rie, pytester, extension_image):
+    """Run as uid 993, a root-only extension fails to start, as on AWS (not just
+    in the static check)."""
+    image = extension_image("good-ext", "root-only-ext", modes={"root-only-ext": 0o700})
+    result = run(pytester, f"--lambda-image={image.ref}", "--lambda-audit", f"--lambda-rie={host_rie}")
+    result.assert_outcomes(passed=3, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*[[]not-executable-by-lambda[]] /opt/extensions/root-only-ext*",
+            "*[[]launch-failed[]] /opt/extensions/root-only-ext: could not be started: permission denied*",
+        ]
+    )
+
+
 def test_bad_allowlist_entry_is_a_clear_error(pytester, python_image):
     pytester.makeini("[pytest]\nlambda_audit_allow = secret-thing\n")
     result = run(pytester, f"--lambda-image={python_image.ref}", "--lambda-audit", "-k", "credentials")
