@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .invocation import InvocationLogs, Report
 
@@ -31,6 +31,7 @@ _REPORT = re.compile(r"^REPORT RequestId: (?P<id>[0-9a-fA-F-]+)(?P<rest>.*)$")
 _INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: (?P<ms>[0-9.]+)\)")
 _INIT_START = re.compile(r"\(rapid\) INIT START\(")
 _CRASH_END = re.compile(r"\(rapid\) Invoke DONE failed")
+_RESET = re.compile(r"\(rapid\) Reset initiated")
 CRASH_GRACE_S = 0.05
 OVERLAP_S = 0.25
 _TIMESTAMP = re.compile(r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tz>Z|z|[+-]\d\d:\d\d)$")
@@ -76,6 +77,7 @@ class Ticket:
     done: bool = False  # nothing more to wait for
     crashed: bool = False
     cancelled: bool = False
+    settled: bool = False  # its init is over: the RIE sent its INVOKE START, or reset after a failed init
     next: Ticket | None = None  # the invoke whose stdout START followed this one's
     indices: list[int] = field(default_factory=list)  # the lines that are this invoke's
 
@@ -166,6 +168,7 @@ class LogCollector:
                 return None
             if rapid:
                 self._rapid_owner = ticket
+                ticket.settled = True
             else:
                 previous = self._stdout_owner
                 if previous is not None and previous is not ticket:
@@ -174,14 +177,22 @@ class LogCollector:
                 self._stdout_owner = ticket
             return ticket
         if rapid:
-            if _INIT_START.search(line):  # an init runs for the next invoke, before its INVOKE START
-                self._rapid_owner = self._next_for_rapid() or self._rapid_owner
+            owner = self._rapid_owner
+            # An init runs before its invoke's INVOKE START: a new one belongs to
+            # the next invoke, unless the current one is still in init (the RIE
+            # retries a failed init within the same invoke).
+            if _INIT_START.search(line) and (owner is None or owner.settled):
+                self._rapid_owner = self._next_for_rapid() or owner
             ticket = self._rapid_owner
             if ticket is not None:
                 init = _INIT_REPORT.search(line)
                 if init and ticket.init_duration_ms is None:
                     ticket.init_duration_ms = float(init["ms"])
-                elif _CRASH_END.search(line):
+                    if ticket.report is not None and ticket.report.init_duration_ms is None:
+                        ticket.report = replace(ticket.report, init_duration_ms=ticket.init_duration_ms)
+                elif _RESET.search(line):
+                    ticket.settled = True
+                elif _CRASH_END.search(line) and ticket.report is None:
                     ticket.last, ticket.done, ticket.crashed = index, True, True
             return ticket
         if line.startswith(("REPORT RequestId: ", "END RequestId: ")):

@@ -207,3 +207,51 @@ def test_stdout_lagging_behind_the_next_invokes_stderr():
     assert f"21 Nov 2026 06:18:14,989 [INFO] (rapid) INVOKE START(requestId: {B})" in second.lines
     assert "handlers module initialised" not in second.lines and "echo invoked (warm)" in second.lines
     assert second.report.init_duration_ms is None
+
+
+def test_a_retried_init_stays_with_its_invoke():
+    """Captured from the RIE: a failed init is retried inside the same invoke
+    (a second INIT START, phase: invoke) before that invoke's INVOKE START."""
+    rapid = "21 Nov 2026 06:44:55,576 [INFO] (rapid) "
+    lines = [
+        rapid + "exec '/var/runtime/bootstrap' (cwd=/var/task, handler=)",
+        f"START RequestId: {A} Version: $LATEST",
+        rapid + "INIT START(type: on-demand, phase: init)",
+        "[ERROR] RuntimeError: init failed on purpose",
+        rapid + "INIT REPORT(durationMs: 66.428000)",
+        rapid + "Init failed error=Runtime exited with error: exit status 1 InvokeID=",
+        rapid + "INIT START(type: on-demand, phase: invoke)",
+        rapid + "INIT REPORT(durationMs: 0.054000)",
+        rapid + f"INVOKE START(requestId: {A})",
+        rapid + "Invoke DONE failed: Sandbox.Failure",
+        rapid + "Reset initiated: ReleaseFail",
+        rapid + "INIT START(type: on-demand, phase: invoke)",
+        f"START RequestId: {B} Version: $LATEST",
+        "handlers module initialised",
+        rapid + "INIT REPORT(durationMs: 49.917000)",
+        rapid + f"INVOKE START(requestId: {B})",
+        f"END RequestId: {B}",
+        f"REPORT RequestId: {B}\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 1 MB",
+    ]
+    collector = LogCollector()
+    first, second = collector.ticket(), collector.ticket()
+    collector.add(lines)
+    a, b = collector.result(first, timeout=0), collector.result(second, timeout=0)
+    assert rapid + "INIT REPORT(durationMs: 0.054000)" in a.lines
+    assert b.lines[0] == rapid + "INIT START(type: on-demand, phase: invoke)" and len(b.lines) == 7
+    assert b.report.init_duration_ms == 49.917
+
+
+def test_init_report_arriving_after_the_report_still_counts():
+    """stderr can lag too: the INIT REPORT may come after the stdout REPORT."""
+    collector = LogCollector()
+    ticket = collector.ticket()
+    collector.add([
+        f"START RequestId: {A} Version: $LATEST",
+        "21 Nov 2026 05:13:19,858 [INFO] (rapid) INIT START(type: on-demand, phase: init)",
+        f"END RequestId: {A}",
+        f"REPORT RequestId: {A}\tDuration: 3.00 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\tMax Memory Used: 1 MB",
+        "21 Nov 2026 05:13:19,893 [INFO] (rapid) INIT REPORT(durationMs: 35.035000)",
+        f"21 Nov 2026 05:13:19,893 [INFO] (rapid) INVOKE START(requestId: {A})",
+    ])  # fmt: skip
+    assert collector.result(ticket, timeout=0).report.init_duration_ms == 35.035
