@@ -112,7 +112,7 @@ def session_image(config: pytest.Config) -> LambdaImage:
             config.stash[_IMAGE] = exc
     found = config.stash[_IMAGE]
     if isinstance(found, LambdaImageError):
-        raise found
+        raise found.with_traceback(None)  # the same object each time: do not let its traceback grow
     return found
 
 
@@ -168,7 +168,7 @@ class AuditFactory:
         self._engine = engine
         self._default_image = default_image
         self._allow = allow
-        self._audits: dict[str, ImageAudit] = {}
+        self._audits: dict[str, ImageAudit | LambdaImageError] = {}
 
     def __call__(self, image: str | LambdaImage | None = None, *, allow: list[Allow | str] | None = None) -> ImageAudit:
         __tracebackhide__ = True
@@ -180,14 +180,23 @@ class AuditFactory:
         target = image if image is not None else self._default_image()
         if isinstance(target, str):
             target = get_image(engine, target, pull="never")
-        if target.id not in self._audits:  # one read per image, whatever the allowlist
-            self._audits[target.id] = ImageAudit.of(engine, target, allow=configured)
-        audit = self._audits[target.id]
-        return audit.with_allow(allow) if allow else audit
+        if target.id not in self._audits:  # one read per image, whatever the allowlist; a failure too
+            try:
+                audit = ImageAudit.of(engine, target, allow=configured)
+                audit._shared = True  # tests may `with` it; the session closes it
+                self._audits[target.id] = audit
+            except LambdaImageError as exc:
+                self._audits[target.id] = exc
+        found = self._audits[target.id]
+        if isinstance(found, LambdaImageError):
+            raise found.with_traceback(None)
+        return found.with_allow(allow) if allow else found
 
     def close(self) -> None:
         while self._audits:
-            self._audits.popitem()[1].close()
+            found = self._audits.popitem()[1]
+            if isinstance(found, ImageAudit):
+                found.archive.close()
 
 
 class ImageFactory:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..cleanup import pid_alive
+from ..cleanup import PID_NAMESPACE, pid_alive
 from ..engine import DockerEngine, docker_errors
 from ..errors import LambdaImageError
 from .filesystem import ImageFilesystem, Layer
@@ -43,15 +43,17 @@ class ImageArchive:
             config_name, layer_names = self._locate()
             #: the image config: "config" (Env, Labels, Entrypoint, ...), "history", "rootfs", "architecture", "os"
             self.config: dict[str, Any] = self._json(config_name)
-        except (KeyError, ValueError, TypeError, OSError, tarfile.TarError) as exc:
+            if not isinstance(self.config, dict):
+                raise TypeError("the image config is not a JSON object")
+            self._layer_names = [str(name) for name in layer_names]
+            #: one per layer, lowest first, each with the history step that made it
+            self.layers: list[Layer] = self._describe_layers()
+        except _MALFORMED as exc:
             self.close()
             raise LambdaImageError(f"{path} is not a readable image archive: {_reason(exc)}") from None
         except BaseException:
             self.close()
             raise
-        self._layer_names = layer_names
-        #: one per layer, lowest first, each with the history step that made it
-        self.layers: list[Layer] = self._describe_layers()
         self._layer_tars: list[tarfile.TarFile] = []
         self._filesystem: ImageFilesystem | None = None
 
@@ -60,7 +62,7 @@ class ImageArchive:
         """`docker save` an image into a private temporary file (removed by
         close(); one left by a killed process is removed by the next save)."""
         reap_stale_archives()
-        directory = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-"))
+        directory = Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{_NAMESPACE}-{os.getpid()}-"))
         target = directory / "image.tar"
         try:
             with docker_errors(f"saving image {image} for the audit"):
@@ -161,7 +163,10 @@ class ImageArchive:
                         raise LambdaImageError(f"{self.path}: layer {name} is not a file")
                     self._layer_tars.append(tarfile.open(fileobj=inner, mode="r:*"))
                 self._filesystem = ImageFilesystem(self._layer_tars, self.layers)
-            except (OSError, tarfile.TarError) as exc:
+            except (OSError, EOFError, tarfile.TarError) as exc:
+                for tar in self._layer_tars:
+                    tar.close()
+                self._layer_tars.clear()  # a later call starts over
                 raise LambdaImageError(
                     f"{self.path}: cannot read a layer ({_reason(exc)}); layers must be tar, gzip, bzip2 or xz "
                     "(zstd is not supported)"
@@ -169,16 +174,25 @@ class ImageArchive:
         return self._filesystem
 
 
+# What a damaged or unexpected archive raises while we read its JSON and tars.
+_MALFORMED = (KeyError, IndexError, ValueError, TypeError, AttributeError, EOFError, OSError, tarfile.TarError)
 _PREFIX = "pytest-lambda-image-audit-"
+_NAMESPACE = "".join(ch for ch in PID_NAMESPACE if ch.isdigit()) or "0"
 
 
 def reap_stale_archives() -> None:
     """Remove archives saved by processes that no longer exist (killed before
-    they could clean up); each directory is named after its process id."""
-    for directory in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
-        pid = directory.name[len(_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not pid_alive(int(pid)):
-            shutil.rmtree(directory, ignore_errors=True)
+    they could clean up). Each directory is named after its PID namespace and
+    process id; only our own namespace's are judged, and only ours to remove."""
+    for directory in Path(tempfile.gettempdir()).glob(f"{_PREFIX}{_NAMESPACE}-*-*"):
+        pid = directory.name[len(_PREFIX) + len(_NAMESPACE) + 1 :].split("-", 1)[0]
+        if not (pid.isascii() and pid.isdigit()) or pid_alive(int(pid)):
+            continue
+        try:
+            if directory.stat().st_uid == os.getuid():
+                shutil.rmtree(directory, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _reason(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import posixpath
 import tarfile
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .filesystem import FileEntry, ImageFilesystem, Removal, normalize
@@ -17,6 +18,8 @@ from .secrets import (
     file_rules_for,
     find_in_credential_file,
     find_secrets,
+    fingerprint,
+    mask,
     redact_step,
 )
 
@@ -25,19 +28,23 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 _BINARY_SNIFF = 8192
 
 
-def _finding(match: SecretMatch, where: str, path: str) -> Finding:
-    return Finding(
-        check=CHECK,
-        rule=match.rule.id,
-        where=where,
-        message=match.rule.description,
-        path=path,
-        value=match.masked,
-        fingerprint=match.fingerprint,
+@dataclass(frozen=True)
+class Candidate:
+    """A finding before the allowlist, with the secret kept (never shown) so
+    that its slow fingerprint is only computed for findings that are reported."""
+
+    finding: Finding
+    secret: str = field(repr=False)
+
+
+def _finding(match: SecretMatch, where: str, path: str) -> Candidate:
+    finding = Finding(
+        check=CHECK, rule=match.rule.id, where=where, message=match.rule.description, path=path, value=match.masked
     )
+    return Candidate(finding, match.secret)
 
 
-def scan_history(history: Iterable[Mapping[str, Any]]) -> Iterator[Finding]:
+def scan_history(history: Iterable[Mapping[str, Any]]) -> Iterator[Candidate]:
     """`docker history`'s CREATED BY column: ENV/LABEL/ARG values and the
     build args a RUN step saw (`|1 KEY=value /bin/sh -c ...`)."""
     for step, item in enumerate(history):
@@ -48,29 +55,31 @@ def scan_history(history: Iterable[Mapping[str, Any]]) -> Iterator[Finding]:
             yield _finding(match, f"history step {step} ({shown})", f"history:{step}")
 
 
-def scan_config(config: Mapping[str, Any]) -> Iterator[Finding]:
+def scan_config(config: Mapping[str, Any]) -> Iterator[Candidate]:
     """Env, Labels, Entrypoint, Cmd, User and WorkingDir of the image config."""
-    for item in config.get("Env") or []:
-        name = item.split("=", 1)[0]
-        for match in find_secrets(item, "config"):
-            yield _finding(match, f"env {name}", f"env:{name}")
-    for key, value in (config.get("Labels") or {}).items():
-        for match in find_secrets(f"{key}={value}", "config"):
-            yield _finding(match, f"label {key}", f"label:{key}")
-    for field in ("Entrypoint", "Cmd", "User", "WorkingDir"):
-        value = config.get(field)
+    pairs = [("env", *item.partition("=")[::2]) for item in config.get("Env") or []]
+    pairs += [("label", key, str(value)) for key, value in (config.get("Labels") or {}).items()]
+    for kind, key, value in pairs:
+        matches = find_secrets(f"{key}={value}", "config")
+        shown = mask(key) if any(m.start < len(key) for m in matches) else key  # a token used as a name
+        for match in matches:
+            yield _finding(match, f"{kind} {shown}", f"{kind}:{shown}")
+    for name in ("Entrypoint", "Cmd", "User", "WorkingDir"):
+        value = config.get(name)
         text = " ".join(value) if isinstance(value, list) else (value or "")
         for match in find_secrets(text, "config"):
-            yield _finding(match, f"config {field}", f"config:{field}")
+            yield _finding(match, f"config {name}", f"config:{name}")
 
 
-class LayerScan:
-    """Counts for the report: what was read and what was skipped."""
+@dataclass
+class CredentialScan:
+    """Everything the scan found before any allowlist, and what it read."""
 
-    def __init__(self) -> None:
-        self.files = 0
-        self.too_big: list[str] = []
-        self.unreadable: list[str] = []
+    candidates: list[Candidate] = field(default_factory=list)
+    history_steps: int = 0
+    files: int = 0
+    too_big: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
 
 
 def installed_files(fs: ImageFilesystem) -> set[str]:
@@ -92,10 +101,7 @@ def installed_files(fs: ImageFilesystem) -> set[str]:
     return installed
 
 
-def scan_layers(
-    fs: ImageFilesystem, max_file_bytes: int = MAX_FILE_BYTES, stats: LayerScan | None = None
-) -> Iterator[Finding]:
-    stats = stats if stats is not None else LayerScan()
+def scan_layers(fs: ImageFilesystem, max_file_bytes: int, stats: CredentialScan) -> Iterator[Candidate]:
     installed = installed_files(fs)
     for entry, removal in fs.versions():
         if not entry.is_file or entry.hardlink or entry.size == 0:
@@ -120,21 +126,21 @@ def _decode(data: bytes) -> str:
 
 def _scan_file(
     fs: ImageFilesystem, entry: FileEntry, removal: Removal | None, data: bytes, installed: bool
-) -> Iterator[Finding]:
+) -> Iterator[Candidate]:
     text = _decode(data)
     where = f"{entry.path} in {fs.layers[entry.layer].describe()}{_fate(removal)}"
     seen: set[str] = set()
     for rule in file_rules_for(entry.path):
         for match in find_in_credential_file(rule, text):
-            seen.add(match.fingerprint)
+            seen.add(match.secret)
             yield _finding(match, where, entry.path)
     binary = b"\0" in data[:_BINARY_SNIFF] and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
     context: Context = context_for(entry.path, vendored=installed)
     if binary and context != "vendored":
         context = "binary"
     for match in find_secrets(text, context):
-        if match.fingerprint not in seen:  # one value, one finding per file
-            seen.add(match.fingerprint)
+        if match.secret not in seen:  # one value, one finding per file
+            seen.add(match.secret)
             yield _finding(match, where, entry.path)
 
 
@@ -149,6 +155,54 @@ def _one_line(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def scan_credentials(
+    config: Mapping[str, Any], fs: ImageFilesystem, max_file_bytes: int = MAX_FILE_BYTES
+) -> CredentialScan:
+    """Scan history, config and layers. The result holds secrets: keep it to
+    report on with different allowlists, never show it."""
+    scan = CredentialScan(history_steps=len(config.get("history") or []))
+    scan.candidates += scan_history(config.get("history") or [])
+    scan.candidates += scan_config(config.get("config") or {})
+    scan.candidates += scan_layers(fs, max_file_bytes, scan)
+    return scan
+
+
+def report_credentials(
+    image: str, scan: CredentialScan, allow: Iterable[Allow] = (), max_file_bytes: int = MAX_FILE_BYTES
+) -> AuditReport:
+    """The findings the allowlist lets through, each with its fingerprint."""
+    by_place = [entry for entry in allow if entry.fingerprint is None]
+    by_value = [entry for entry in allow if entry.fingerprint is not None]
+    kept: list[Finding] = []
+    allowed = 0
+    for candidate in scan.candidates:
+        if any(entry.matches(candidate.finding) for entry in by_place):
+            allowed += 1
+            continue
+        finding = replace(candidate.finding, fingerprint=fingerprint(candidate.secret))
+        if any(entry.matches(finding) for entry in by_value):
+            allowed += 1
+            continue
+        kept.append(finding)
+    if scan.unreadable:
+        kept.append(
+            Finding(
+                CHECK,
+                "unreadable-files",
+                scan.unreadable[0],
+                f"{len(scan.unreadable)} file(s) could not be read from the image, so they were not scanned",
+                severity="error" if scan.files == 0 else "warning",
+                path=scan.unreadable[0],
+            )
+        )
+    checked = [f"{scan.history_steps} history steps", "config", f"{scan.files:,} files"]
+    if scan.too_big:
+        checked.append(f"{len(scan.too_big)} files over {max_file_bytes // (1024 * 1024)} MiB not read")
+    if allowed:
+        checked.append(f"{allowed} allowlisted")
+    return AuditReport(CHECK, image, kept, checked=", ".join(checked))
+
+
 def audit_credentials(
     image: str,
     config: Mapping[str, Any],
@@ -158,19 +212,4 @@ def audit_credentials(
     max_file_bytes: int = MAX_FILE_BYTES,
 ) -> AuditReport:
     """Scan history, config and layers; drop allowlisted findings."""
-    stats = LayerScan()
-    found = [
-        *scan_history(config.get("history") or []),
-        *scan_config(config.get("config") or {}),
-        *scan_layers(fs, max_file_bytes, stats),
-    ]
-    allow = list(allow)
-    kept = [f for f in found if not any(entry.matches(f) for entry in allow)]
-    checked = [f"{len(config.get('history') or [])} history steps", "config", f"{stats.files:,} files"]
-    if stats.too_big:
-        checked.append(f"{len(stats.too_big)} files over {max_file_bytes // (1024 * 1024)} MiB not read")
-    if stats.unreadable:
-        checked.append(f"{len(stats.unreadable)} unreadable (e.g. {stats.unreadable[0]})")
-    if len(kept) < len(found):
-        checked.append(f"{len(found) - len(kept)} allowlisted")
-    return AuditReport(CHECK, image, kept, checked=", ".join(checked))
+    return report_credentials(image, scan_credentials(config, fs, max_file_bytes), allow, max_file_bytes)

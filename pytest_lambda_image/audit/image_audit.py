@@ -10,7 +10,7 @@ from ..engine import DockerEngine, docker_errors
 from ..errors import ImageNotFoundError
 from ..image import LambdaImage
 from .archive import ImageArchive
-from .credentials import MAX_FILE_BYTES, audit_credentials
+from .credentials import MAX_FILE_BYTES, CredentialScan, report_credentials, scan_credentials
 from .extensions import Extension, audit_extensions
 from .filesystem import ImageFilesystem
 from .findings import Allow, AuditReport, Finding, coerce_allowlist
@@ -58,7 +58,8 @@ class ImageAudit:
         self._size = size
         self._descriptor = descriptor or {}
         self.allow = coerce_allowlist(allow)
-        self._credentials: AuditReport | None = None
+        self._scans: dict[int, CredentialScan] = {}  # by max_file_bytes; shared with with_allow() copies
+        self._shared = False  # handed out by the lambda_audit fixture, or a with_allow() copy: not ours to close
 
     @classmethod
     def of(cls, engine: DockerEngine, image: LambdaImage | str, *, allow: Iterable[Allow | str] = ()) -> ImageAudit:
@@ -93,8 +94,8 @@ class ImageAudit:
         return cls(ImageArchive(Path(path)), str(path), allow=allow)
 
     def with_allow(self, allow: Iterable[Allow | str]) -> ImageAudit:
-        """The same image read (shared, not saved again) with more allowlist
-        entries; closing either closes the shared archive."""
+        """The same image read (and credential scan), shared rather than done
+        again, with more allowlist entries. The original owns the archive."""
         other = ImageAudit(
             self.archive,
             self.name,
@@ -103,10 +104,13 @@ class ImageAudit:
             allow=[*self.allow, *coerce_allowlist(allow)],
             engine=self.engine,
         )
+        other._scans = self._scans
+        other._shared = True
         return other
 
     def close(self) -> None:
-        self.archive.close()
+        if not self._shared:
+            self.archive.close()
 
     def __enter__(self) -> ImageAudit:
         return self
@@ -156,15 +160,12 @@ class ImageAudit:
     def credentials(
         self, allow: Iterable[Allow | str] | None = None, max_file_bytes: int = MAX_FILE_BYTES
     ) -> AuditReport:
-        """Secrets in history, config and every layer (deleted files too)."""
-        if allow is None and max_file_bytes == MAX_FILE_BYTES:
-            if self._credentials is None:  # the scan reads every file: do it once
-                self._credentials = audit_credentials(self.name, self.archive.config, self.filesystem, allow=self.allow)
-            return self._credentials
-        entries = self.allow + coerce_allowlist(allow)
-        return audit_credentials(
-            self.name, self.archive.config, self.filesystem, allow=entries, max_file_bytes=max_file_bytes
-        )
+        """Secrets in history, config and every layer (deleted files too). The
+        scan reads every file, so it runs once; allowlists only filter it."""
+        if max_file_bytes not in self._scans:
+            self._scans[max_file_bytes] = scan_credentials(self.archive.config, self.filesystem, max_file_bytes)
+        entries = [*self.allow, *coerce_allowlist(allow)]
+        return report_credentials(self.name, self._scans[max_file_bytes], entries, max_file_bytes)
 
     def layout(self) -> LayerLayout:
         return read_layout(self.filesystem)

@@ -7,6 +7,7 @@ config values and file contents.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import hashlib
 import math
@@ -60,7 +61,7 @@ class SecretMatch:
 def mask(secret: str) -> str:
     """`AKIA****MPLE`: enough to recognise a value, never enough to use it."""
     secret = "".join(secret.split())
-    if len(secret) >= 16:
+    if len(secret) >= 20:  # at most 8 characters of 20 (AKIA key ids: the fixed prefix and 4)
         return f"{secret[:4]}****{secret[-4:]}"
     if len(secret) >= 12:
         return f"{secret[:2]}****"
@@ -78,22 +79,32 @@ def redact(text: str, matches: Iterable[SecretMatch]) -> str:
     return "".join(out)
 
 
-_BUILD_ARGS = re.compile(r"^\|(?P<count>\d+) ")
+# `|2 A=x B=y /bin/sh -c ...` (legacy builder) or `RUN |2 A=x B=y /bin/sh -c ... # buildkit`
+_BUILD_ARGS = re.compile(r"^(?P<prefix>(?:RUN )?)\|(?P<count>\d+) ")
+_SHELL = re.compile(r" (?=/bin/(?:ba|da)?sh -c )")
+_ARG_KEY = re.compile(r"(?:^| )(?P<key>[A-Za-z_][A-Za-z0-9_]*)=")
 
 
 def redact_step(text: str) -> str:
     """A history step (`docker history`'s CREATED BY) fit to print: the
-    build-arg values a RUN saw (`|2 A=x B=y /bin/sh -c ...`) are masked
-    whatever they look like, and anything a rule finds in the rest."""
-    head, rest = "", text
+    build-arg values a RUN saw are masked whatever they look like (values are
+    recorded unquoted, spaces and all), and anything a rule finds in the rest."""
     match = _BUILD_ARGS.match(text)
-    if match:
-        count = int(match["count"])
-        words = text[match.end() :].split(" ", count)
-        args, rest = words[:count], words[count] if len(words) > count else ""
-        shown = [f"{key}={mask(value) if value else ''}" for key, _, value in (arg.partition("=") for arg in args)]
-        head = f"|{count} {' '.join(shown)} "
-    return head + redact(rest, find_secrets(rest, "config"))
+    if not match:
+        return redact(text, find_secrets(text, "config"))
+    count, body = int(match["count"]), text[match.end() :]
+    shell = _SHELL.search(body)
+    if shell:
+        args, rest = body[: shell.start()], body[shell.start() :]
+    else:  # an exec-form RUN: assume one word per argument
+        words = body.split(" ", count)
+        args, rest = " ".join(words[:count]), (" " + words[count] if len(words) > count else "")
+    keys = list(_ARG_KEY.finditer(args))
+    shown = []
+    for i, key in enumerate(keys):
+        value = args[key.end() : keys[i + 1].start() if i + 1 < len(keys) else len(args)]
+        shown.append(f"{key['key']}={mask(value) if value else ''}")
+    return f"{match['prefix']}|{count} {' '.join(shown)}" + redact(rest, find_secrets(rest, "config"))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -116,6 +127,7 @@ _PLACEHOLDER_WORDS = {
     "passwd", "token", "none", "null", "nil", "true", "false", "test", "testing", "undefined", "empty", "string",
     "value", "default", "required", "optional", "notset", "unset", "todo", "fixme", "sample", "fake", "mock",
 }  # fmt: skip
+_BASE64ISH = re.compile(r"[A-Za-z0-9+/=]{32,}")
 _REFERENCE = re.compile(r"^(?:\$|%\(|\{\{|<|\[|arn:|ssm:|secretsmanager:|resolve:|env:|file:|/)")
 
 
@@ -125,7 +137,10 @@ def is_placeholder(value: str) -> bool:
     documented EXAMPLE keys."""
     stripped = value.strip().strip("'\"")
     lowered = stripped.lower()
-    if not stripped or _REFERENCE.match(stripped) or "example" in lowered:
+    if not stripped or "example" in lowered:
+        return True
+    # A long base64 value can start with "/" (1 AWS secret key in 64 does): not a path.
+    if _REFERENCE.match(stripped) and not _BASE64ISH.fullmatch(stripped):
         return True
     if lowered in _PLACEHOLDER_WORDS or lowered.startswith(("your", "my-", "my_", "insert", "replace", "dummy")):
         return True
@@ -164,7 +179,7 @@ RULES: tuple[Rule, ...] = (
             r"-----BEGIN (?:(?:RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY(?: BLOCK)?-----"
             # headers such as Proc-Type, then the body; lines end in real or escaped
             # ("\\n", as in JSON service-account files) newlines
-            r"(?:(?:\r?\n|\\n)[A-Za-z-]{1,40}:[^\n]{0,200}){0,8}(?:\s|\\n){0,4}"
+            r"(?:(?:\r?\n|\\n)[A-Za-z-]{1,40}:(?:[^\n\\]|\\(?!n)){0,200}){0,8}(?:\s|\\n){0,4}"
             r"(?P<secret>(?:[A-Za-z0-9+/=\r\n]|\\n){64,20000})"
         ),
         contexts=TEXT | {"binary"},
@@ -181,7 +196,7 @@ RULES: tuple[Rule, ...] = (
         "AWS secret access key",
         re.compile(
             r"(?i)(?:aws[_-]?secret[_-]?access[_-]?key|aws[_-]?secret[_-]?key|secret[_-]?access[_-]?key)"
-            r"[\"']?[ \t]*(?:[:=]|[ \t])[ \t]*"
+            r"[\"']?(?:[ \t]*[:=]|[ \t])[ \t]*"
             r"[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
         ),
         contexts=TEXT | {"vendored"},
@@ -192,7 +207,7 @@ RULES: tuple[Rule, ...] = (
         "aws-session-token",
         "AWS session token",
         re.compile(
-            r"(?i)(?:aws_?session_?token|aws_?security_?token|session_?token)[\"']?[ \t]*(?:[:=]|[ \t])[ \t]*"
+            r"(?i)(?:aws_?session_?token|aws_?security_?token|session_?token)[\"']?(?:[ \t]*[:=]|[ \t])[ \t]*"
             r"[\"']?(?P<secret>[A-Za-z0-9/+=]{100,})"
         ),
         contexts=TEXT | {"vendored"},
@@ -236,10 +251,17 @@ RULES: tuple[Rule, ...] = (
 RULE_IDS = frozenset(rule.id for rule in RULES)
 
 
+#: per text: a file with thousands of matches is one problem, and listing
+#: (and fingerprinting) every one would only bury the report
+MAX_MATCHES = 50
+
+
 def find_secrets(text: str, context: Context = "config") -> list[SecretMatch]:
     """Every secret in `text`, most specific rule first; a span claimed by one
     rule is not reported again by a vaguer one."""
     found: list[SecretMatch] = []
+    starts: list[int] = []  # found, sorted by start, for a bisect overlap test
+    found_by_start: list[SecretMatch] = []
     lowered: str | None = None
     for rule in RULES:
         if context not in rule.contexts:
@@ -249,7 +271,13 @@ def find_secrets(text: str, context: Context = "config") -> list[SecretMatch]:
         if rule.hints and not any(hint in (lowered if rule.hints_lower else text) for hint in rule.hints):
             continue
         for match in _matches(rule, text, context):
-            if not any(match.start < other.end and other.start < match.end for other in found):
+            if len(found) >= MAX_MATCHES:
+                return sorted(found, key=lambda m: m.start)
+            at = bisect.bisect_left(starts, match.start)
+            spans = found_by_start[at - 1 : at + 1] if at else found_by_start[:1]
+            if not any(match.start < other.end and other.start < match.end for other in spans):
+                starts.insert(at, match.start)
+                found_by_start.insert(at, match)
                 found.append(match)
     return sorted(found, key=lambda m: m.start)
 

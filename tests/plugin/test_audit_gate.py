@@ -111,10 +111,16 @@ def test_lambda_audit_fixture_in_a_test(pytester, leaky_image, python_image):
 
         def test_other_image_leaks(lambda_audit):
             lambda_audit({image.ref!r}).assert_no_credentials()
+
+        def test_closing_it_does_not_spoil_it_for_the_next_test(lambda_audit):
+            with lambda_audit() as audit:
+                audit.assert_no_credentials()
+            report = lambda_audit(allow=["rule=github-token"]).credentials()  # shares the one scan
+            assert report.ok and report.findings == [], report.format()
         """
     )
     result = run(pytester, f"--lambda-image={python_image.ref}")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["E * credentials audit of * 1 error*", "E *[[]aws-secret-access-key[]] history step*"])
     assert secret not in result.stdout.str()
 

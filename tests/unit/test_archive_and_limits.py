@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from pytest_lambda_image.audit import ImageAudit
+from pytest_lambda_image.audit import ImageAudit, archive
 from pytest_lambda_image.audit.archive import reap_stale_archives
 from pytest_lambda_image.audit.filesystem import ImageFilesystem, layers_from_bytes
 from pytest_lambda_image.audit.limits import (
@@ -163,13 +163,16 @@ def test_readability_groups_per_root():
 
 def test_archives_of_dead_processes_are_reaped(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    dead = tmp_path / "pytest-lambda-image-audit-99999999-abc"
-    mine = tmp_path / f"pytest-lambda-image-audit-{os.getpid()}-def"
-    other = tmp_path / "pytest-lambda-image-audit-notapid"
-    for directory in (dead, mine, other):
+    prefix = f"pytest-lambda-image-audit-{archive._NAMESPACE}-"
+    dead = tmp_path / f"{prefix}99999999-abc"
+    mine = tmp_path / f"{prefix}{os.getpid()}-def"
+    odd = [tmp_path / f"{prefix}{name}-x" for name in ("notapid", "\u00b2", "9" * 30)]
+    other_namespace = tmp_path / "pytest-lambda-image-audit-1-99999999-abc"
+    for directory in (dead, mine, other_namespace, *odd):
         directory.mkdir()
     reap_stale_archives()
-    assert not dead.exists() and mine.exists() and other.exists()
+    assert not dead.exists()
+    assert mine.exists() and other_namespace.exists() and all(d.exists() for d in odd)
 
 
 def test_unreadable_archives_are_one_line_errors(tmp_path):
@@ -182,3 +185,15 @@ def test_unreadable_archives_are_one_line_errors(tmp_path):
         pass
     with pytest.raises(LambdaImageError, match=r"neither manifest\.json"):
         ImageAudit.from_archive(empty)
+    odd = tmp_path / "odd.tar"
+    with tarfile.open(odd, "w") as tar:
+        for name, document in (
+            ("manifest.json", [{"Config": "c.json", "Layers": []}]),
+            ("c.json", ["not", "a", "dict"]),
+        ):
+            data = json.dumps(document).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with pytest.raises(LambdaImageError, match="not a readable image archive: TypeError"):
+        ImageAudit.from_archive(odd)

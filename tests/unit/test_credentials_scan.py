@@ -81,3 +81,26 @@ def test_packages_pip_installed_next_to_the_code_count_as_vendored():
         )
     )  # fmt: skip
     assert [(f.rule, f.path) for f in report.findings] == [("generic-secret", "/var/task/settings.json")]
+
+
+def test_redact_step_buildkit_form_and_values_with_spaces():
+    password = fakes.password("bk")
+    shown = redact_step(f"RUN |2 DB_PASS={password} PHRASE=correct horse battery staple /bin/sh -c make # buildkit")
+    assert password not in shown and "horse" not in shown
+    assert shown.startswith("RUN |2 DB_PASS=") and " PHRASE=" in shown and shown.endswith("/bin/sh -c make # buildkit")
+
+
+def test_a_token_used_as_a_label_name_is_masked_there_too():
+    token = fakes.github_token("label")
+    fs = ImageFilesystem(layers_from_bytes([layer(F("x", b""))]))
+    report = audit_credentials("img", {"config": {"Labels": {token: "1"}}}, fs)
+    assert report.findings and token not in report.format() and token not in report.findings[0].path
+
+
+def test_unreadable_files_are_reported_not_passed():
+    fs = ImageFilesystem(layers_from_bytes([layer(F("app/a.txt", b"data"))]))
+    fs._tars[0].close()  # as if the archive were gone
+    fs._tars[0].fileobj = None
+    report = audit_credentials("img", {}, fs)
+    assert [(f.rule, f.severity) for f in report.findings] == [("unreadable-files", "error")]
+    assert not report.ok

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from pytest_lambda_image.audit.secrets import (
+    MAX_MATCHES,
     context_for,
     file_rules_for,
     find_in_credential_file,
@@ -176,6 +177,16 @@ def test_dev_defaults_in_urls_are_not_findings():
     assert rules(f"postgres://app:{fakes.password()}@localhost/app") == []
 
 
+def test_a_secret_key_starting_with_a_slash_is_not_a_path():
+    key = "/" + fakes.secret_access_key("slash")[1:]
+    assert rules(f"aws_secret_access_key = {key}") == ["aws-secret-access-key"]
+
+
+def test_matches_per_text_are_capped():
+    text = "\n".join(fakes.access_key_id(str(i)) for i in range(500))
+    assert len(find_secrets(text)) == MAX_MATCHES
+
+
 def test_matches_never_show_the_secret_in_their_repr():
     match = find_secrets(f"GITHUB_TOKEN={fakes.github_token()}")[0]
     assert fakes.github_token() not in repr(match)
@@ -189,8 +200,12 @@ def test_matches_never_show_the_secret_in_their_repr():
         "token=" + "a-b_c.d" * 300_000,
         "a." * 1_000_000 + "://",
         "-----BEGIN PRIVATE KEY-----\n" + "A" * 2_000_000,
+        "-----BEGIN PRIVATE KEY-----" + "\\nA:" * 2000 + "!",
+        "aws_secret_access_key" + " " * 200_000,
+        "session_token" + "\t" * 200_000,
+        "token: " * 300_000,
     ],
-    ids=["names", "dashes", "base64url", "schemes", "pem"],
+    ids=["names", "dashes", "base64url", "schemes", "pem", "pem-headers", "spaces", "tabs", "many-matches"],
 )
 def test_adversarial_input_does_not_hang(text):
     """A hang guard, not a speed goal: patterns with unbounded nested repeats
