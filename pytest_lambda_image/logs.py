@@ -77,6 +77,7 @@ class Ticket:
     done: bool = False  # nothing more to wait for
     crashed: bool = False
     cancelled: bool = False
+    stdout_started: bool = False  # its START RequestId line is in
     settled: bool = False  # its init is over: the RIE sent its INVOKE START, or reset after a failed init
     next: Ticket | None = None  # the invoke whose stdout START followed this one's
     indices: list[int] = field(default_factory=list)  # the lines that are this invoke's
@@ -175,6 +176,7 @@ class LogCollector:
                     previous.next = ticket
                     previous.done = True  # stdout is in order: it wrote all it will
                 self._stdout_owner = ticket
+                ticket.stdout_started = True
             return ticket
         if rapid:
             owner = self._rapid_owner
@@ -242,7 +244,8 @@ class LogCollector:
         """The ticket's lines, fetching until its last one is in (at most
         `timeout` s). A crashed invoke has no REPORT: the dying runtime's
         output can still trail the RIE's "Invoke DONE failed"."""
-        self._wait(lambda: ticket.done, timeout)
+        # A crash is marked on stderr; stdout (its START and output) may lag.
+        self._wait(lambda: ticket.done and (ticket.stdout_started or ticket.cancelled), timeout)
         if ticket.crashed and ticket.next is None:
             time.sleep(CRASH_GRACE_S)  # a dying runtime's last output arrives late
             self.refresh()

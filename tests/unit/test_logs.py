@@ -255,3 +255,17 @@ def test_init_report_arriving_after_the_report_still_counts():
         f"21 Nov 2026 05:13:19,893 [INFO] (rapid) INVOKE START(requestId: {A})",
     ])  # fmt: skip
     assert collector.result(ticket, timeout=0).report.init_duration_ms == 35.035
+
+
+def test_a_crash_waits_for_its_lagging_stdout():
+    """The crash is marked on stderr; the invoke's START and output on stdout
+    can arrive a fetch later and still belong to it."""
+    t0 = 1_700_000_000_000_000_000
+    stderr = stamped([CRASH[1], CRASH[3], CRASH[4]], start_ns=t0)
+    stdout = stamped([CRASH[0], CRASH[2]], start_ns=t0 + 1_000)
+    fetches = [b"".join(stderr), b"".join(stderr + stdout)]
+    collector = LogCollector(fetch=lambda since: fetches.pop(0) if fetches else b"")
+    ticket = collector.ticket()
+    result = collector.result(ticket, timeout=2)
+    assert "crashing" in result.lines
+    assert result.request_id == B and any(line.startswith("START RequestId") for line in result.lines)
