@@ -93,7 +93,12 @@ class AuditCollector(pytest.Collector):
         self._gate = gate
 
     def collect(self) -> list[pytest.Item]:
-        return [AuditItem.from_parent(self, name=check, check=check, gate=self._gate) for check in CHECKS]
+        items = [AuditItem.from_parent(self, name=check, check=check, gate=self._gate) for check in CHECKS]
+        if self.config.pluginmanager.hasplugin("xdist"):
+            # With `--dist loadgroup` they share one worker, and one read of the image.
+            for item in items:
+                item.add_marker(pytest.mark.xdist_group(name=COLLECTOR))
+        return items
 
 
 class AuditGate:

@@ -85,10 +85,11 @@ def test_gate_items_select_with_k_and_run_beside_the_suite(pytester, python_imag
     result.assert_outcomes(passed=2, deselected=4)
 
 
-def test_gate_under_xdist_still_summarises(pytester, python_image):
-    result = run(pytester, f"--lambda-image={python_image.ref}", "--lambda-audit", "-n", "2")
+@pytest.mark.parametrize("dist", ["load", "loadgroup"])
+def test_gate_under_xdist_still_summarises(pytester, python_image, dist):
+    result = run(pytester, f"--lambda-image={python_image.ref}", "--lambda-audit", "-n", "2", "--dist", dist)
     result.assert_outcomes(passed=4, skipped=1)
-    result.stdout.fnmatch_lines(["*= lambda image audit =*", "PASSED  credentials: ok*"])
+    result.stdout.fnmatch_lines(["*= lambda image audit =*", "PASSED  extensions: ok*", "PASSED  credentials: ok*"])
 
 
 def test_gate_without_an_image_says_what_to_do(pytester):
