@@ -7,7 +7,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +25,11 @@ BUILD_LOG_TAIL = 30
 _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.IGNORECASE)
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE)
 _VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+
+
+def env_dict(items: Iterable[str] | None) -> dict[str, str]:
+    """An image config's Env list (`["KEY=value", ...]`) as a dict."""
+    return dict(item.split("=", 1) for item in items or () if "=" in item)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ class LambdaImage:
     @classmethod
     def from_docker(cls, ref: str, image: docker.models.images.Image, built: bool = False) -> LambdaImage:
         config = image.attrs.get("Config") or {}
-        env = dict(item.split("=", 1) for item in (config.get("Env") or []) if "=" in item)
+        env = env_dict(config.get("Env"))
         return cls(
             ref=ref,
             id=image.id,

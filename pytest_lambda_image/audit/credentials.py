@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .filesystem import FileEntry, ImageFilesystem, Removal, normalize
+from .filesystem import FileEntry, ImageFilesystem, Removal, normalize, one_line
 from .findings import Allow, AuditReport, Finding
 from .secrets import (
     Context,
@@ -50,7 +50,7 @@ def scan_history(history: Iterable[Mapping[str, Any]]) -> Iterator[Candidate]:
     for step, item in enumerate(history):
         text = item.get("created_by") or ""
         matches = find_secrets(text, "config")
-        shown = _one_line(redact_step(text)) if matches else ""
+        shown = one_line(redact_step(text), 120) if matches else ""
         for match in matches:
             yield _finding(match, f"history step {step} ({shown})", f"history:{step}")
 
@@ -148,11 +148,6 @@ def _fate(removal: Removal | None) -> str:
     if removal is None:
         return ""
     return f", {removal.how} in layer {removal.layer} but still shipped in the image"
-
-
-def _one_line(text: str, limit: int = 120) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def scan_credentials(

@@ -96,15 +96,21 @@ class Layer:
 _CONTENT_HASH = re.compile(r"\b(file|dir|multi):([0-9a-f]{12})[0-9a-f]{52}\b")  # COPY's source digest
 
 
+def one_line(text: str, limit: int) -> str:
+    """Whitespace collapsed, cut to `limit` characters. Redact first: cutting
+    first could split a secret and leave part of it unmasked."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _shorten(text: str, limit: int = 80) -> str:
-    """The step without its shell boilerplate; `text` is already redacted
-    (cutting first could split a secret and leave part of it unmasked)."""
+    """A (redacted) history step without its shell boilerplate."""
     text = _CONTENT_HASH.sub(r"\1:\2", " ".join(text.split()))
     for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c "):
         if text.startswith(prefix):
             text = text[len(prefix) :].strip()
             break
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return one_line(text, limit)
 
 
 def normalize(path: str) -> str:

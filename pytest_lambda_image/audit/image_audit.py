@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine import DockerEngine, docker_errors
 from ..errors import ImageNotFoundError
-from ..image import LambdaImage
+from ..image import LambdaImage, env_dict
 from .archive import ImageArchive
 from .credentials import MAX_FILE_BYTES, CredentialScan, report_credentials, scan_credentials
 from .extensions import Extension, audit_extensions
@@ -131,7 +131,7 @@ class ImageAudit:
 
     @property
     def env(self) -> dict[str, str]:
-        return dict(item.split("=", 1) for item in self.config.get("Env") or [] if "=" in item)
+        return env_dict(self.config.get("Env"))
 
     @property
     def architecture(self) -> str:

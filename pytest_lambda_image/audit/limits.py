@@ -9,6 +9,8 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..image import env_dict
+from ..settings import MAX_ENV_BYTES
 from .extensions import ExecutableChecker, find_on_path
 from .filesystem import ImageFilesystem
 from .findings import Finding
@@ -16,7 +18,6 @@ from .permissions import EXECUTE, LAMBDA_USER, READ, access_problem
 
 CHECK = "limits"
 MAX_IMAGE_BYTES = 10 * 1024**3
-MAX_ENV_BYTES = 4 * 1024
 PLATFORMS = ("linux/amd64", "linux/arm64")
 INDEX_MEDIA_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -122,7 +123,7 @@ def entrypoint_findings(fs: ImageFilesystem, config: Mapping[str, Any], architec
         ]
     program = (entrypoint or cmd)[0]
     field = "ENTRYPOINT" if entrypoint else "CMD"
-    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+    env = env_dict(config.get("Env"))
     if "/" not in program:
         found = find_on_path(fs, program, env)
         if found is None:
@@ -182,7 +183,7 @@ def readability_findings(fs: ImageFilesystem, roots: Iterable[str]) -> list[Find
 
 def function_roots(config: Mapping[str, Any]) -> list[str]:
     """Where a function's code, runtime and layers live."""
-    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+    env = env_dict(config.get("Env"))
     roots = [env.get("LAMBDA_TASK_ROOT") or config.get("WorkingDir") or "/var/task", "/opt"]
     if env.get("LAMBDA_RUNTIME_DIR"):
         roots.append(env["LAMBDA_RUNTIME_DIR"])

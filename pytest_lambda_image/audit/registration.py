@@ -18,13 +18,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .extensions import EXTENSIONS_DIR
 from .findings import AuditReport, Finding
 
 if TYPE_CHECKING:
     from ..function import LambdaFunction
 
 CHECK = "extension-registration"
-EXTENSIONS_DIR = "/opt/extensions"
 
 _EXTERNAL = re.compile(
     r"\(rapid\) External agent (?P<name>\S+) \([^)]*\) registered, subscribed to \[(?P<events>[^\]]*)\]"
