@@ -10,10 +10,12 @@ import os
 import tarfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import docker.errors
+import docker.types
 import requests
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.docker_client import DockerClient as TestcontainersClient
@@ -25,13 +27,15 @@ from .errors import FunctionStartError, InvokeError, LambdaImageError, RequestEn
 from .image import LambdaImage, get_image
 from .invocation import Invocation
 from .logs import LogCollector
+from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
 from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
+from .sandbox import lambda_environment, sandbox_options
 from .settings import FunctionConfig, PullPolicy
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke limit (the RIE truncates instead)
 RIE_PORT = 8080
-_AWS_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+VERDICT_WAIT_S = 2.0  # the RIE logs the runtime's call before it answers: this is only a safety net
 _has_file_cache: dict[tuple[str, str], bool] = {}
 
 
@@ -69,6 +73,10 @@ class LambdaFunction(DockerContainer):
         self._session: requests.Session | None = None
         self.collector = LogCollector()  # replaced on start, with the container's log as source
         self.endpoint: str | None = None
+        self._watch: RapidWatch | None = None
+        self._gone: str | None = None  # why the container was removed under the caller
+        self._memory_limit: int | None = None
+        self._oom_failcnt = 0
 
     def _init_container_fields(self, ref: str) -> None:
         """What testcontainers' DockerContainer methods use, set without its
@@ -112,6 +120,11 @@ class LambdaFunction(DockerContainer):
         self.config = self.config.replace(rie_path=str(path))
         return self
 
+    def with_fidelity(self, enabled: bool = True) -> Self:
+        """Run like Lambda (the default) or as a plain `docker run` (False)."""
+        self.config = self.config.replace(fidelity=enabled)
+        return self
+
     def with_aws_credentials(self, enabled: bool = True) -> Self:
         """Pass the host's AWS credentials into the container (off by default)."""
         self.config = self.config.replace(pass_aws_credentials=enabled)
@@ -133,22 +146,8 @@ class LambdaFunction(DockerContainer):
 
     def environment(self) -> dict[str, str]:
         """The variables the container gets on top of the image's own."""
-        cfg = self.config
-        env = {
-            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(cfg.timeout),
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(cfg.memory_size),
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-            # Lambda sets these and SDKs need them; the RIE does not.
-            "AWS_REGION": cfg.region,
-            "AWS_DEFAULT_REGION": cfg.region,
-        }
-        if cfg.handler:
-            env["_HANDLER"] = env["AWS_LAMBDA_FUNCTION_HANDLER"] = cfg.handler
-        if cfg.pass_aws_credentials:
-            env.update({k: os.environ[k] for k in _AWS_CREDENTIAL_VARS if os.environ.get(k)})
-        env.update(cfg.env)
+        image_env = self.lambda_image.env if self.lambda_image is not None else {}
+        env = lambda_environment(self.config, self.function_name, image_env)
         env.update(self.env)  # testcontainers' with_env / with_envs
         return env
 
@@ -161,17 +160,27 @@ class LambdaFunction(DockerContainer):
         if self.lambda_image is None:
             self.lambda_image = get_image(engine, self.image, self._pull)
         image = self.lambda_image
-        has_rie = image_has_file(engine, image, RIE_IN_IMAGE)
-        launch = plan_launch(image.entrypoint, image.cmd, image_has_rie=has_rie, handler=self.config.handler)
-        rie_binary = find_rie(rie_arch(image.architecture), self.config.rie_path) if launch.mount_rie else None
+        rie_in_container, rie_binary = _choose_rie(engine, image, self.config.rie_path)
+        launch = plan_launch(
+            image.entrypoint, image.cmd, rie=rie_in_container, handler=self.config.handler, rie_flags=RIE_LOG_FLAGS
+        )
         volumes = {host: {"bind": m["bind"], "mode": m["mode"]} for host, m in self.volumes.items()}
-        if rie_binary is not None and engine.shares_filesystem:
-            volumes[str(rie_binary.resolve())] = {"bind": RIE_MOUNT_POINT, "mode": "ro"}
+        mounts = []
+        if rie_binary is not None:
+            if engine.shares_filesystem:
+                volumes[str(rie_binary.resolve())] = {"bind": RIE_MOUNT_POINT, "mode": "ro"}
+            else:  # copied in before start: into a volume, since the root filesystem is read-only
+                mounts.append(docker.types.Mount(os.path.dirname(RIE_MOUNT_POINT), None, type="volume"))
         # A remote daemon publishes on its own interfaces; a local one on loopback only.
         binding = ("127.0.0.1", None) if engine.host_address == "127.0.0.1" else None
-        kwargs = dict(self._kwargs)
+        kwargs = sandbox_options(self.config, host_cpus=_host_cpus(engine) if self.config.cpu_scaling else None)
+        tmpfs = {**kwargs.pop("tmpfs", {}), **self.tmpfs}
+        kwargs.update(self._kwargs)  # testcontainers' with_kwargs wins: the user asked for it
         if self._network is not None:
             kwargs.setdefault("network", self._network.name)
+        if mounts:
+            kwargs["mounts"] = [*kwargs.get("mounts", []), *mounts]
+        self._memory_limit = self.config.memory_size * 1024 * 1024 if "mem_limit" in kwargs else None
         with docker_errors(f"creating a container from {image.ref}"):
             self._container = engine.client.containers.create(
                 image.id,
@@ -180,7 +189,7 @@ class LambdaFunction(DockerContainer):
                 environment=self.environment(),
                 ports={f"{RIE_PORT}/tcp": binding},
                 volumes=volumes,
-                tmpfs=self.tmpfs or None,
+                tmpfs=tmpfs or None,
                 labels=cleanup.container_labels({**self.config.labels, "pytest-lambda-image.image": image.ref}),
                 name=self._name,
                 detach=True,
@@ -188,6 +197,7 @@ class LambdaFunction(DockerContainer):
             )
         cleanup.track(self._container.id, engine.client)
         self.collector = LogCollector(_log_source(engine, self._container.id))
+        self._gone = None
         try:
             if rie_binary is not None and not engine.shares_filesystem:
                 _copy_rie(self._container, rie_binary)
@@ -197,6 +207,10 @@ class LambdaFunction(DockerContainer):
             published = self._container.ports.get(f"{RIE_PORT}/tcp")
             if not published:  # it exited before docker published the port
                 raise self._exited_early(self._container.attrs.get("State") or {})
+            container_id = self._container.id
+            self._watch = RapidWatch(lambda: attach_stderr(engine.client, container_id))
+            with docker_errors(f"following the log of {image.ref}"):
+                self._watch.start()
             self.endpoint = f"http://{engine.host_address}:{published[0]['HostPort']}"
             self._session = requests.Session()
             # The RIE is on loopback or the Docker host: proxy variables and
@@ -243,6 +257,9 @@ class LambdaFunction(DockerContainer):
         """Remove the container. `graceful=True` stops it first (SIGTERM, so the
         RIE sends SHUTDOWN to extensions)."""
         container, self._container = self._container, None
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.close()
         if container is not None:
             if self.collector.issued:
                 self.collector.refresh()  # last chance: the log goes with the container
@@ -309,19 +326,29 @@ class LambdaFunction(DockerContainer):
                 f"request payload is {len(body):,} bytes; Lambda refuses synchronous invokes over "
                 f"{MAX_REQUEST_BYTES:,} bytes (RequestEntityTooLarge), and the RIE would silently truncate it"
             )
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", "X-Amzn-Trace-Id": new_trace_id()}
         if client_context is not None:
             headers["X-Amz-Client-Context"] = encode_client_context(client_context)
-        if self._session is None:
+        if self._session is None or self._watch is None:
+            if self._gone:
+                raise InvokeError(self._gone)
             raise FunctionStartError("the function is not started: call start() or use it as a context manager")
         read_timeout = timeout if timeout is not None else self.config.timeout + 30
+        watch = self._watch
         with self._lock:
             ticket = self.collector.ticket()
+            number = watch.next_number()
+            headers[INVOKE_HEADER] = str(number)
             try:
                 response = self._session.post(self.url, data=body, headers=headers, timeout=(10, read_timeout))
             except requests.exceptions.ReadTimeout:
                 # The RIE still runs this invoke and would panic on the next
                 # one: the container cannot be used any more.
+                self._gone = (
+                    f"{self.function_name}: an earlier invoke got no answer within its client-side timeout of "
+                    f"{read_timeout} s, so its container was removed (the RIE cannot take another invoke while one "
+                    "runs); start a new function, and give invoke(timeout=...) more than the function's timeout"
+                )
                 self.stop()
                 raise InvokeError(
                     f"{self.function_name}: no answer within {read_timeout} s; the container was removed "
@@ -330,22 +357,85 @@ class LambdaFunction(DockerContainer):
             except requests.exceptions.RequestException as exc:
                 self.collector.cancel(ticket)
                 raise self._delivery_error(exc) from None
+            verdict = watch.verdict(number, VERDICT_WAIT_S) if response.status_code == 200 else None
+            out_of_memory = response.status_code != 200 and self._killed_for_memory(response.content)
         collector = self.collector
         return Invocation(
             response.status_code,
             response.content,
             logs_source=lambda: collector.result(ticket),
             function_name=self.function_name,
+            verdict=verdict,
+            memory_peak=self.memory_peak_mb,
+            out_of_memory=out_of_memory,
         )
 
+    # -- memory -------------------------------------------------------------------
+    def _memory_stats(self) -> dict[str, Any]:
+        if self._container is None or self._engine is None:
+            return {}
+        try:
+            stats = self._engine.client.api.stats(self._container.id, stream=False, one_shot=True)
+        except (docker.errors.DockerException, requests.exceptions.RequestException):
+            return {}
+        return stats.get("memory_stats") or {}
+
+    def memory_peak_mb(self) -> int | None:
+        """The container's peak memory in MB so far, from its memory cgroup
+        (None where the engine does not tell it: cgroup v2 engines report no peak)."""
+        peak = self._memory_stats().get("max_usage")
+        return max(1, round(peak / (1024 * 1024))) if peak else None
+
+    def _killed_for_memory(self, body: bytes) -> bool:
+        """A runtime killed by SIGKILL while the container sat at its memory
+        limit: the kernel's OOM killer, under fidelity's limit."""
+        if self._memory_limit is None or b"signal: killed" not in body:
+            return False
+        stats = self._memory_stats()
+        failcnt = int(stats.get("failcnt") or 0)
+        peak = int(stats.get("max_usage") or stats.get("usage") or 0)
+        hit = failcnt > self._oom_failcnt or peak >= 0.9 * self._memory_limit
+        self._oom_failcnt = max(self._oom_failcnt, failcnt)
+        return hit or not stats  # no figures at all: SIGKILL under a limit is the OOM killer's mark
+
     def _delivery_error(self, exc: Exception) -> InvokeError:
+        # The connection drops a moment before docker marks the container exited.
+        deadline = time.monotonic() + 2.0
         state = self._state()
+        while state.get("Status") in ("running", "unknown") and time.monotonic() < deadline:
+            time.sleep(0.05)
+            state = self._state()
         if state.get("Status") not in (None, "running", "unknown"):
+            oom = " (killed for memory: the container hit its memory limit)" if state.get("OOMKilled") else ""
             return InvokeError(
-                f"{self.function_name}: the container is {state.get('Status')} (exit code {state.get('ExitCode')}); "
-                f"container log:\n{self._log_tail()}"
+                f"{self.function_name}: the container is {state.get('Status')} "
+                f"(exit code {state.get('ExitCode')}){oom}; container log:\n{self._log_tail()}"
             )
         return InvokeError(f"{self.function_name}: invoke failed: {type(exc).__name__}: {exc}")
+
+
+def new_trace_id() -> str:
+    """An X-Ray trace header as Lambda passes it (the runtime sets _X_AMZN_TRACE_ID from it)."""
+    hexes = uuid.uuid4().hex
+    return f"Root=1-{int(time.time()):08x}-{hexes[:24]};Parent={hexes[16:32]};Sampled=0"
+
+
+def _choose_rie(engine: DockerEngine, image: LambdaImage, explicit: str | None) -> tuple[str, Any]:
+    """Where the RIE in front comes from: the host's (the version this plugin is
+    tested with), else the image's own (AWS base images have one)."""
+    try:
+        return RIE_MOUNT_POINT, find_rie(rie_arch(image.architecture), explicit)
+    except RieNotFoundError:
+        if explicit or not image_has_file(engine, image, RIE_IN_IMAGE):
+            raise
+    return RIE_IN_IMAGE, None
+
+
+def _host_cpus(engine: DockerEngine) -> int | None:
+    try:
+        return int(engine.client.info().get("NCPU") or 0) or None
+    except (docker.errors.DockerException, requests.exceptions.RequestException, ValueError):
+        return None
 
 
 def _testcontainers_client(engine: DockerEngine) -> TestcontainersClient:
@@ -411,11 +501,11 @@ def _copy_rie(container: Any, rie_binary: os.PathLike[str]) -> None:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         data = _read_rie(rie_binary)
-        info = tarfile.TarInfo(RIE_MOUNT_POINT.lstrip("/"))
+        info = tarfile.TarInfo(os.path.basename(RIE_MOUNT_POINT))
         info.size, info.mode, info.uid, info.gid = len(data), 0o755, 0, 0
         tar.addfile(info, io.BytesIO(data))
     with docker_errors("copying the RIE into the container"):
-        container.put_archive("/", buffer.getvalue())
+        container.put_archive(os.path.dirname(RIE_MOUNT_POINT), buffer.getvalue())
 
 
 def _read_rie(path: os.PathLike[str]) -> bytes:

@@ -3,6 +3,7 @@ the log lines of that invocation alone."""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import json
 import re
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import FunctionError
+from .rapid_log import CRASH, ERROR, INIT_ERROR, RESPONSE, TIMEOUT, Verdict
 
 _TIMEOUT_BODY = re.compile(rb"^Task timed out after \d+(?:\.\d+)? seconds$")
 _ERROR_KEYS = frozenset({"errorMessage", "errorType", "stackTrace", "requestId", "cause"})
@@ -38,10 +40,25 @@ class Report:
     init_duration_ms: float | None = None
 
 
-def classify(status_code: int, body: bytes) -> tuple[Outcome, dict[str, Any] | None]:
-    """Tell the outcome from the RIE's answer (it sets no X-Amz-Function-Error
-    header, so the body's shape is all there is). Returns the parsed error
-    document when there is one."""
+def classify(
+    status_code: int, body: bytes, verdict: Verdict | None = None
+) -> tuple[Outcome, dict[str, Any] | None]:
+    """Tell the outcome. With a verdict (what the runtime did, from the RIE's
+    log) a 200 answer is whatever the runtime said: a POST to /error is a
+    function error whatever its document, a POST to /response a success even
+    when shaped like an error. Without one (the RIE's log could not be
+    followed), the body's shape is all there is. Returns the error document."""
+    if status_code == 200 and verdict is not None:
+        if verdict.kind == RESPONSE:
+            return Outcome.SUCCESS, None
+        if verdict.kind == ERROR:
+            return Outcome.FUNCTION_ERROR, _posted_error(body, verdict)
+        if verdict.kind == TIMEOUT:
+            return Outcome.TIMEOUT, None
+        if verdict.kind == CRASH:
+            return Outcome.RUNTIME_EXIT, {"errorType": "Runtime.ExitError", "errorMessage": verdict.detail or ""}
+        if verdict.kind == INIT_ERROR:
+            return Outcome.INIT_ERROR, _posted_error(body, verdict)
     error = _error_document(body)
     if status_code == 200:
         if _TIMEOUT_BODY.match(body.strip()):
@@ -59,6 +76,19 @@ def classify(status_code: int, body: bytes) -> tuple[Outcome, dict[str, Any] | N
     # 502 with an /init/error document, or with an empty body when the runtime
     # died before it could report anything.
     return Outcome.INIT_ERROR, error
+
+
+def _posted_error(body: bytes, verdict: Verdict) -> dict[str, Any]:
+    """Whatever a runtime POSTed to /error: Python's and Node's documents, Java's
+    `cause`, a custom runtime's own fields, or not JSON at all."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    error = dict(doc) if isinstance(doc, dict) else {"errorMessage": body.decode("utf-8", "replace")}
+    if not error.get("errorType"):
+        error["errorType"] = verdict.error_type or "Unhandled"
+    return error
 
 
 def _error_document(body: bytes) -> dict[str, Any] | None:
@@ -89,11 +119,25 @@ class Invocation:
         *,
         logs_source: Callable[[], InvocationLogs] | None = None,
         function_name: str = "function",
+        verdict: Verdict | None = None,
+        memory_peak: Callable[[], int | None] | None = None,
+        out_of_memory: bool = False,
     ) -> None:
         self.status_code = status_code
+        self.outcome, self._error = classify(status_code, payload, verdict)
+        if out_of_memory and self.outcome in (Outcome.RUNTIME_EXIT, Outcome.INIT_ERROR):
+            # Lambda's REPORT says `Error Type: Runtime.OutOfMemory`; the answer
+            # itself is the RIE's, as on Lambda ("... signal: killed").
+            detail = (self._error or {}).get("errorMessage") or "Runtime exited with error: signal: killed"
+            self.outcome = Outcome.RUNTIME_EXIT
+            self._error = {"errorType": "Runtime.OutOfMemory", "errorMessage": detail}
         self.payload = payload
-        self.outcome, self._error = classify(status_code, payload)
+        self.out_of_memory = self._error is not None and self._error.get("errorType") == "Runtime.OutOfMemory"
+        self.verdict = verdict
+        self._request_id = verdict.request_id if verdict is not None else None
         self._logs_source = logs_source
+        self._memory_peak = memory_peak
+        self._report: Report | None = None
         self._logs: InvocationLogs | None = None
         self.function_name = function_name
 
@@ -131,11 +175,17 @@ class Invocation:
         return None
 
     @property
+    def error(self) -> dict[str, Any] | None:
+        """The whole error document (any runtime's fields), None on success."""
+        return None if self._error is None else dict(self._error)
+
+    @property
     def stack_trace(self) -> list[str]:
         if self._error is None:
             return []
-        trace = self._error.get("stackTrace") or []
-        return [str(frame) for frame in trace] if isinstance(trace, list) else [str(trace)]
+        # Python's runtime says stackTrace, Node.js's trace.
+        trace = self._error.get("stackTrace") or self._error.get("trace") or []
+        return [str(frame) for frame in trace] if isinstance(trace, list) else str(trace).splitlines()
 
     def raise_for_error(self) -> Invocation:
         """Raise `FunctionError` unless the invocation succeeded; return self otherwise."""
@@ -161,6 +211,8 @@ class Invocation:
 
     @property
     def request_id(self) -> str | None:
+        if self._request_id:
+            return self._request_id
         if self._error and self._error.get("requestId"):
             return str(self._error["requestId"])
         return self._wait_logs().request_id
@@ -168,15 +220,51 @@ class Invocation:
     @property
     def logs(self) -> list[str]:
         """The log lines of this invocation only (init lines included when it ran init)."""
-        return list(self._wait_logs().lines)
+        lines = list(self._wait_logs().lines)
+        if self.out_of_memory:
+            # The RIE writes no REPORT for a killed runtime; Lambda's says why.
+            lines.append(
+                "pytest-lambda-image: the runtime was killed for memory\tStatus: error\t"
+                "Error Type: Runtime.OutOfMemory (the next invoke initialises a new runtime)"
+            )
+        return lines
 
     @property
     def log_text(self) -> str:
         return "\n".join(self.logs)
 
     @property
+    def log_records(self) -> list[dict[str, Any]]:
+        """This invocation's structured log records: its lines that are JSON
+        objects (what runtimes write with `log_format="JSON"`)."""
+        records = []
+        for line in self.logs:
+            text = line.strip()
+            if text.startswith("{") and text.endswith("}"):
+                try:
+                    record = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(record, dict):
+                    records.append(record)
+        return records
+
+    @property
     def report(self) -> Report | None:
-        return self._wait_logs().report
+        """The REPORT figures. Max Memory Used is the container's real peak
+        (its memory cgroup), read the first time you ask, when the engine can
+        tell it; otherwise the RIE's figure, which is the configured size."""
+        if self._report is not None:
+            return self._report
+        report = self._wait_logs().report
+        if report is None:
+            return None
+        peak = self._memory_peak() if self._memory_peak is not None else None
+        if peak is not None:
+            report = dataclasses.replace(report, max_memory_used_mb=peak)
+        if self._logs is not None:  # complete: keep it
+            self._report = report
+        return report
 
     def __repr__(self) -> str:
         return f"<Invocation {self.outcome.value} status={self.status_code} bytes={len(self.payload)}>"

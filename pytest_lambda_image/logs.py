@@ -32,6 +32,7 @@ _INIT_REPORT = re.compile(r"\(rapid\) INIT REPORT\(durationMs: (?P<ms>[0-9.]+)\)
 _INIT_START = re.compile(r"\(rapid\) INIT START\(")
 _CRASH_END = re.compile(r"\(rapid\) Invoke DONE failed")
 _RESET = re.compile(r"\(rapid\) Reset initiated")
+_RIE_DEBUG = "[DEBUG] (rapid)"
 CRASH_GRACE_S = 0.05
 OVERLAP_S = 0.25
 _TIMESTAMP = re.compile(r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tz>Z|z|[+-]\d\d:\d\d)$")
@@ -145,6 +146,8 @@ class LogCollector:
     def add(self, new_lines: list[str]) -> None:
         with self._lock:
             for line in new_lines:
+                if _RIE_DEBUG in line:
+                    continue  # the RIE runs at debug level for rapid_log.py; users want their own lines
                 index = len(self.lines)
                 self.lines.append(line)
                 owner = self._mark(index, line)

@@ -34,6 +34,12 @@ _INI: dict[str, tuple[str, str]] = {
     "lambda_memory_size": ("function memory size in MB (default 128)", "string"),
     "lambda_function_name": ("function name (default: from the image name)", "string"),
     "lambda_region": ("AWS_REGION / AWS_DEFAULT_REGION inside the function (default us-east-1)", "string"),
+    "lambda_fidelity": ("run functions like Lambda: user, read-only root, /tmp, memory (default true)", "string"),
+    "lambda_user": ("uid:gid functions run as under fidelity (default 993:990, Lambda's)", "string"),
+    "lambda_ephemeral_storage": ("size of /tmp in MB, 512-10240 (default 512)", "string"),
+    "lambda_cpu_scaling": ("CPU quota in proportion to memory, as Lambda (1,769 MB = 1 vCPU; default false)", "string"),
+    "lambda_log_format": ("AWS_LAMBDA_LOG_FORMAT: Text or JSON", "string"),
+    "lambda_log_level": ("AWS_LAMBDA_LOG_LEVEL: TRACE, DEBUG, INFO, WARN, ERROR or FATAL", "string"),
     "lambda_gateway_format": ("lambda_gateway's front: 1.0 (REST, default), 2.0 (HTTP API), url or alb", "string"),
     "lambda_gateway_routes": ("lambda_gateway routes, one per line, e.g. 'GET /items/{id}' (default: all)", "linelist"),
 }
@@ -53,6 +59,11 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--lambda-platform", metavar="PLATFORM", help="linux/amd64 or linux/arm64")
     group.addoption("--lambda-pull", choices=_PULL_POLICIES, help="when to pull --lambda-image (default: missing)")
     group.addoption("--lambda-rie", metavar="PATH", help="aws-lambda-rie binary for images that do not contain one")
+    group.addoption(
+        "--lambda-fidelity",
+        metavar="true|false",
+        help="run functions like Lambda (user 993, read-only root, sized /tmp, memory limit); false: plain docker run",
+    )
     for name, (help_text, kind) in _INI.items():
         parser.addini(name, help_text, type=kind, default=[] if kind == "linelist" else None)
 
@@ -145,9 +156,17 @@ def resolve(config: pytest.Config) -> PluginSettings:
         ("lambda_memory_size", "memory_size"),
         ("lambda_function_name", "function_name"),
         ("lambda_region", "region"),
+        ("lambda_fidelity", "fidelity"),
+        ("lambda_user", "user"),
+        ("lambda_ephemeral_storage", "ephemeral_storage"),
+        ("lambda_cpu_scaling", "cpu_scaling"),
+        ("lambda_log_format", "log_format"),
+        ("lambda_log_level", "log_level"),
     ):
         if ini(name) is not None:
             function_fields[key] = ini(name)
+    if config.getoption("lambda_fidelity") is not None:
+        function_fields["fidelity"] = config.getoption("lambda_fidelity")
     try:
         function = FunctionConfig(**function_fields)
     except ConfigError as exc:

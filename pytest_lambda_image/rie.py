@@ -107,27 +107,30 @@ def fetch_rie(dest: Path | None = None) -> dict[str, Path]:
 
 @dataclass(frozen=True)
 class Launch:
-    """How to start an image under the RIE: docker create's entrypoint/command
-    overrides (None keeps the image's) and whether the host RIE is mounted."""
+    """docker create's entrypoint and command for an image under the RIE."""
 
-    entrypoint: list[str] | None
-    command: list[str] | None
-    mount_rie: bool
+    entrypoint: list[str]
+    command: list[str]
 
 
 def plan_launch(
     image_entrypoint: Sequence[str] | None,
     image_cmd: Sequence[str] | None,
     *,
-    image_has_rie: bool,
+    rie: str = RIE_MOUNT_POINT,
     handler: str | None = None,
+    rie_flags: Sequence[str] = (),
 ) -> Launch:
-    """An image with the RIE runs as it is (its entrypoint starts the RIE when
-    AWS_LAMBDA_RUNTIME_API is unset, as AWS base images do). Any other image
-    becomes `aws-lambda-rie <ENTRYPOINT...> <CMD...>` with the RIE mounted:
-    no derived image and no shell needed. A handler override replaces CMD,
-    which is where Lambda takes an image function's handler from."""
-    cmd = [handler] if handler else (list(image_cmd) if image_cmd else [])
-    if image_has_rie:
-        return Launch(entrypoint=None, command=[handler] if handler else None, mount_rie=False)
-    return Launch(entrypoint=[RIE_MOUNT_POINT], command=[*(image_entrypoint or []), *cmd], mount_rie=True)
+    """Every image runs as `<rie> [flags] <ENTRYPOINT...> <CMD...>`, as Lambda
+    runs it behind its own runtime API; `rie` is where the RIE is inside the
+    container (the host's, mounted, or an AWS base image's own). No derived
+    image and no shell needed. An AWS base image's /lambda-entrypoint.sh sees
+    AWS_LAMBDA_RUNTIME_API set by the RIE in front and starts the runtime
+    directly. An ENTRYPOINT that itself starts the RIE loses that word (two
+    RIEs would fight over port 8080). A handler override replaces CMD, which
+    is where Lambda takes an image function's handler from."""
+    entrypoint = list(image_entrypoint or [])
+    if entrypoint and os.path.basename(entrypoint[0]).startswith("aws-lambda-rie"):
+        entrypoint = entrypoint[1:]
+    cmd = [handler] if handler else list(image_cmd or [])
+    return Launch(entrypoint=[rie], command=[*rie_flags, *entrypoint, *cmd])

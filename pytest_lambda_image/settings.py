@@ -19,7 +19,46 @@ from .errors import ConfigError
 
 MAX_TIMEOUT_S = 900
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
+MIN_EPHEMERAL_MB, MAX_EPHEMERAL_MB = 512, 10240
 MAX_ENV_BYTES = 4096
+LAMBDA_USER = "993:990"  # the uid:gid Lambda runs image functions as, whatever the image's USER says
+LOG_FORMATS = ("Text", "JSON")
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+# Lambda refuses these in a function's configuration: it sets them itself.
+RESERVED_ENV = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "AWS_LAMBDA_METADATA_API",
+        "AWS_LAMBDA_METADATA_TOKEN",
+        "AWS_LAMBDA_MAX_CONCURRENCY",
+    }
+)
+# Also reserved on Lambda, where the execution role provides them. Locally the
+# test stands in for the role, so they may be given (never taken from the host
+# unless pass_aws_credentials asks for it).
+ROLE_CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+# What each reserved name is set from instead.
+_RESERVED_HINT = {
+    "AWS_REGION": "use the region setting (lambda_region)",
+    "AWS_DEFAULT_REGION": "use the region setting (lambda_region)",
+    "AWS_LAMBDA_FUNCTION_NAME": "use the function_name setting (lambda_function_name)",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "use the memory_size setting (lambda_memory_size)",
+    "_HANDLER": "use the handler setting (lambda_handler)",
+}
 PullPolicy = Literal["missing", "always", "never"]
 PLATFORMS = ("linux/amd64", "linux/arm64")
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -44,6 +83,44 @@ def parse_memory_size(value: Any) -> int:
             f"invalid memory size {value!r}: use a whole number of MB from {MIN_MEMORY_MB} to {MAX_MEMORY_MB}"
         )
     return number
+
+
+def parse_ephemeral_storage(value: Any) -> int:
+    number = _whole_number(value)
+    if number is None or not MIN_EPHEMERAL_MB <= number <= MAX_EPHEMERAL_MB:
+        raise ConfigError(
+            f"invalid ephemeral storage {value!r}: use a whole number of MB from {MIN_EPHEMERAL_MB} "
+            f"to {MAX_EPHEMERAL_MB} (Lambda's /tmp sizes)"
+        )
+    return number
+
+
+def parse_bool(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"invalid {what} {value!r}: use true or false")
+
+
+def parse_user(value: Any) -> tuple[int, int]:
+    """`uid:gid` (numbers: the image's /etc/passwd is not consulted, as on
+    Lambda, and FROM-scratch images have none)."""
+    text = str(value).strip()
+    uid, sep, gid = text.partition(":")
+    if not (uid.isdigit() and (not sep or gid.isdigit())):
+        raise ConfigError(f"invalid user {value!r}: give numeric uid:gid such as {LAMBDA_USER!r}")
+    return int(uid), int(gid if sep else uid)
+
+
+def _choice(value: Any, choices: tuple[str, ...], what: str) -> str:
+    for choice in choices:
+        if str(value).strip().lower() == choice.lower():
+            return choice
+    raise ConfigError(f"invalid {what} {value!r}: use one of {', '.join(choices)}")
 
 
 def _whole_number(value: Any) -> int | None:
@@ -122,15 +199,48 @@ class FunctionConfig:
     rie_path: str | None = None
     pass_aws_credentials: bool = False  # the host's AWS_* keys go in only when asked for
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Run like Lambda (sandbox.py): its user, a read-only root, a sized /tmp,
+    # a memory limit, Lambda's environment. False: a plain `docker run`.
+    fidelity: bool = True
+    user: str = LAMBDA_USER
+    ephemeral_storage: int = 512  # MB of /tmp, as Lambda's EphemeralStorage
+    cpu_scaling: bool = False  # CPU in proportion to memory, as Lambda (1,769 MB = one vCPU)
+    log_format: str | None = None  # AWS_LAMBDA_LOG_FORMAT: Text or JSON
+    log_level: str | None = None  # AWS_LAMBDA_LOG_LEVEL, read by the runtime clients
 
     def __post_init__(self) -> None:
         env = parse_key_values(self.env, "environment variable")
         for name in env:
             if not _ENV_NAME.match(name):
                 raise ConfigError(f"invalid environment variable name {name!r}: use letters, digits and _")
+        object.__setattr__(self, "fidelity", parse_bool(self.fidelity, "lambda_fidelity"))
+        object.__setattr__(self, "cpu_scaling", parse_bool(self.cpu_scaling, "cpu_scaling"))
+        object.__setattr__(self, "ephemeral_storage", parse_ephemeral_storage(self.ephemeral_storage))
+        uid, gid = parse_user(self.user)
+        object.__setattr__(self, "user", f"{uid}:{gid}")
+        if self.log_format is not None:
+            object.__setattr__(self, "log_format", _choice(self.log_format, LOG_FORMATS, "log format"))
+        if self.log_level is not None:
+            object.__setattr__(self, "log_level", _choice(self.log_level, LOG_LEVELS, "log level"))
+        if self.fidelity:
+            if uid == 0:
+                raise ConfigError(
+                    f"user {self.user!r} is root; Lambda never runs functions as root: pick a non-root "
+                    f"uid:gid (default {LAMBDA_USER}) or set lambda_fidelity = false"
+                )
+            for name in env:
+                if name in RESERVED_ENV:
+                    hint = _RESERVED_HINT.get(name, "Lambda sets it")
+                    raise ConfigError(
+                        f"environment variable {name} is reserved by Lambda and cannot be set ({hint}; "
+                        "or set lambda_fidelity = false)"
+                    )
         size = sum(len(k) + len(v) for k, v in env.items())
         if size > MAX_ENV_BYTES:
-            raise ConfigError(f"environment variables take {size} bytes; Lambda allows {MAX_ENV_BYTES}")
+            raise ConfigError(
+                f"environment variables take {size} bytes; Lambda refuses a configuration over {MAX_ENV_BYTES} "
+                "bytes (names and values): shorten them or move large values into the image or a file"
+            )
         object.__setattr__(self, "env", env)
         object.__setattr__(self, "timeout", parse_timeout(self.timeout))
         object.__setattr__(self, "memory_size", parse_memory_size(self.memory_size))

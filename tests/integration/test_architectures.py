@@ -54,4 +54,6 @@ def test_rie_is_copied_in_when_the_engine_cannot_mount_our_files(scratch_image, 
     with LambdaFunction(scratch_image, engine=remote_like) as function:
         assert function.invoke({"copied": True}).json()["event"] == {"copied": True}
         details = lambda_engine.client.api.inspect_container(function.get_wrapped_container().id)
-        assert details["Mounts"] == []
+        # No bind mount of this machine's file: a volume the RIE was copied into
+        # (the root filesystem is read-only, as on Lambda).
+        assert [(m["Type"], m["Destination"]) for m in details["Mounts"]] == [("volume", "/aws-lambda")]

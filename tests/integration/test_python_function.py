@@ -238,6 +238,7 @@ def test_testcontainers_api_works(python_image, lambda_engine, tmp_path, monkeyp
     monkeypatch.setenv("DOCKER_AUTH_CONFIG", '{"auths": {"127.0.0.1:9": {"auth": "dXNlcjpwYXNz"}}}')
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     (tmp_path / "data.txt").write_text("mounted")
+    tmp_path.chmod(0o755)  # the function runs as Lambda's user (993), not root
     function = (
         LambdaFunction(python_image, engine=lambda_engine)
         .with_envs(FROM_TC="yes")

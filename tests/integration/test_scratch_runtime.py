@@ -77,15 +77,13 @@ def test_explicit_rie_path(scratch_image, lambda_function_factory, tmp_path):
     assert lambda_function_factory(scratch_image, rie_path=str(copy)).invoke({}).ok
 
 
-def test_entrypoint_that_never_listens(lambda_image_factory, scratch_context, lambda_engine, tmp_path):
-    """An image whose entrypoint exits at once: start fails with its log, no leftovers."""
-    (tmp_path / "runtime").write_bytes((scratch_context / "runtime").read_bytes())
-    (tmp_path / "runtime").chmod(0o755)
-    (tmp_path / "Dockerfile").write_text(
-        'FROM scratch\nCOPY runtime /bootstrap\nCOPY runtime /usr/local/bin/aws-lambda-rie\nENTRYPOINT ["/bootstrap"]\n'
-    )
-    image = lambda_image_factory.build(tmp_path)  # "has an RIE", so it runs as is: /bootstrap exits (no API)
-    function = LambdaFunction(image, engine=lambda_engine, start_timeout=10)
+def test_rie_that_never_listens(scratch_image, scratch_context, lambda_engine, tmp_path):
+    """A front process that exits at once (here the runtime given as the RIE:
+    it finds no runtime API): start fails with its log, no leftovers."""
+    fake_rie = tmp_path / "not-an-rie"
+    fake_rie.write_bytes((scratch_context / "runtime").read_bytes())
+    fake_rie.chmod(0o755)
+    function = LambdaFunction(scratch_image, engine=lambda_engine, start_timeout=10, rie_path=str(fake_rie))
     with pytest.raises(FunctionStartError, match=r"exited with code 2 before the RIE listened") as info:
         function.start()
     assert "AWS_LAMBDA_RUNTIME_API is not set" in str(info.value)

@@ -1,29 +1,33 @@
 import pytest
 
 from pytest_lambda_image import RieNotFoundError
-from pytest_lambda_image.rie import RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
+from pytest_lambda_image.rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
 
 
-def test_image_with_rie_runs_as_is():
-    launch = plan_launch(["/lambda-entrypoint.sh"], ["app.handler"], image_has_rie=True)
-    assert (launch.entrypoint, launch.command, launch.mount_rie) == (None, None, False)
+def test_the_rie_goes_in_front_of_entrypoint_and_cmd():
+    launch = plan_launch(["/usr/bin/python3", "-m", "awslambdaric"], ["app.handler"], rie_flags=["--log-level", "debug"])
+    assert launch.entrypoint == [RIE_MOUNT_POINT]
+    assert launch.command == ["--log-level", "debug", "/usr/bin/python3", "-m", "awslambdaric", "app.handler"]
+
+
+def test_an_aws_base_image_keeps_its_entrypoint_behind_its_own_rie():
+    launch = plan_launch(["/lambda-entrypoint.sh"], ["app.handler"], rie=RIE_IN_IMAGE)
+    assert launch.entrypoint == [RIE_IN_IMAGE]
+    assert launch.command == ["/lambda-entrypoint.sh", "app.handler"]
 
 
 def test_handler_override_replaces_cmd():
-    assert plan_launch(["/lambda-entrypoint.sh"], ["app.handler"], image_has_rie=True, handler="b.h").command == ["b.h"]
-    launch = plan_launch(["/bootstrap"], ["function.handler"], image_has_rie=False, handler="other.h")
-    assert launch.command == ["/bootstrap", "other.h"]
+    assert plan_launch(["/lambda-entrypoint.sh"], ["app.handler"], handler="b.h").command == ["/lambda-entrypoint.sh", "b.h"]
+    assert plan_launch(["/bootstrap"], ["function.handler"], handler="other.h").command == ["/bootstrap", "other.h"]
 
 
-def test_image_without_rie_gets_it_in_front_of_entrypoint_and_cmd():
-    launch = plan_launch(["/usr/bin/python3", "-m", "awslambdaric"], ["app.handler"], image_has_rie=False)
-    assert launch.entrypoint == [RIE_MOUNT_POINT]
-    assert launch.command == ["/usr/bin/python3", "-m", "awslambdaric", "app.handler"]
-    assert launch.mount_rie
+def test_an_entrypoint_that_starts_the_rie_itself_loses_it():
+    launch = plan_launch(["/usr/local/bin/aws-lambda-rie", "python3", "-m", "awslambdaric"], ["app.handler"])
+    assert launch.command == ["python3", "-m", "awslambdaric", "app.handler"]
 
 
 def test_image_with_neither_entrypoint_nor_cmd_lets_the_rie_find_bootstrap():
-    launch = plan_launch(None, None, image_has_rie=False)
+    launch = plan_launch(None, None)
     assert launch.entrypoint == [RIE_MOUNT_POINT] and launch.command == []
 
 

@@ -50,7 +50,7 @@ def test_function_config_rejects_bad_names_and_oversized_env():
         FunctionConfig(function_name="has spaces")
     with pytest.raises(ConfigError, match="environment variable name"):
         FunctionConfig(env={"1BAD": "x"})
-    with pytest.raises(ConfigError, match="Lambda allows 4096"):
+    with pytest.raises(ConfigError, match="Lambda refuses a configuration over 4096 bytes"):
         FunctionConfig(env={"BIG": "x" * 5000})
     with pytest.raises(ConfigError, match="handler"):
         FunctionConfig(handler=" ")
