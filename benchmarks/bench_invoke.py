@@ -58,9 +58,9 @@ def raw_cold(client: docker.DockerClient, image: str) -> float:
     return elapsed
 
 
-def plugin_cold(engine: DockerEngine, image) -> float:
+def plugin_cold(engine: DockerEngine, image, fidelity: bool = True) -> float:
     t0 = time.perf_counter()
-    fn = LambdaFunction(image, engine=engine).start()
+    fn = LambdaFunction(image, engine=engine, fidelity=fidelity).start()
     fn.invoke(payload=EVENT).raise_for_error()
     elapsed = time.perf_counter() - t0
     fn.stop()
@@ -122,18 +122,22 @@ def main() -> None:
     plugin_cold(engine, image)
     raw_cold(client, image.id)
 
-    cold_raw, cold_plugin, life_raw, life_plugin = [], [], [], []
+    cold_raw, cold_plugin, cold_plain, life_raw, life_plugin = [], [], [], [], []
     for _ in range(args.rounds):  # interleaved so drift hits both sides alike
         cold_raw.append(raw_cold(client, image.id))
         cold_plugin.append(plugin_cold(engine, image))
+        cold_plain.append(plugin_cold(engine, image, fidelity=False))
         life_raw.append(raw_lifecycle(client, image.id))
         life_plugin.append(plugin_lifecycle(engine, image))
 
     container, session, base = raw_start(client, image.id)
     warm_raw = warm(lambda: raw_invoke(session, base), args.invokes)
     container.remove(force=True)
+    # `.ok` included: the outcome is part of what an invoke costs.
     with LambdaFunction(image, engine=engine) as fn:
-        warm_plugin = warm(lambda: fn.invoke(payload=EVENT), args.invokes)
+        warm_plugin = warm(lambda: fn.invoke(payload=EVENT).ok, args.invokes)
+    with LambdaFunction(image, engine=engine, fidelity=False) as fn:
+        warm_plain = warm(lambda: fn.invoke(payload=EVENT).ok, args.invokes)
 
     rows = [
         (
@@ -146,9 +150,17 @@ def main() -> None:
         ("warm invoke, p95", pct(warm_raw, 0.95), pct(warm_plugin, 0.95), 1.15),
         ("start + 20 invokes + stop, median", statistics.median(life_raw), statistics.median(life_plugin), 1.20),
     ]
+    # What running like Lambda costs: the plugin with fidelity against itself without.
+    fidelity_rows = [
+        ("cold start, median", statistics.median(cold_plain), statistics.median(cold_plugin), 1.10),
+        ("warm invoke, median", statistics.median(warm_plain), statistics.median(warm_plugin), 1.10),
+    ]
     print(f"{'measure':46} {'raw':>10} {'plugin':>10} {'ratio':>7} {'target':>7}")
     for name, raw, plugin, target in rows:
         print(f"{name:46} {raw * 1000:8.2f}ms {plugin * 1000:8.2f}ms {plugin / raw:7.2f} {target:7.2f}")
+    print(f"\n{'fidelity cost (plugin)':46} {'plain':>10} {'fidelity':>10} {'ratio':>7} {'target':>7}")
+    for name, plain, fidelity, target in fidelity_rows:
+        print(f"{name:46} {plain * 1000:8.2f}ms {fidelity * 1000:8.2f}ms {fidelity / plain:7.2f} {target:7.2f}")
 
 
 if __name__ == "__main__":

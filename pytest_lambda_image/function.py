@@ -36,6 +36,7 @@ INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke limit (the RIE truncates instead)
 RIE_PORT = 8080
 VERDICT_WAIT_S = 2.0  # the RIE logs the runtime's call before it answers: this is only a safety net
+CRASH_REASON_WAIT_S = 1.0
 _has_file_cache: dict[tuple[str, str], bool] = {}
 
 
@@ -175,6 +176,9 @@ class LambdaFunction(DockerContainer):
         binding = ("127.0.0.1", None) if engine.host_address == "127.0.0.1" else None
         kwargs = sandbox_options(self.config, host_cpus=_host_cpus(engine) if self.config.cpu_scaling else None)
         tmpfs = {**kwargs.pop("tmpfs", {}), **self.tmpfs}
+        # Docker's "local" log driver: the RIE's debug lines cost a warm invoke
+        # ~0.25 ms less than with json-file (measured), and `docker logs` still works.
+        kwargs["log_config"] = docker.types.LogConfig(type="local")
         kwargs.update(self._kwargs)  # testcontainers' with_kwargs wins: the user asked for it
         if self._network is not None:
             kwargs.setdefault("network", self._network.name)
@@ -357,7 +361,13 @@ class LambdaFunction(DockerContainer):
             except requests.exceptions.RequestException as exc:
                 self.collector.cancel(ticket)
                 raise self._delivery_error(exc) from None
-            verdict = watch.verdict(number, VERDICT_WAIT_S) if response.status_code == 200 else None
+            if response.status_code == 200:
+                verdict = watch.verdict(number, VERDICT_WAIT_S)
+            elif not response.content.strip():
+                # An empty 502: the RIE's log has the reason (its lines follow the answer closely).
+                verdict = watch.verdict(number, CRASH_REASON_WAIT_S, expected=False)
+            else:
+                verdict = None
             out_of_memory = response.status_code != 200 and self._killed_for_memory(response.content)
         collector = self.collector
         return Invocation(

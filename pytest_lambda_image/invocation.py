@@ -48,6 +48,13 @@ def classify(
     function error whatever its document, a POST to /response a success even
     when shaped like an error. Without one (the RIE's log could not be
     followed), the body's shape is all there is. Returns the error document."""
+    if status_code != 200 and verdict is not None and verdict.kind in (CRASH, INIT_ERROR) and not body.strip():
+        # The RIE answered 502 with nothing (the runtime never ran, or died
+        # before reporting): Lambda's answer names the RIE's reason.
+        detail = verdict.detail or "Runtime exited without providing a reason"
+        prefix = f"RequestId: {verdict.request_id} Error: " if verdict.request_id else ""
+        error = {"errorType": verdict.error_type or "Runtime.ExitError", "errorMessage": prefix + detail}
+        return (Outcome.INIT_ERROR if verdict.kind == INIT_ERROR else Outcome.RUNTIME_EXIT), error
     if status_code == 200 and verdict is not None:
         if verdict.kind == RESPONSE:
             return Outcome.SUCCESS, None
@@ -56,7 +63,10 @@ def classify(
         if verdict.kind == TIMEOUT:
             return Outcome.TIMEOUT, None
         if verdict.kind == CRASH:
-            return Outcome.RUNTIME_EXIT, {"errorType": "Runtime.ExitError", "errorMessage": verdict.detail or ""}
+            return Outcome.RUNTIME_EXIT, {
+                "errorType": verdict.error_type or "Runtime.ExitError",
+                "errorMessage": verdict.detail or "",
+            }
         if verdict.kind == INIT_ERROR:
             return Outcome.INIT_ERROR, _posted_error(body, verdict)
     error = _error_document(body)

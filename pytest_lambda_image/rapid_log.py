@@ -15,6 +15,7 @@ answers the invoke, so the verdict is in the pipe by the time the answer is.
 from __future__ import annotations
 
 import re
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,7 +32,11 @@ _RUNTIME_POST = re.compile(rb"API request - POST /2018-06-01/runtime/invocation/
 _INIT_ERROR_POST = re.compile(rb"API request - POST /2018-06-01/runtime/init/error\b")
 _ERROR_TYPE = re.compile(rb"Lambda-Runtime-Function-Error-Type:\[([^\]]*)\]")
 _TIMEOUT = re.compile(rb"\(rapid\) Invoke\(\) timeout")
-_CRASH = re.compile(rb"\(rapid\) Invoke failed InvokeID=([0-9a-fA-F-]*) error=(.*)$")
+# Both orders occur: "Invoke failed InvokeID=<id> error=<why>" and "Invoke failed error=<why> InvokeID=<id>".
+_FAILED = re.compile(rb"\(rapid\) (?:Invoke|Init) failed (?:InvokeID=\S* )?error=(.*?)(?: InvokeID=\S*)?\s*$")
+_DONE_FAILED = re.compile(rb"\(rapid\) Invoke DONE failed: (\S+)")
+_FIRST_FATAL = re.compile(rb"\(rapid\) First fatal error stored in appctx: (\S+)")
+_INIT_FAILED = re.compile(rb"\(rapid\) INIT RTDONE\(status: error\)")
 
 
 @dataclass(frozen=True)
@@ -40,8 +45,10 @@ class Verdict:
 
     kind: str  # RESPONSE, ERROR, TIMEOUT, CRASH or INIT_ERROR
     request_id: str | None = None
-    error_type: str | None = None  # the runtime's Lambda-Runtime-Function-Error-Type header
-    detail: str | None = None  # a crash's reason
+    # The runtime's Lambda-Runtime-Function-Error-Type header, or for a crash
+    # the RIE's own type (Runtime.ExitError, Runtime.InvalidEntrypoint, ...).
+    error_type: str | None = None
+    detail: str | None = None  # a crash's reason, as the RIE words it
 
 
 class RapidParser:
@@ -53,21 +60,24 @@ class RapidParser:
         self.request_ids: dict[int, str] = {}
         self._current: int | None = None  # the invoke the RIE is working on
         self._by_request_id: dict[str, int] = {}
+        self._failure: dict[int, str] = {}  # why the RIE says an invoke (or its init) failed
+        self._init_failed: set[int] = set()
+        self._fatal: dict[int, str] = {}  # the first fatal error type: what Lambda reports
 
     def feed(self, line: bytes) -> int | None:
         """Take one line; return the invoke number whose verdict it settled."""
         if b"(rapid)" not in line:
             return None
-        match = _MARKER.search(line)
-        if match:
-            self._current = int(match[1])
-            return None
         if b"invoke: -> POST" in line:
-            self._current = None  # an invoke someone sent straight to the RIE
+            match = _MARKER.search(line)
+            # None: an invoke someone sent straight to the RIE, not ours to judge
+            self._current = int(match[1]) if match else None
             return None
         number = self._current
         if number is None:
             return None
+        if b"[DEBUG]" in line and b"API request - POST" not in line and b"Invoke() timeout" not in line:
+            return None  # most of the debug chatter: nothing that settles an invoke
         match = _INVOKE_START.search(line)
         if match:
             request_id = match[1].decode()
@@ -88,9 +98,23 @@ class RapidParser:
             return self._settle(number, Verdict(INIT_ERROR, None, error_type[1].decode() if error_type else None))
         if _TIMEOUT.search(line):
             return self._settle(number, Verdict(TIMEOUT, self.request_ids.get(number)))
-        match = _CRASH.search(line)
+        match = _FIRST_FATAL.search(line)
         if match:
-            return self._settle(number, Verdict(CRASH, self.request_ids.get(number), detail=match[2].decode().strip()))
+            self._fatal.setdefault(number, match[1].decode())
+            return None
+        if _INIT_FAILED.search(line):
+            self._init_failed.add(number)
+            return None
+        match = _FAILED.search(line)
+        if match:
+            self._failure.setdefault(number, match[1].decode("utf-8", "replace").strip())
+            return None
+        match = _DONE_FAILED.search(line)
+        if match:
+            kind = INIT_ERROR if number in self._init_failed else CRASH
+            detail = self._failure.get(number)
+            error_type = self._fatal.get(number) or match[1].decode()
+            return self._settle(number, Verdict(kind, self.request_ids.get(number), error_type, detail))
         return None
 
     def _settle(self, number: int, verdict: Verdict) -> int | None:
@@ -111,6 +135,7 @@ class RapidWatch:
         self._closer: Callable[[], None] | None = None
         self._thread: threading.Thread | None = None
         self.alive = False
+        self.missed = False  # a verdict did not come in time: stop waiting for them
 
     def start(self) -> None:
         chunks, self._closer = self._open_stream()
@@ -123,13 +148,21 @@ class RapidWatch:
             self._next += 1
             return self._next
 
-    def verdict(self, number: int, timeout: float) -> Verdict | None:
-        """The verdict for invoke `number`, waiting up to `timeout` s for its line."""
+    def verdict(self, number: int, timeout: float, *, expected: bool = True) -> Verdict | None:
+        """The verdict for invoke `number`, waiting up to `timeout` s for its
+        line. None when it did not come: the caller falls back to the body's
+        shape. After one miss of an `expected` verdict the watch stops waiting
+        (an RIE that logs differently would otherwise cost every invoke the
+        whole timeout)."""
+        found = self.parser.verdicts.get(number)  # usually in already: the line precedes the answer
+        if found is not None:
+            return found
         deadline = time.monotonic() + timeout
         with self._cond:
             while number not in self.parser.verdicts:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self.alive:
+                if remaining <= 0 or not self.alive or self.missed:
+                    self.missed = self.missed or expected
                     return None
                 self._cond.wait(remaining)
             return self.parser.verdicts[number]
@@ -147,12 +180,13 @@ class RapidWatch:
                 pass
 
     def _run(self, chunks: Iterable[bytes]) -> None:
+        feed = self.parser.feed
         try:
             for line in split_lines(chunks):
                 if b"(rapid)" not in line:
                     continue
                 with self._cond:
-                    if self.parser.feed(line) is not None:
+                    if feed(line) is not None:
                         self._cond.notify_all()
         except Exception:  # noqa: BLE001 - the container went away or the stream was closed
             pass
@@ -179,8 +213,6 @@ def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
 def attach_stderr(client: Any, container_id: str) -> tuple[Iterable[bytes], Callable[[], None]]:
     """The container's stderr from now on, as raw chunks, with no read timeout
     (an idle function writes nothing for as long as a test likes)."""
-    from docker.utils.socket import frames_iter
-
     api = client.api
     response = api._post(
         api._url("/containers/{0}/attach", container_id),
@@ -194,12 +226,39 @@ def attach_stderr(client: Any, container_id: str) -> tuple[Iterable[bytes], Call
 
     def close() -> None:
         try:
-            shutdown = getattr(sock, "shutdown", None)
-            if shutdown is not None:
-                import socket as _socket
-
-                shutdown(_socket.SHUT_RDWR)
+            sock.shutdown(socket.SHUT_RDWR)
+        except (AttributeError, OSError):
+            pass
         finally:
             response.close()
 
+    if hasattr(sock, "recv"):
+        return payloads(sock.recv), close
+    from docker.utils.socket import frames_iter  # ssh and npipe transports: docker's own reader
+
     return (data for _, data in frames_iter(sock, tty=False)), close
+
+
+def payloads(recv: Callable[[int], bytes]) -> Iterator[bytes]:
+    """Docker's multiplexed attach stream (8-byte header: stream, 0, 0, 0,
+    big-endian size) -> payloads. One large recv per wakeup: docker's own
+    reader polls and reads each frame's header and body separately, which
+    costs the warm invoke measurably at the RIE's debug level."""
+    buffer = bytearray()
+    while True:
+        data = recv(65536)
+        if not data:
+            return
+        buffer += data
+        start = 0
+        end = len(buffer)
+        out = []
+        while end - start >= 8:
+            size = int.from_bytes(buffer[start + 4 : start + 8], "big")
+            if end - start - 8 < size:
+                break
+            out.append(bytes(buffer[start + 8 : start + 8 + size]))
+            start += 8 + size
+        del buffer[:start]
+        if out:
+            yield b"".join(out)
