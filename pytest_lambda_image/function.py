@@ -10,7 +10,6 @@ import os
 import tarfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -330,7 +329,7 @@ class LambdaFunction(DockerContainer):
                 f"request payload is {len(body):,} bytes; Lambda refuses synchronous invokes over "
                 f"{MAX_REQUEST_BYTES:,} bytes (RequestEntityTooLarge), and the RIE would silently truncate it"
             )
-        headers = {"Content-Type": "application/json", "X-Amzn-Trace-Id": new_trace_id()}
+        headers = {"Content-Type": "application/json"}
         if client_context is not None:
             headers["X-Amz-Client-Context"] = encode_client_context(client_context)
         if self._session is None or self._watch is None:
@@ -422,12 +421,6 @@ class LambdaFunction(DockerContainer):
                 f"(exit code {state.get('ExitCode')}){oom}; container log:\n{self._log_tail()}"
             )
         return InvokeError(f"{self.function_name}: invoke failed: {type(exc).__name__}: {exc}")
-
-
-def new_trace_id() -> str:
-    """An X-Ray trace header as Lambda passes it (the runtime sets _X_AMZN_TRACE_ID from it)."""
-    hexes = uuid.uuid4().hex
-    return f"Root=1-{int(time.time()):08x}-{hexes[:24]};Parent={hexes[16:32]};Sampled=0"
 
 
 def _choose_rie(engine: DockerEngine, image: LambdaImage, explicit: str | None) -> tuple[str, Any]:

@@ -210,10 +210,16 @@ class FunctionConfig:
 
     def __post_init__(self) -> None:
         env = parse_key_values(self.env, "environment variable")
+        object.__setattr__(self, "fidelity", parse_bool(self.fidelity, "lambda_fidelity"))
         for name in env:
+            if self.fidelity and name in RESERVED_ENV:
+                hint = _RESERVED_HINT.get(name, "Lambda sets it")
+                raise ConfigError(
+                    f"environment variable {name} is reserved by Lambda and cannot be set ({hint}; "
+                    "or set lambda_fidelity = false)"
+                )
             if not _ENV_NAME.match(name):
                 raise ConfigError(f"invalid environment variable name {name!r}: use letters, digits and _")
-        object.__setattr__(self, "fidelity", parse_bool(self.fidelity, "lambda_fidelity"))
         object.__setattr__(self, "cpu_scaling", parse_bool(self.cpu_scaling, "cpu_scaling"))
         object.__setattr__(self, "ephemeral_storage", parse_ephemeral_storage(self.ephemeral_storage))
         uid, gid = parse_user(self.user)
@@ -228,13 +234,6 @@ class FunctionConfig:
                     f"user {self.user!r} is root; Lambda never runs functions as root: pick a non-root "
                     f"uid:gid (default {LAMBDA_USER}) or set lambda_fidelity = false"
                 )
-            for name in env:
-                if name in RESERVED_ENV:
-                    hint = _RESERVED_HINT.get(name, "Lambda sets it")
-                    raise ConfigError(
-                        f"environment variable {name} is reserved by Lambda and cannot be set ({hint}; "
-                        "or set lambda_fidelity = false)"
-                    )
         size = sum(len(k) + len(v) for k, v in env.items())
         if size > MAX_ENV_BYTES:
             raise ConfigError(

@@ -253,3 +253,31 @@ def test_testcontainers_api_works(python_image, lambda_engine, tmp_path, monkeyp
         stdout, stderr = function.get_logs()
         assert b"START RequestId" in stdout + stderr
         assert function.get_wrapped_container().status == "running"
+
+
+def test_a_return_value_shaped_like_an_error_is_a_success(python_image, lambda_function_factory):
+    function = lambda_function_factory(python_image, handler="handlers.raw_echo")
+    result = function.invoke({"errorType": "ValidationError", "errorMessage": "this is data"})
+    assert result.ok and result.outcome is Outcome.SUCCESS
+    assert result.json() == {"errorType": "ValidationError", "errorMessage": "this is data"}
+
+
+def test_after_a_client_side_timeout_the_next_invoke_says_why(python_image, lambda_function_factory):
+    function = lambda_function_factory(python_image, handler="handlers.sleep", timeout=10)
+    with pytest.raises(InvokeError, match="no answer within 1 s"):
+        function.invoke({"seconds": 5}, timeout=1)
+    with pytest.raises(InvokeError, match="client-side timeout of 1 s, so its container was removed"):
+        function.invoke({"seconds": 0})
+
+
+def test_a_container_that_dies_during_an_invoke(python_image, lambda_function_factory, lambda_engine):
+    function = lambda_function_factory(python_image, handler="handlers.sleep", timeout=10)
+    container_id = function.get_wrapped_container().id
+    killer = threading.Timer(0.5, lambda: lambda_engine.client.api.kill(container_id))
+    killer.start()
+    try:
+        with pytest.raises(InvokeError, match=r"the container is exited \(exit code 137\)"):
+            function.invoke({"seconds": 5})
+    finally:
+        killer.cancel()
+

@@ -88,3 +88,32 @@ def test_rie_that_never_listens(scratch_image, scratch_context, lambda_engine, t
         function.start()
     assert "AWS_LAMBDA_RUNTIME_API is not set" in str(info.value)
     assert function._container is None
+
+
+def test_what_the_runtime_posted_decides_the_outcome(scratch_image, lambda_function_factory):
+    """Classification comes from the runtime API call the runtime made, not from the body's shape."""
+    function = lambda_function_factory(scratch_image)
+
+    extra = function.invoke({"do": "extra"})
+    assert extra.outcome is Outcome.FUNCTION_ERROR
+    assert extra.error == {"errorType": "Custom.Failure", "errorMessage": "with details", "details": {"code": 42}}
+
+    plain = function.invoke({"do": "plain"})
+    assert plain.outcome is Outcome.FUNCTION_ERROR
+    assert (plain.error_type, plain.error_message) == ("Custom.PlainText", "it broke, in plain text")
+    assert plain.text == "it broke, in plain text"
+
+    lookalike = function.invoke({"do": "lookalike"})  # POSTed to /response: a success
+    assert lookalike.ok and lookalike.json() == {"errorType": "NotAnError", "errorMessage": "just data"}
+    lookalike.raise_for_error()
+    assert lookalike.request_id and lookalike.request_id != plain.request_id
+
+
+def test_an_entrypoint_that_cannot_be_executed(lambda_image_factory, lambda_function_factory, tmp_path):
+    (tmp_path / "bootstrap").write_bytes(b"not a program")
+    (tmp_path / "bootstrap").chmod(0o644)
+    (tmp_path / "Dockerfile").write_text('FROM scratch\nCOPY bootstrap /bootstrap\nENTRYPOINT ["/bootstrap"]\n')
+    result = lambda_function_factory(lambda_image_factory.build(tmp_path)).invoke({})
+    assert result.outcome is Outcome.INIT_ERROR
+    assert result.error_type == "Runtime.InvalidEntrypoint"
+    assert result.error_message == f"RequestId: {result.request_id} Error: fork/exec /bootstrap: permission denied"

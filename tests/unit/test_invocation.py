@@ -101,3 +101,55 @@ def test_logs_come_from_the_source_once():
 def test_without_a_log_source_logs_are_empty():
     result = Invocation(200, b"1")
     assert result.logs == [] and result.report is None and result.request_id is None
+
+
+from pytest_lambda_image.rapid_log import Verdict  # noqa: E402
+
+
+def test_the_runtimes_call_decides_over_the_shape():
+    lookalike = json.dumps({"errorType": "X", "errorMessage": "data"}).encode()
+    assert classify(200, lookalike, Verdict("response"))[0] is Outcome.SUCCESS
+    node = json.dumps({"errorType": "Error", "errorMessage": "boom", "trace": ["Error: boom", "    at x"]}).encode()
+    outcome, error = classify(200, node, Verdict("error"))
+    assert outcome is Outcome.FUNCTION_ERROR and error["trace"] == ["Error: boom", "    at x"]
+    assert Invocation(200, node, verdict=Verdict("error")).stack_trace == ["Error: boom", "    at x"]
+
+
+def test_anything_posted_to_error_is_an_error():
+    outcome, error = classify(200, b'{"message": "custom"}', Verdict("error", error_type="Custom.Thing"))
+    assert outcome is Outcome.FUNCTION_ERROR and error == {"message": "custom", "errorType": "Custom.Thing"}
+    outcome, error = classify(200, b"not json", Verdict("error"))
+    assert error == {"errorMessage": "not json", "errorType": "Unhandled"}
+
+
+def test_an_empty_502_takes_the_rie_s_reason():
+    verdict = Verdict("init_error", "r-9", "Runtime.InvalidEntrypoint", "fork/exec /bootstrap: permission denied")
+    result = Invocation(502, b"", verdict=verdict)
+    assert result.outcome is Outcome.INIT_ERROR
+    assert result.error_type == "Runtime.InvalidEntrypoint"
+    assert result.error_message == "RequestId: r-9 Error: fork/exec /bootstrap: permission denied"
+    assert result.request_id == "r-9"
+
+
+def test_out_of_memory():
+    message = "RequestId: r Error: Runtime exited with error: signal: killed"
+    body = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}).encode()
+    result = Invocation(502, body, out_of_memory=True, logs_source=lambda: InvocationLogs(lines=("x",)))
+    assert result.outcome is Outcome.RUNTIME_EXIT and result.out_of_memory
+    assert result.error_type == "Runtime.OutOfMemory" and "signal: killed" in result.error_message
+    assert result.payload == body  # the answer is the RIE's, as on Lambda
+    assert "Error Type: Runtime.OutOfMemory" in result.logs[-1]
+
+
+def test_json_log_records():
+    lines = ('{"level": "INFO", "message": "a"}', "plain", '{"broken": ', "[1, 2]")
+    result = Invocation(200, b"{}", logs_source=lambda: InvocationLogs(lines=lines))
+    assert result.log_records == [{"level": "INFO", "message": "a"}]
+
+
+def test_report_uses_the_real_peak():
+    report = Report(1.0, 1, 128, 128)
+    result = Invocation(200, b"{}", logs_source=lambda: InvocationLogs(report=report), memory_peak=lambda: 42)
+    assert result.report.max_memory_used_mb == 42
+    no_peak = Invocation(200, b"{}", logs_source=lambda: InvocationLogs(report=report), memory_peak=lambda: None)
+    assert no_peak.report.max_memory_used_mb == 128

@@ -5,9 +5,9 @@ from pytest_lambda_image.rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, find_rie, pla
 
 
 def test_the_rie_goes_in_front_of_entrypoint_and_cmd():
-    launch = plan_launch(["/usr/bin/python3", "-m", "awslambdaric"], ["app.handler"], rie_flags=["--log-level", "debug"])
+    launch = plan_launch(["/usr/bin/python3", "-m", "awslambdaric"], ["app.handler"], rie_flags=["--log-level", "x"])
     assert launch.entrypoint == [RIE_MOUNT_POINT]
-    assert launch.command == ["--log-level", "debug", "/usr/bin/python3", "-m", "awslambdaric", "app.handler"]
+    assert launch.command == ["--log-level", "x", "/usr/bin/python3", "-m", "awslambdaric", "app.handler"]
 
 
 def test_an_aws_base_image_keeps_its_entrypoint_behind_its_own_rie():
@@ -17,7 +17,8 @@ def test_an_aws_base_image_keeps_its_entrypoint_behind_its_own_rie():
 
 
 def test_handler_override_replaces_cmd():
-    assert plan_launch(["/lambda-entrypoint.sh"], ["app.handler"], handler="b.h").command == ["/lambda-entrypoint.sh", "b.h"]
+    launch = plan_launch(["/lambda-entrypoint.sh"], ["app.handler"], handler="b.h")
+    assert launch.command == ["/lambda-entrypoint.sh", "b.h"]
     assert plan_launch(["/bootstrap"], ["function.handler"], handler="other.h").command == ["/bootstrap", "other.h"]
 
 

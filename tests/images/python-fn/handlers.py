@@ -96,3 +96,47 @@ def proxy(event, context):
     else:
         response["multiValueHeaders"] = {"Set-Cookie": ["a=1; Path=/", "b=2; HttpOnly"]}
     return response
+
+
+def probe(event, context):
+    """What the sandbox allows: who we are, where we may write, how big /tmp is."""
+    writes = {}
+    for path in event.get("write", []):
+        try:
+            with open(path, "w") as f:
+                f.write("x")
+            writes[path] = "ok"
+        except OSError as exc:
+            writes[path] = exc.strerror
+    tmp = os.statvfs("/tmp")
+    shm = "ok"
+    try:
+        import multiprocessing
+
+        multiprocessing.Lock()
+    except OSError as exc:
+        shm = exc.strerror
+    return {
+        "uid": os.getuid(),
+        "gid": os.getgid(),
+        "writes": writes,
+        "tmp_mb": tmp.f_blocks * tmp.f_frsize // (1024 * 1024),
+        "multiprocessing_lock": shm,
+    }
+
+
+def allocate(event, context):
+    block = bytearray(int(event["mb"]) * 1024 * 1024)
+    for i in range(0, len(block), 4096):
+        block[i] = 1  # touch every page: untouched pages cost no memory
+    return len(block) // (1024 * 1024)
+
+
+def log_levels(event, context):
+    import logging
+
+    logger = logging.getLogger("orders")
+    logger.debug("debug detail")
+    logger.info("order stored", extra={"order_id": event.get("order_id")})
+    logger.warning("stock low")
+    return "logged"

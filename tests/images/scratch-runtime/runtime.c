@@ -7,6 +7,9 @@
  *   event containing "crash"   exit(3) during the invoke
  *   event containing "sleep"   sleep 30 s (past any test timeout)
  *   event containing "fail"    report /invocation/<id>/error
+ *   event containing "extra"   report an error document with fields of its own
+ *   event containing "plain"   report a text (not JSON) error with a Lambda-Runtime-Function-Error-Type header
+ *   event containing "lookalike"  answer /response with a document shaped like an error
  *   otherwise: answer {"argv": [...], "handler": "$_HANDLER", "machine": "x86_64", "event": <event>}
  */
 #define _GNU_SOURCE
@@ -22,19 +25,19 @@
 static char host[64] = "127.0.0.1";
 static int port = 9001;
 
-static int http(const char *method, const char *path, const char *body, char *out, size_t cap,
-                char *request_id) {
+static int http_with(const char *method, const char *path, const char *extra_header, const char *body, char *out,
+                     size_t cap, char *request_id) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {0};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
     inet_pton(AF_INET, host, &addr.sin_addr);
     if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof addr) != 0) return -1;
-    char head[512];
+    char head[768];
     size_t len = body ? strlen(body) : 0;
     int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n",
-                     method, path, host, port, len);
+                     "%s %s HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
+                     method, path, host, port, extra_header ? extra_header : "", len);
     if (write(fd, head, n) != n) return -1;
     if (len && write(fd, body, len) != (ssize_t)len) return -1;
     size_t got = 0;
@@ -50,6 +53,10 @@ static int http(const char *method, const char *path, const char *body, char *ou
     char *payload = strstr(out, "\r\n\r\n");
     if (payload) memmove(out, payload + 4, strlen(payload + 4) + 1);
     return 0;
+}
+
+static int http(const char *method, const char *path, const char *body, char *out, size_t cap, char *request_id) {
+    return http_with(method, path, NULL, body, out, cap, request_id);
 }
 
 int main(int argc, char **argv) {
@@ -79,6 +86,24 @@ int main(int argc, char **argv) {
         printf("custom runtime invoked %s\n", rid);
         if (strstr(buf, "crash")) return 3;
         if (strstr(buf, "sleep")) sleep(30);
+        if (strstr(buf, "extra")) {
+            snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", rid);
+            http("POST", path, "{\"errorType\":\"Custom.Failure\",\"errorMessage\":\"with details\",\"details\":{\"code\":42}}",
+                 reply, sizeof reply, NULL);
+            continue;
+        }
+        if (strstr(buf, "plain")) {
+            snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", rid);
+            http_with("POST", path, "Lambda-Runtime-Function-Error-Type: Custom.PlainText\r\n", "it broke, in plain text",
+                      reply, sizeof reply, NULL);
+            continue;
+        }
+        if (strstr(buf, "lookalike")) {
+            snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/response", rid);
+            http("POST", path, "{\"errorType\":\"NotAnError\",\"errorMessage\":\"just data\"}", reply, sizeof reply,
+                 NULL);
+            continue;
+        }
         if (strstr(buf, "fail")) {
             snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/error", rid);
             http("POST", path, "{\"errorMessage\":\"asked to fail\",\"errorType\":\"Custom.Failure\"}", reply,

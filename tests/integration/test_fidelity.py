@@ -1,0 +1,135 @@
+"""Runs like Lambda: every row fails without the sandbox (Lambda's user, a
+read-only root, a sized /tmp, a memory limit without swap, Lambda's
+environment), and `fidelity=False` gives back a plain `docker run`."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pytest_lambda_image import ConfigError, LambdaFunction, Outcome, cleanup
+
+WRITES = ["/var/task/new.txt", "/opt/new.txt", "/etc/new.txt", "/tmp/new.txt"]
+
+
+def test_runs_as_lambdas_user_whatever_the_image_says(python_image, lambda_function_factory):
+    body = lambda_function_factory(python_image, handler="handlers.probe").invoke({}).raise_for_error().json()
+    assert (body["uid"], body["gid"]) == (993, 990)
+
+
+def test_root_filesystem_is_read_only_and_tmp_is_writable(python_image, lambda_function_factory):
+    body = lambda_function_factory(python_image, handler="handlers.probe").invoke({"write": WRITES}).json()
+    assert body["writes"] == {
+        "/var/task/new.txt": "Read-only file system",
+        "/opt/new.txt": "Read-only file system",
+        "/etc/new.txt": "Read-only file system",
+        "/tmp/new.txt": "ok",
+    }
+
+
+def test_no_shared_memory_as_on_lambda(python_image, lambda_function_factory):
+    body = lambda_function_factory(python_image, handler="handlers.probe").invoke({}).json()
+    assert body["multiprocessing_lock"] != "ok"  # multiprocessing.Lock() fails on Lambda too
+
+
+@pytest.mark.parametrize("size", [None, 1024])
+def test_tmp_size_is_the_ephemeral_storage(python_image, lambda_function_factory, size):
+    settings = {} if size is None else {"ephemeral_storage": size}
+    body = lambda_function_factory(python_image, handler="handlers.probe", **settings).invoke({}).json()
+    assert body["tmp_mb"] == (size or 512)
+
+
+def test_memory_limit_kills_like_lambda_then_recovers(python_image, lambda_function_factory):
+    function = lambda_function_factory(python_image, handler="handlers.allocate", memory_size=128)
+    killed = function.invoke({"mb": 300})
+
+    assert killed.outcome is Outcome.RUNTIME_EXIT and not killed.ok
+    assert killed.error_type == "Runtime.OutOfMemory"
+    assert "signal: killed" in killed.error_message
+    assert any("Runtime.OutOfMemory" in line for line in killed.logs)
+    after = function.invoke({"mb": 10})  # a new runtime is initialised
+    assert after.ok and after.json() == 10
+    assert after.report.init_duration_ms is not None
+
+
+def test_the_same_allocation_fits_in_more_memory(python_image, lambda_function_factory):
+    result = lambda_function_factory(python_image, handler="handlers.allocate", memory_size=512).invoke({"mb": 300})
+    assert result.ok and result.json() == 300
+    # The real peak from the container's memory cgroup, not the RIE's echo of the setting.
+    assert 300 <= result.report.max_memory_used_mb < 512
+
+
+def test_container_has_the_limits(python_image, lambda_function_factory, lambda_engine):
+    function = lambda_function_factory(python_image, memory_size=256, cpu_scaling=True)
+    host = lambda_engine.client.api.inspect_container(function.get_wrapped_container().id)["HostConfig"]
+    assert host["Memory"] == host["MemorySwap"] == 256 * 1024 * 1024  # no swap
+    assert host["ReadonlyRootfs"] is True
+    assert host["NanoCpus"] == int(256 * 1_000_000_000 / 1769)  # Lambda: 1,769 MB = one vCPU
+
+
+def test_environment_lambda_sets_for_image_functions(python_image, lambda_function_factory):
+    env = lambda_function_factory(python_image, function_name="orders").invoke({}).json()["env"]
+    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_Image"
+    assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == "/aws/lambda/orders"
+    assert re.fullmatch(r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", env["AWS_LAMBDA_LOG_STREAM_NAME"])
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+    assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+    assert env["LAMBDA_TASK_ROOT"] == "/var/task"
+
+
+def test_json_logs_as_records(python_image, lambda_function_factory):
+    function = lambda_function_factory(python_image, handler="handlers.log_levels", log_format="JSON", log_level="INFO")
+    result = function.invoke({"order_id": "o-1"})
+    records = result.log_records
+    messages = [(r["level"], r["message"]) for r in records if r.get("logger") == "orders"]
+    assert messages == [("INFO", "order stored"), ("WARNING", "stock low")]  # Python's level names
+    stored = next(r for r in records if r.get("message") == "order stored")
+    assert stored["requestId"] == result.request_id and stored["order_id"] == "o-1"
+
+
+def test_fidelity_off_is_a_plain_docker_run(python_image, lambda_function_factory, lambda_engine):
+    function = lambda_function_factory(python_image, handler="handlers.probe", fidelity=False)
+    body = function.invoke({"write": WRITES}).json()
+    assert body["uid"] == 0
+    assert set(body["writes"].values()) == {"ok"}
+    host = lambda_engine.client.api.inspect_container(function.get_wrapped_container().id)["HostConfig"]
+    assert host["Memory"] == 0 and host["ReadonlyRootfs"] is False
+    allocate = lambda_function_factory(python_image, handler="handlers.allocate", fidelity=False)
+    assert allocate.invoke({"mb": 300}).ok  # no memory limit at 128 MB
+
+
+def test_another_non_root_user(python_image, lambda_function_factory):
+    body = lambda_function_factory(python_image, handler="handlers.probe", user="1000:1000").invoke({}).json()
+    assert (body["uid"], body["gid"]) == (1000, 1000)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"ephemeral_storage": 256}, "from 512 to 10240"),
+        ({"ephemeral_storage": 20000}, "from 512 to 10240"),
+        ({"memory_size": 64}, "from 128 to 10240"),
+        ({"user": "0:0"}, "Lambda never runs functions as root"),
+        ({"user": "root"}, "numeric uid:gid"),
+        ({"env": {"AWS_REGION": "eu-west-1"}}, "AWS_REGION is reserved by Lambda .*region setting"),
+        ({"env": {"AWS_LAMBDA_FUNCTION_NAME": "x"}}, "reserved by Lambda"),
+        ({"env": {"BIG": "x" * 5000}}, "Lambda refuses a configuration over 4096 bytes"),
+        ({"log_format": "XML"}, "use one of Text, JSON"),
+    ],
+)
+def test_bad_sandbox_settings_fail_before_any_container(python_image, lambda_engine, settings, message):
+    before = _containers(lambda_engine)
+    with pytest.raises(ConfigError, match=message):
+        LambdaFunction(python_image, engine=lambda_engine, **settings)
+    assert _containers(lambda_engine) == before
+
+
+def test_reserved_names_are_fine_without_fidelity(python_image, lambda_function_factory):
+    env = lambda_function_factory(python_image, fidelity=False, env={"AWS_REGION": "eu-west-1"}).invoke({}).json()
+    assert env["env"]["AWS_REGION"] == "eu-west-1"
+
+
+def _containers(engine) -> set[str]:
+    filters = {"label": f"{cleanup.LABEL_SESSION}={cleanup.SESSION_ID}"}
+    return {c["Id"] for c in engine.client.api.containers(all=True, filters=filters)}
