@@ -52,3 +52,14 @@ def test_extension_rie_cannot_start(extension_image, lambda_engine, lambda_funct
     with ImageAudit.of(lambda_engine, image) as audit:
         report = audit.registration(lambda_function_factory(image), expected=["missing-ext"])
     assert [(f.rule, f.where) for f in report.findings] == [("not-registered", "/opt/extensions/missing-ext")]
+
+
+def test_a_root_only_extension_fails_to_launch_from_a_test(extension_image, lambda_engine, lambda_function_factory):
+    """Functions run as Lambda's user, so the check a test runs sees what Lambda would."""
+    image = extension_image("good-a", "rootonly-ext", modes={"rootonly-ext": 0o700})
+    with ImageAudit.of(lambda_engine, image) as audit:
+        report = audit.registration(lambda_function_factory(image))
+        as_root = audit.registration(lambda_function_factory(image, fidelity=False))
+    assert ("launch-failed", "/opt/extensions/rootonly-ext") in [(f.rule, f.where) for f in report.findings]
+    assert not report.ok
+    assert as_root.ok, as_root.format()  # what a plain docker run would have let through

@@ -304,3 +304,45 @@ def test_xdist_workers_share_one_build(project):
     assert sorted(r[0] for r in records) == ["False", "True"]  # one worker built, the other reused it
     assert len({r[1] for r in records}) == 1
     assert project.leftovers() == []
+
+
+def test_fidelity_from_ini_cli_and_marker(project):
+    project.ini("lambda_fidelity = false\nlambda_ephemeral_storage = 1024\n")
+    project.tests(
+        """
+        import pytest
+
+        def test_plain_docker_run(lambda_function):
+            body = lambda_function.invoke({}).json()
+            assert body["env"]["HOME"] == "/root"  # root's home: not Lambda's user
+
+        @pytest.mark.lambda_function(fidelity=True, handler="handlers.probe")
+        def test_marker_turns_it_on(lambda_function):
+            body = lambda_function.invoke({"write": ["/var/task/x"]}).json()
+            assert body["uid"] == 993 and body["writes"] == {"/var/task/x": "Read-only file system"}
+            assert body["tmp_mb"] == 1024
+        """
+    )
+    project.run().assert_outcomes(passed=2)
+    project.tests(
+        """
+        def test_cli_wins(lambda_function):
+            assert lambda_function.invoke({}).json()["env"]["HOME"] == "/"  # uid 993 has no home
+        """
+    )
+    project.run("--lambda-fidelity=true").assert_outcomes(passed=1)
+    assert project.leftovers() == []
+
+
+def test_a_reserved_variable_in_the_ini_file_fails_every_test_clearly(project):
+    project.ini("lambda_env = AWS_REGION=eu-west-1\n")
+    project.tests(
+        """
+        def test_one(lambda_function):
+            pass
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*AWS_REGION is reserved by Lambda and cannot be set (use the region setting*"])
+    assert "Traceback" not in result.stdout.str()
