@@ -281,3 +281,8 @@ def test_a_container_that_dies_during_an_invoke(python_image, lambda_function_fa
     finally:
         killer.cancel()
 
+
+
+def test_exec_wrapper_runs_the_runtime(python_image, lambda_function_factory):
+    function = lambda_function_factory(python_image, env={"AWS_LAMBDA_EXEC_WRAPPER": "/opt/wrapper.sh"})
+    assert function.invoke({}).json()["env"]["WRAPPED_BY"] == "wrapper.sh"
