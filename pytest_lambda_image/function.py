@@ -4,6 +4,7 @@ lock (the RIE panics on two concurrent invokes) and its log stream."""
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import os
@@ -360,13 +361,14 @@ class LambdaFunction(DockerContainer):
             except requests.exceptions.RequestException as exc:
                 self.collector.cancel(ticket)
                 raise self._delivery_error(exc) from None
+            verdict: Any = None
             if response.status_code == 200:
-                verdict = watch.verdict(number, VERDICT_WAIT_S)
+                # Settled when the outcome is first read: the runtime's call reaches
+                # us through Docker's log pipe a little after the answer.
+                verdict = functools.partial(watch.verdict, number, VERDICT_WAIT_S)
             elif not response.content.strip():
                 # An empty 502: the RIE's log has the reason (its lines follow the answer closely).
                 verdict = watch.verdict(number, CRASH_REASON_WAIT_S, expected=False)
-            else:
-                verdict = None
             out_of_memory = response.status_code != 200 and self._killed_for_memory(response.content)
         collector = self.collector
         return Invocation(

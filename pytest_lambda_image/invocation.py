@@ -129,27 +129,53 @@ class Invocation:
         *,
         logs_source: Callable[[], InvocationLogs] | None = None,
         function_name: str = "function",
-        verdict: Verdict | None = None,
+        verdict: Verdict | Callable[[], Verdict | None] | None = None,
         memory_peak: Callable[[], int | None] | None = None,
         out_of_memory: bool = False,
     ) -> None:
         self.status_code = status_code
-        self.outcome, self._error = classify(status_code, payload, verdict)
-        if out_of_memory and self.outcome in (Outcome.RUNTIME_EXIT, Outcome.INIT_ERROR):
-            # Lambda's REPORT says `Error Type: Runtime.OutOfMemory`; the answer
-            # itself is the RIE's, as on Lambda ("... signal: killed").
-            detail = (self._error or {}).get("errorMessage") or "Runtime exited with error: signal: killed"
-            self.outcome = Outcome.RUNTIME_EXIT
-            self._error = {"errorType": "Runtime.OutOfMemory", "errorMessage": detail}
         self.payload = payload
-        self.out_of_memory = self._error is not None and self._error.get("errorType") == "Runtime.OutOfMemory"
-        self.verdict = verdict
-        self._request_id = verdict.request_id if verdict is not None else None
+        # A verdict may come as a callable: the outcome is then settled the first
+        # time someone asks, so an invoke whose outcome nobody reads never waits for it.
+        self._verdict_source = verdict
+        self._out_of_memory = out_of_memory
+        self._settled: tuple[Outcome, dict[str, Any] | None, Verdict | None] | None = None
         self._logs_source = logs_source
         self._memory_peak = memory_peak
         self._report: Report | None = None
         self._logs: InvocationLogs | None = None
         self.function_name = function_name
+
+    def _settle(self) -> tuple[Outcome, dict[str, Any] | None, Verdict | None]:
+        if self._settled is None:
+            source = self._verdict_source
+            verdict = source() if callable(source) else source
+            outcome, error = classify(self.status_code, self.payload, verdict)
+            if self._out_of_memory and outcome in (Outcome.RUNTIME_EXIT, Outcome.INIT_ERROR):
+                # Lambda's REPORT says `Error Type: Runtime.OutOfMemory`; the answer
+                # itself is the RIE's, as on Lambda ("... signal: killed").
+                detail = (error or {}).get("errorMessage") or "Runtime exited with error: signal: killed"
+                outcome, error = Outcome.RUNTIME_EXIT, {"errorType": "Runtime.OutOfMemory", "errorMessage": detail}
+            self._settled = (outcome, error, verdict)
+        return self._settled
+
+    @property
+    def outcome(self) -> Outcome:
+        return self._settle()[0]
+
+    @property
+    def _error(self) -> dict[str, Any] | None:
+        return self._settle()[1]
+
+    @property
+    def verdict(self) -> Verdict | None:
+        """What the runtime did, as the RIE's log told it (None: not known)."""
+        return self._settle()[2]
+
+    @property
+    def out_of_memory(self) -> bool:
+        error = self._error
+        return error is not None and error.get("errorType") == "Runtime.OutOfMemory"
 
     # -- payload ---------------------------------------------------------------
     @property
@@ -221,8 +247,9 @@ class Invocation:
 
     @property
     def request_id(self) -> str | None:
-        if self._request_id:
-            return self._request_id
+        verdict = self.verdict
+        if verdict is not None and verdict.request_id:
+            return verdict.request_id
         if self._error and self._error.get("requestId"):
             return str(self._error["requestId"])
         return self._wait_logs().request_id
