@@ -185,20 +185,28 @@ class LambdaFunction(DockerContainer):
         if mounts:
             kwargs["mounts"] = [*kwargs.get("mounts", []), *mounts]
         self._memory_limit = self.config.memory_size * 1024 * 1024 if "mem_limit" in kwargs else None
+        create = functools.partial(
+            engine.client.containers.create,
+            image.id,
+            entrypoint=launch.entrypoint,
+            command=launch.command,
+            environment=self.environment(),
+            ports={f"{RIE_PORT}/tcp": binding},
+            volumes=volumes,
+            tmpfs=tmpfs or None,
+            labels=cleanup.container_labels({**self.config.labels, "pytest-lambda-image.image": image.ref}),
+            name=self._name,
+            detach=True,
+        )
         with docker_errors(f"creating a container from {image.ref}"):
-            self._container = engine.client.containers.create(
-                image.id,
-                entrypoint=launch.entrypoint,
-                command=launch.command,
-                environment=self.environment(),
-                ports={f"{RIE_PORT}/tcp": binding},
-                volumes=volumes,
-                tmpfs=tmpfs or None,
-                labels=cleanup.container_labels({**self.config.labels, "pytest-lambda-image.image": image.ref}),
-                name=self._name,
-                detach=True,
-                **kwargs,
-            )
+            try:
+                self._container = create(**kwargs)
+            except docker.errors.APIError as exc:
+                # An engine without Docker's "local" log driver (Podman's API): its default will do.
+                if "log_config" in self._kwargs or "log" not in str(exc.explanation or exc).lower():
+                    raise
+                kwargs.pop("log_config", None)
+                self._container = create(**kwargs)
         cleanup.track(self._container.id, engine.client)
         self.collector = LogCollector(_log_source(engine, self._container.id))
         self._gone = None
