@@ -4,7 +4,8 @@ python -m pytest_lambda_image fetch-rie [--arch x86_64|arm64]
     put the RIE binaries in the cache (from the aws-sam-cli wheel, via pip)
     and print the binary's path
 python -m pytest_lambda_image gateway IMAGE [--route "GET /items/{id}" ...]
-    [--format 1.0|2.0|alb] [--port 3000] [--env KEY=VALUE ...] [--handler H]
+    [--format 1.0|2.0|url|alb] [--binary-media-type TYPE ...] [--multi-value-headers]
+    [--port 3000] [--env KEY=VALUE ...] [--handler H]
     run IMAGE under the RIE behind a local API Gateway until Ctrl-C
 python -m pytest_lambda_image audit IMAGE|ARCHIVE.tar [--allow SPEC ...] [--strict]
     the built-in static audit (extensions, credentials, layers, limits) of an
@@ -23,7 +24,7 @@ from .errors import LambdaImageError
 from .rie import RIE_ARCHES, fetch_rie
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pytest_lambda_image")
     commands = parser.add_subparsers(dest="command", required=True)
     fetch = commands.add_parser("fetch-rie", help="download the RIE binaries into the cache and print a path")
@@ -32,6 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     gateway.add_argument("image", help="function image tag or digest")
     gateway.add_argument("--route", action="append", default=[], help="route such as 'GET /items/{id}' (repeatable)")
     gateway.add_argument("--format", choices=("1.0", "2.0", "url", "alb"), default="1.0", help="payload format")
+    gateway.add_argument(
+        "--binary-media-type",
+        action="append",
+        default=[],
+        metavar="TYPE",
+        help="REST (1.0) binary media type such as image/png, image/* or */* (repeatable)",
+    )
+    gateway.add_argument(
+        "--multi-value-headers",
+        action="store_true",
+        help="ALB: the target group's multi-value headers setting (multiValueHeaders in events and responses)",
+    )
     gateway.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     gateway.add_argument("--port", type=int, default=3000, help="port to listen on (0: any free port)")
     gateway.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="function environment")
@@ -42,7 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     audit.add_argument("image", help="image tag, id, or path to a .tar archive")
     audit.add_argument("--allow", action="append", default=[], help="allowlist entry: rule=R path=GLOB fingerprint=F")
     audit.add_argument("--strict", action="store_true", help="warnings fail too")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "gateway" and args.multi_value_headers and args.format != "alb":
+        parser.error("--multi-value-headers needs --format alb")
     if args.command == "audit":
         return run_audit(args)
     if args.command == "fetch-rie":
@@ -101,7 +121,13 @@ def serve_gateway(args: argparse.Namespace) -> int:
     with (
         function,
         LocalApiGateway(
-            function, routes=args.route or None, payload_format=args.format, host=args.host, port=args.port
+            function,
+            routes=args.route or None,
+            payload_format=args.format,
+            binary_media_types=args.binary_media_type,
+            multi_value_headers=args.multi_value_headers,
+            host=args.host,
+            port=args.port,
         ) as gateway,
     ):
         routes = ", ".join(route.key for route in gateway.routes)

@@ -16,9 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .errors import LambdaImageError, RequestEntityTooLarge
+from .errors import ConfigError, LambdaImageError, RequestEntityTooLarge
 from .events.authorizers import Authorizer
 from .events.http_events import alb_event_from_request, http_event_from_request, rest_event_from_request
+from .events.media_types import is_binary
 from .events.request import HttpRequest
 from .events.responses import Format, HttpResponse, error_response, to_http_response
 from .events.routes import Route, select
@@ -45,7 +46,12 @@ class Exchange:
 
 class LocalApiGateway:
     """Serve `function` over HTTP. `invoke` is anything with
-    `.invoke(event) -> Invocation` (a `LambdaFunction`)."""
+    `.invoke(event) -> Invocation` (a `LambdaFunction`).
+
+    `binary_media_types` (REST only) are the API's binaryMediaTypes: request
+    bodies of those Content-Types arrive base64-encoded, and base64 responses
+    are decoded only for a request whose Accept matches one. `multi_value_headers`
+    (ALB only) is the target group's multi-value headers setting."""
 
     def __init__(
         self,
@@ -57,13 +63,18 @@ class LocalApiGateway:
         stage_variables: dict[str, str] | None = None,
         authorizer: Authorizer | None = None,
         binary_media_types: Sequence[str] = (),
+        multi_value_headers: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         if payload_format not in DEFAULT_ROUTES:
             raise LambdaImageError(f"invalid payload format {payload_format!r}: use '1.0', '2.0', 'url' or 'alb'")
-        # REST APIs pass bodies as text unless their Content-Type is listed here.
+        if multi_value_headers and payload_format != "alb":
+            raise ConfigError("multi_value_headers is an ALB target group setting: use it with payload_format='alb'")
+        if authorizer is not None and payload_format == "1.0":
+            authorizer.rest()  # a context REST APIs refuse fails here, not on the first request
         self.binary_media_types = tuple(t.lower() for t in binary_media_types)
+        self.multi_value_headers = multi_value_headers
         self.function = function
         self.payload_format: Format = payload_format
         try:
@@ -127,11 +138,18 @@ class LocalApiGateway:
             return Exchange(request, event, None, _json_response(413, {"message": "Request Too Long"}, str(exc)))
         except LambdaImageError as exc:
             return Exchange(request, event, None, error_response(self.payload_format, str(exc)))
-        return Exchange(request, event, invocation, to_http_response(invocation, self.payload_format))
+        response = to_http_response(
+            invocation,
+            self.payload_format,
+            accept=request.header("Accept"),
+            binary_media_types=self.binary_media_types,
+            multi_value_headers=self.multi_value_headers,
+        )
+        return Exchange(request, event, invocation, response)
 
     def _event(self, request: HttpRequest, route: Route, params: dict[str, str], host: str | None) -> dict[str, Any]:
         if self.payload_format == "alb":
-            return alb_event_from_request(request)
+            return alb_event_from_request(request, multi_value_headers=self.multi_value_headers)
         common = {
             "path_parameters": params,
             "stage": self.stage,
@@ -141,10 +159,9 @@ class LocalApiGateway:
             "domain_name": _without_port(host),
         }
         if self.payload_format == "1.0":
-            kind = (request.header("Content-Type") or "").split(";", 1)[0].strip().lower()
-            request.base64_body = request.body is not None and (
-                kind in self.binary_media_types or "*/*" in self.binary_media_types
-            )
+            # REST APIs pass bodies as text unless their Content-Type is a binary media type.
+            binary = is_binary(request.header("Content-Type"), self.binary_media_types)
+            request.base64_body = request.body is not None and binary
             resource = "/" if route.template == "$default" else route.template
             return rest_event_from_request(request, resource=resource, **common)
         return http_event_from_request(request, route_key=route.key, **common)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from .errors import ConfigError
-from .settings import BuildSpec, FunctionConfig, PullPolicy, parse_key_values
+from .settings import BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
 
 _PULL_POLICIES = ("missing", "always", "never")
 
@@ -42,6 +42,10 @@ _INI: dict[str, tuple[str, str]] = {
     "lambda_log_level": ("AWS_LAMBDA_LOG_LEVEL: TRACE, DEBUG, INFO, WARN, ERROR or FATAL", "string"),
     "lambda_gateway_format": ("lambda_gateway's front: 1.0 (REST, default), 2.0 (HTTP API), url or alb", "string"),
     "lambda_gateway_routes": ("lambda_gateway routes, one per line, e.g. 'GET /items/{id}' (default: all)", "linelist"),
+    "lambda_gateway_alb_multi_value_headers": (
+        "with lambda_gateway_format = alb: the target group's multi-value headers setting, true or false (default)",
+        "string",
+    ),
 }
 
 
@@ -76,6 +80,7 @@ class PluginSettings:
     function: FunctionConfig = field(default_factory=FunctionConfig)
     gateway_format: str = "1.0"
     gateway_routes: tuple[str, ...] = ()
+    gateway_alb_multi_value_headers: bool = False
 
     @property
     def configured(self) -> bool:
@@ -174,6 +179,8 @@ def resolve(config: pytest.Config) -> PluginSettings:
     gateway_format = ini("lambda_gateway_format") or "1.0"
     if gateway_format not in ("1.0", "2.0", "url", "alb"):
         raise ConfigError(f"invalid lambda_gateway_format {gateway_format!r}: use 1.0, 2.0, url or alb")
+    multi_value = ini("lambda_gateway_alb_multi_value_headers")
+    multi_value_headers = parse_bool(multi_value, "lambda_gateway_alb_multi_value_headers") if multi_value else False
     return PluginSettings(
         image_ref=image_ref,
         build=build,
@@ -181,4 +188,5 @@ def resolve(config: pytest.Config) -> PluginSettings:
         function=function,
         gateway_format=gateway_format,
         gateway_routes=tuple(r for r in (ini("lambda_gateway_routes") or []) if r.strip()),
+        gateway_alb_multi_value_headers=multi_value_headers,
     )

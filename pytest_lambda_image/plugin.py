@@ -350,10 +350,13 @@ class GatewayFactory:
         **options: Any,
     ) -> LocalApiGateway:
         __tracebackhide__ = True
+        payload_format = payload_format or self._settings.gateway_format
+        if payload_format == "alb":  # the lambda_gateway_alb_multi_value_headers ini option, unless given here
+            options.setdefault("multi_value_headers", self._settings.gateway_alb_multi_value_headers)
         gateway = LocalApiGateway(
             function if function is not None else self._default_function(),
             routes=routes or list(self._settings.gateway_routes) or None,
-            payload_format=payload_format or self._settings.gateway_format,  # type: ignore[arg-type]
+            payload_format=payload_format,  # type: ignore[arg-type]
             **options,
         )
         self._started.append(gateway)
@@ -367,8 +370,9 @@ class GatewayFactory:
 @pytest.fixture
 def lambda_gateway_factory(request: pytest.FixtureRequest, lambda_settings: PluginSettings) -> Iterator[GatewayFactory]:
     """`lambda_gateway_factory(function=None, routes=None, payload_format=None,
-    stage=..., stage_variables=..., authorizer=...)` starts a local API Gateway
-    in front of a function (default: `lambda_function`)."""
+    stage=..., stage_variables=..., authorizer=..., binary_media_types=...,
+    multi_value_headers=...)` starts a local API Gateway in front of a function
+    (default: `lambda_function`)."""
     factory = GatewayFactory(lambda_settings, lambda: request.getfixturevalue("lambda_function"))
     yield factory
     factory.close()
@@ -377,8 +381,9 @@ def lambda_gateway_factory(request: pytest.FixtureRequest, lambda_settings: Plug
 @pytest.fixture
 def lambda_gateway(lambda_gateway_factory: GatewayFactory) -> LocalApiGateway:
     """A local API Gateway in front of `lambda_function`, configured by the
-    `lambda_gateway_format` and `lambda_gateway_routes` ini options; talk to
-    it at `lambda_gateway.url` with requests, curl or a browser."""
+    `lambda_gateway_format`, `lambda_gateway_routes` and
+    `lambda_gateway_alb_multi_value_headers` ini options; talk to it at
+    `lambda_gateway.url` with requests, curl or a browser."""
     return _or_fail(lambda_gateway_factory)
 
 

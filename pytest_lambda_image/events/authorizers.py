@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigError
 from ._common import ACCOUNT_ID
 
 
@@ -28,8 +29,9 @@ class Authorizer:
         if self.kind == "jwt":
             return {"claims": _string_claims(self.claims), "scopes": list(self.scopes) or None}
         if self.kind == "lambda":
-            # REST flattens the Lambda authorizer's context into the authorizer map.
-            return {"principalId": self.principal_id, "integrationLatency": 0, **self.context}
+            # REST flattens the Lambda authorizer's context into the authorizer map,
+            # every value a string.
+            return {"principalId": self.principal_id, "integrationLatency": 0, **_rest_context(self.context)}
         return None  # IAM goes into requestContext.identity
 
     def rest_identity(self) -> dict[str, Any]:
@@ -48,7 +50,7 @@ class Authorizer:
         if self.kind == "jwt":
             return {"jwt": {"claims": _string_claims(self.claims), "scopes": list(self.scopes) or None}}
         if self.kind == "lambda":
-            return {"lambda": dict(self.context)}
+            return {"lambda": dict(self.context)}  # HTTP APIs keep the context's JSON types
         return {
             "iam": {
                 "accessKey": self.access_key,
@@ -60,6 +62,26 @@ class Authorizer:
                 "userId": self.user_id,
             }
         }
+
+
+def _rest_context(context: Mapping[str, Any]) -> dict[str, str]:
+    """A REST Lambda authorizer's context as the function gets it. AWS: values
+    are strings, numbers or booleans, and the function sees them as strings
+    (docs' example: "numberKey": "1", "booleanKey": "true"; api-gateway-lambda-
+    authorizer-output.html). Objects and arrays are not valid values there
+    (reported to end in a 500 AuthorizerConfigurationException)."""
+    out = {}
+    for name, value in context.items():
+        if isinstance(value, bool):
+            out[name] = str(value).lower()
+        elif isinstance(value, (str, int, float)):
+            out[name] = str(value)
+        else:
+            raise ConfigError(
+                f"REST API Lambda authorizer context value {name!r} is {type(value).__name__}: "
+                "REST APIs take only strings, numbers and booleans"
+            )
+    return out
 
 
 def _string_claims(claims: Mapping[str, Any]) -> dict[str, str]:

@@ -321,7 +321,9 @@ def function_url(
 ) -> dict[str, Any]:
     """A Lambda Function URL event: payload 2.0 with route `$default`, stage
     `$default` and a `*.lambda-url.<region>.on.aws` domain (authorizer only
-    for AWS_IAM auth)."""
+    for AWS_IAM auth: `iam_authorizer()`)."""
+    if authorizer is not None and authorizer.kind != "iam":
+        raise ValueError(f"Function URLs authorize only with AWS_IAM (iam_authorizer()), not {authorizer.kind}")
     url_id = short_id(32)
     request = HttpRequest.build(
         method,

@@ -118,6 +118,12 @@ class HttpRequest:
         if text_types is not None:
             kind = (self.header("Content-Type") or "").split(";", 1)[0].strip().lower()
             binary = not kind.startswith(text_types)
+        elif not binary:
+            # REST APIs pass a body that is not a binary media type as a UTF-8
+            # string (AWS's content type conversion table: "UTF8-encoded string").
+            # AWS does not document what becomes of invalid bytes; they are
+            # replaced with U+FFFD here (the corruption users report), never base64.
+            return self.body.decode("utf-8", errors="replace"), False
         if not binary:
             try:
                 return self.body.decode("utf-8"), False

@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from .media_types import accepts_binary
 
 Format = Literal["1.0", "2.0", "url", "alb"]  # REST API, HTTP API, Function URL, ALB
 _REST_KEYS = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
@@ -25,6 +27,11 @@ class HttpResponse:
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
     error: str | None = None  # why the front answered with an error instead of the function's response
+
+    @property
+    def status_code(self) -> int:
+        """`status`, under the name requests uses."""
+        return self.status
 
     @property
     def ok(self) -> bool:
@@ -64,14 +71,29 @@ def error_response(fmt: Format, reason: str) -> HttpResponse:
     )
 
 
-def to_http_response(result: Any, fmt: Format = "1.0") -> HttpResponse:
+def to_http_response(
+    result: Any,
+    fmt: Format = "1.0",
+    *,
+    accept: str | None = None,
+    binary_media_types: Sequence[str] = (),
+    multi_value_headers: bool = False,
+) -> HttpResponse:
     """Map a function's result to an HTTP response.
 
     `result` is an `Invocation` (its outcome counts: a function error, timeout
     or crash becomes a 502), or the function's return value as bytes, str, or
-    already-parsed JSON (dict/list/...)."""
+    already-parsed JSON (dict/list/...).
+
+    REST (1.0) decodes a base64 body only when the request's `accept` header
+    (its first media type) matches one of the API's `binary_media_types`;
+    otherwise the client gets the base64 text, as from a REST API without
+    binary media types. `multi_value_headers` is the ALB target group setting:
+    the response's headers are then read from `multiValueHeaders` only."""
     if fmt not in ("1.0", "2.0", "url", "alb"):
         raise ValueError(f"unknown response format {fmt!r}: use '1.0', '2.0', 'url' or 'alb'")
+    if multi_value_headers and fmt != "alb":
+        raise ValueError("multi_value_headers is an ALB target group setting: use it with fmt='alb'")
     outcome = getattr(result, "outcome", None)
     if outcome is not None:
         if not result.ok:
@@ -90,10 +112,11 @@ def to_http_response(result: Any, fmt: Format = "1.0") -> HttpResponse:
         raw = json.dumps(document).encode()
     if fmt in ("2.0", "url"):
         return _map_v2(document, raw, fmt)
-    return _map_proxy(document, fmt)
+    decode = fmt == "alb" or accepts_binary(accept, binary_media_types)
+    return _map_proxy(document, fmt, decode=decode, multi_value_headers=multi_value_headers)
 
 
-def _map_proxy(document: Any, fmt: Format) -> HttpResponse:
+def _map_proxy(document: Any, fmt: Format, *, decode: bool, multi_value_headers: bool) -> HttpResponse:
     """REST payload 1.0 and ALB: a strict proxy response object."""
     if not isinstance(document, dict):
         return error_response(fmt, f"malformed proxy response: expected a JSON object, got {type(document).__name__}")
@@ -105,10 +128,14 @@ def _map_proxy(document: Any, fmt: Format) -> HttpResponse:
         status = int(status)  # REST APIs take "201" too
     if not _is_status(status):
         return error_response(fmt, f"malformed proxy response: statusCode must be an integer 200-599, got {status!r}")
-    headers, problem = _proxy_headers(document)
+    # ALB: "You must use multiValueHeaders if you have enabled multi-value headers
+    # and headers otherwise" (ELB docs, lambda-functions.html); with the setting on,
+    # `headers` is ignored here (what ALB does with it is not documented).
+    source = {"multiValueHeaders": document.get("multiValueHeaders")} if multi_value_headers else document
+    headers, problem = _proxy_headers(source)
     if problem:
         return error_response(fmt, f"malformed proxy response: {problem}")
-    body, problem = _decode_body(document)
+    body, problem = _decode_body(document, decode=decode)
     if problem:
         return error_response(fmt, f"malformed proxy response: {problem}")
     return HttpResponse(int(status), headers, body)
@@ -116,7 +143,14 @@ def _map_proxy(document: Any, fmt: Format) -> HttpResponse:
 
 def _map_v2(document: Any, raw: bytes, fmt: Format) -> HttpResponse:
     """HTTP API / Function URL payload 2.0: a JSON value without statusCode is
-    the body of a 200 application/json response."""
+    the body of a 200 application/json response.
+
+    The body is the function's JSON output as it returned it: a bare string
+    "hello" reaches the client as `"hello"`, quotes included. The Lambda docs'
+    function URL example shows exactly that ("HTTP response (what the client
+    sees)": `"Hello, world!"`, content-length 15; lambda/latest/dg/urls-invocation.html);
+    the API Gateway page (http-api-develop-integrations-lambda.html) shows only the
+    interpreted `"body": "Hello from Lambda!"`, not the bytes the client gets."""
     if not isinstance(document, dict) or "statusCode" not in document:
         return HttpResponse(200, [("Content-Type", "application/json")], raw)
     status = document.get("statusCode")
@@ -171,7 +205,9 @@ def _proxy_headers(document: Mapping[str, Any]) -> tuple[list[tuple[str, str]], 
     return merged, None
 
 
-def _decode_body(document: Mapping[str, Any]) -> tuple[bytes, str | None]:
+def _decode_body(document: Mapping[str, Any], decode: bool = True) -> tuple[bytes, str | None]:
+    """The body's bytes; with `decode` false (a REST request whose Accept is not
+    a binary media type), a base64 body reaches the client as its base64 text."""
     body = document.get("body")
     encoded = document.get("isBase64Encoded", False)
     if not isinstance(encoded, bool):
@@ -180,7 +216,7 @@ def _decode_body(document: Mapping[str, Any]) -> tuple[bytes, str | None]:
         return b"", None
     if not isinstance(body, str):
         return b"", f"body must be a string, got {type(body).__name__} (serialize it with json.dumps)"
-    if encoded:
+    if encoded and decode:
         try:
             return base64.b64decode(body, validate=True), None
         except (binascii.Error, ValueError):

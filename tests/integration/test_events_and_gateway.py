@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import subprocess
@@ -96,12 +97,14 @@ def test_rest_greedy_path_and_any_method(rest_gateway):
 
 def test_binary_up_and_down(rest_gateway):
     payload = bytes(range(256)) * 4
-    response = requests.post(
-        f"{rest_gateway.url}/upload/binary", data=payload, headers={"Content-Type": "application/octet-stream"}
-    )
+    binary = {"Content-Type": "application/octet-stream", "Accept": "application/octet-stream"}
+    response = requests.post(f"{rest_gateway.url}/upload/binary", data=payload, headers=binary)
     assert response.status_code == 200
     assert response.content == payload[::-1]
     assert rest_gateway.last.event["isBase64Encoded"] is True
+    # requests' default Accept (*/*) is not a binary media type: a REST API sends the base64 text.
+    text = requests.post(f"{rest_gateway.url}/upload/binary", data=payload, headers={**binary, "Accept": "*/*"})
+    assert base64.b64decode(text.content) == payload[::-1]
 
 
 def test_unmatched_route_is_403_like_rest_apis(rest_gateway):
@@ -165,6 +168,15 @@ def test_alb_gateway(proxy_fn):
         assert response.json()["query"] == {"q": "a%20b"}
         events.validate(gateway.last.event, "alb")
         assert requests.get(f"{gateway.url}/broken").status_code == 502
+
+
+def test_alb_gateway_with_multi_value_headers(proxy_fn):
+    with LocalApiGateway(proxy_fn, payload_format="alb", multi_value_headers=True) as gateway:
+        response = requests.get(f"{gateway.url}/anything?t=1&t=2")
+        assert response.json()["query"] == {"t": ["1", "2"]}
+        assert cookies_of(response) == ["a=1; Path=/", "b=2; HttpOnly"]  # from the response's multiValueHeaders
+        assert "headers" not in gateway.last.event
+        events.validate(gateway.last.event, "alb")
 
 
 # -- the command for manual use ------------------------------------------------------------

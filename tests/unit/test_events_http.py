@@ -6,6 +6,7 @@ import json
 import pytest
 
 from pytest_lambda_image import events
+from pytest_lambda_image.events import HttpRequest
 
 
 def test_rest_event_is_complete_and_valid():
@@ -180,3 +181,45 @@ def test_events_survive_json():
         events.alb(multi_value_headers=True),
     ):
         assert json.loads(json.dumps(event)) == event
+
+
+def test_rest_lambda_authorizer_context_arrives_as_strings():
+    authorizer = events.lambda_authorizer({"tenant": "t1", "n": 123, "ratio": 1.5, "admin": True, "off": False})
+    rest = events.apigw_rest(authorizer=authorizer)["requestContext"]["authorizer"]
+    assert {k: rest[k] for k in ("tenant", "n", "ratio", "admin", "off")} == {
+        "tenant": "t1",
+        "n": "123",
+        "ratio": "1.5",
+        "admin": "true",
+        "off": "false",
+    }
+    # HTTP APIs (payload 2.0) keep the context's JSON types.
+    http = events.apigw_http(authorizer=authorizer)["requestContext"]["authorizer"]
+    assert http == {"lambda": {"tenant": "t1", "n": 123, "ratio": 1.5, "admin": True, "off": False}}
+
+
+@pytest.mark.parametrize("value", [{"a": 1}, ["a"], None])
+def test_rest_lambda_authorizer_context_refuses_objects_and_arrays(value):
+    with pytest.raises(ValueError, match="REST API Lambda authorizer context value 'bad'"):
+        events.apigw_rest(authorizer=events.lambda_authorizer({"bad": value}))
+    events.apigw_http(authorizer=events.lambda_authorizer({"bad": value}))  # fine for HTTP APIs
+
+
+def test_function_url_schema():
+    assert "function-url" in events.schema_names()
+    plain = events.function_url("POST", "/p", query={"a": "1"}, cookies=["c=1"], json_body={"x": 1})
+    signed = events.function_url(authorizer=events.iam_authorizer())
+    for event in (plain, signed, events.function_url(overrides={"pathParameters": None})):
+        events.validate(event, "function-url")
+    assert events.problems(events.apigw_http(), "function-url")  # an execute-api domain
+    assert events.problems(events.apigw_http(route="/x"), "function-url")  # a route key
+    wrong_stage = events.function_url(overrides={"requestContext": {"stage": "prod"}})
+    assert events.problems(wrong_stage, "function-url")
+    with pytest.raises(ValueError, match="only with AWS_IAM"):
+        events.function_url(authorizer=events.jwt_authorizer({"sub": "u"}))
+
+
+def test_rest_bodies_that_are_not_utf8_are_text_with_replacement_characters():
+    request = HttpRequest(method="POST", body=b"caf\xe9", base64_body=False)
+    assert request.event_body() == ("caf\ufffd", False)
+    assert HttpRequest(method="POST", body=b"caf\xe9", base64_body=True).event_body() == ("Y2Fm6Q==", True)

@@ -1,6 +1,7 @@
 """Non-HTTP event factories: batches, encodings, every one schema-valid."""
 
 import base64
+import hashlib
 import json
 from decimal import Decimal
 
@@ -148,3 +149,18 @@ def test_every_schema_is_a_valid_2020_12_schema():
         schema = events.schema(name)
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
         jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_sqs_fifo_sequence_numbers_grow_and_deduplication_ids_hash_the_body():
+    first = events.sqs(["a", "b", "a"], queue="orders.fifo")["Records"]
+    later = events.sqs("c", queue="orders.fifo")["Records"]
+    numbers = [r["attributes"]["SequenceNumber"] for r in first + later]
+    assert all(n.isdigit() and len(n) >= 20 for n in numbers)
+    assert [int(n) for n in numbers] == sorted({int(n) for n in numbers})  # strictly increasing, unique
+    dedup = [r["attributes"]["MessageDeduplicationId"] for r in first]
+    assert dedup[0] == dedup[2] == hashlib.sha256(b"a").hexdigest() != dedup[1]
+    own = events.sqs_message("a", queue="orders.fifo", deduplication_id="order-1", message_group_id="g")
+    assert own["attributes"]["MessageDeduplicationId"] == "order-1"
+    assert own["attributes"]["MessageGroupId"] == "g"
+    assert "SequenceNumber" not in events.sqs("x")["Records"][0]["attributes"]  # standard queues: none
+    events.validate({"Records": [*first, own]}, "sqs")

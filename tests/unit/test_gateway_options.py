@@ -1,0 +1,70 @@
+"""Gateway settings reach LocalApiGateway from the ini file, the fixtures'
+factory and the `gateway` command (no Docker: a stand-in function)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from pytest_lambda_image import ConfigError, options
+from pytest_lambda_image.__main__ import build_parser, main
+from pytest_lambda_image.options import PluginSettings
+from pytest_lambda_image.plugin import GatewayFactory
+
+from .test_gateway import StandIn
+
+
+class FakeConfig:
+    """What `options.resolve` reads from a pytest.Config: ini values and CLI options."""
+
+    def __init__(self, tmp_path: Path, ini: dict[str, Any]) -> None:
+        self.inipath = tmp_path / "pytest.ini"
+        self.rootpath = tmp_path
+        self.invocation_params = SimpleNamespace(dir=tmp_path)
+        self._ini = ini
+
+    def getini(self, name: str) -> Any:
+        return self._ini.get(name, [] if name in ("lambda_env", "lambda_build_args", "lambda_gateway_routes") else None)
+
+    def getoption(self, name: str) -> Any:
+        return [] if name == "lambda_build_arg" else None
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, False), ("true", True), ("False", False), ("1", True)])
+def test_ini_option(tmp_path, value, expected):
+    ini = {"lambda_image": "fn:1", "lambda_gateway_format": "alb"}
+    if value is not None:
+        ini["lambda_gateway_alb_multi_value_headers"] = value
+    assert options.resolve(FakeConfig(tmp_path, ini)).gateway_alb_multi_value_headers is expected
+
+
+def test_ini_option_refuses_other_values(tmp_path):
+    ini = {"lambda_image": "fn:1", "lambda_gateway_alb_multi_value_headers": "sometimes"}
+    with pytest.raises(ConfigError, match="invalid lambda_gateway_alb_multi_value_headers 'sometimes'"):
+        options.resolve(FakeConfig(tmp_path, ini))
+
+
+def test_factory_applies_the_setting_to_alb_gateways():
+    factory = GatewayFactory(PluginSettings(gateway_format="alb", gateway_alb_multi_value_headers=True), StandIn)
+    default = GatewayFactory(PluginSettings(gateway_format="alb"), StandIn)
+    try:
+        assert factory().multi_value_headers is True
+        assert factory(multi_value_headers=False).multi_value_headers is False
+        assert factory(payload_format="2.0").multi_value_headers is False  # only ALB has the setting
+        assert default().multi_value_headers is False
+    finally:
+        factory.close()
+        default.close()
+
+
+def test_gateway_command_options():
+    args = build_parser().parse_args(
+        ["gateway", "fn:1", "--format", "alb", "--multi-value-headers", "--binary-media-type", "image/*"]
+    )
+    assert args.multi_value_headers is True and args.binary_media_type == ["image/*"]
+    assert build_parser().parse_args(["gateway", "fn:1"]).multi_value_headers is False
+    with pytest.raises(SystemExit):
+        main(["gateway", "fn:1", "--multi-value-headers"])  # not an ALB: refused before any container starts
