@@ -69,13 +69,16 @@ def classify(
             }
         if verdict.kind == INIT_ERROR:
             return Outcome.INIT_ERROR, _posted_error(body, verdict)
-    error = _error_document(body)
     if status_code == 200:
+        error = _error_document(body)
         if _TIMEOUT_BODY.match(body.strip()):
             return Outcome.TIMEOUT, None
         if error is not None:
             return Outcome.FUNCTION_ERROR, error
         return Outcome.SUCCESS, None
+    # A failed answer is never a function's return value: any error document
+    # counts (Node.js's has `trace`, Java's `cause`, a custom runtime its own fields).
+    error = _error_document(body, strict=False)
     if error is not None:
         error_type = str(error.get("errorType", ""))
         if error_type == "Runtime.ExitError":
@@ -101,7 +104,7 @@ def _posted_error(body: bytes, verdict: Verdict) -> dict[str, Any]:
     return error
 
 
-def _error_document(body: bytes) -> dict[str, Any] | None:
+def _error_document(body: bytes, strict: bool = True) -> dict[str, Any] | None:
     # Cheap test first: warm invokes must not pay for parsing big payloads.
     if b'"errorType"' not in body[:4096] and b'"errorMessage"' not in body[:4096]:
         return None
@@ -109,9 +112,9 @@ def _error_document(body: bytes) -> dict[str, Any] | None:
         doc = json.loads(body)
     except ValueError:
         return None
-    if isinstance(doc, dict) and ("errorType" in doc or "errorMessage" in doc) and set(doc) <= _ERROR_KEYS:
-        return doc
-    return None
+    if not isinstance(doc, dict) or ("errorType" not in doc and "errorMessage" not in doc):
+        return None
+    return doc if not strict or set(doc) <= _ERROR_KEYS else None
 
 
 class Invocation:

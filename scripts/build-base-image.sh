@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the stand-in Lambda Python base image offline (no registry needed):
-# a Debian bookworm root filesystem from mmdebstrap, imported into Docker, plus
+# the Debian bookworm root filesystem (scripts/build-rootfs-image.sh), plus
 # awslambdaric (wheels fetched from PyPI on the host), the RIE and an entrypoint
 # with the AWS base image's contract. Idempotent: an image whose inputs did
 # not change is kept.
@@ -23,22 +23,7 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if ! docker image inspect "$rootfs_tag" >/dev/null 2>&1; then
-  if ! command -v mmdebstrap >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
-    else
-      echo "build-base-image: mmdebstrap is needed (apt-get install mmdebstrap)" >&2
-      exit 1
-    fi
-  fi
-  echo "build-base-image: creating a bookworm root filesystem with mmdebstrap" >&2
-  mmdebstrap --quiet --variant=apt --include=python3,python3-pip,ca-certificates \
-    bookworm "$work/rootfs.tar"
-  docker import "$work/rootfs.tar" "$rootfs_tag" >/dev/null
-  rm -f "$work/rootfs.tar"
-fi
+"$here/scripts/build-rootfs-image.sh" "$rootfs_tag"
 
 ctx=$work/context
 mkdir -p "$ctx/wheels"

@@ -5,8 +5,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/setup.sh"
 export TESTCONTAINERS_RYUK_DISABLED=true
-for example in python-function http-api-function; do
-  printf '\n== examples/%s\n' "$example"
+run_example() {
+  local example=$1 base=$2
+  shift 2
+  printf '\n== examples/%s (on %s)\n' "$example" "$base"
   (cd "$here/examples/$example" &&
-    "$here/.venv/bin/python" -m pytest --lambda-build-arg BASE_IMAGE=pytest-lambda-image/python-base:3.11 "$@")
+    "$here/.venv/bin/python" -m pytest --lambda-build-arg "BASE_IMAGE=$base" "$@")
+}
+for example in python-function http-api-function; do
+  run_example "$example" pytest-lambda-image/python-base:3.11 "$@"
 done
+run_example node-function pytest-lambda-image/nodejs-base:20 "$@"

@@ -30,9 +30,14 @@ if [ ! -x .venv/bin/pip ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-step "Test tools from Debian (registry for pull tests, static and arm64 compilers, arm64 emulation)"
+step "Tools from Debian (registry for pull tests, static and arm64 compilers, arm64 emulation, aws-lambda-ric's native build)"
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
+# npm builds aws-lambda-ric's addon (curl, aws-lambda-cpp) from source for the Node.js base image
+for tool in make cmake g++ autoconf automake; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+command -v libtoolize >/dev/null 2>&1 || missing+=(libtool)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
 if [ "$(uname -m)" = x86_64 ]; then
@@ -62,3 +67,12 @@ step "Runtime Interface Emulator"
 
 step "Stand-in Lambda Python base image"
 PYTHON=.venv/bin/python scripts/build-base-image.sh
+
+step "Stand-in Lambda Node.js 20 base image"
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && [ "$(node --version | cut -d. -f1)" = v20 ]; then
+  PYTHON=.venv/bin/python scripts/build-nodejs-base-image.sh
+else
+  # Debian bookworm's own nodejs is 18: the image copies the host's Node.js 20
+  echo "setup: Node.js 20 and npm are needed on the host for pytest-lambda-image/nodejs-base:20;" \
+    "the Node.js tests and examples/node-function will fail without it" >&2
+fi

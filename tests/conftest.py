@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_image import ImageNotFoundError, LambdaImage, get_image
+from pytest_lambda_image import ImageNotFoundError, LambdaImage, cleanup, get_image
 
 IMAGES = Path(__file__).parent / "images"
 BASE_IMAGE = os.environ.get("PYTEST_LAMBDA_BASE_IMAGE", "pytest-lambda-image/python-base:3.11")
+NODE_BASE_IMAGE = os.environ.get("PYTEST_LAMBDA_NODE_BASE_IMAGE", "pytest-lambda-image/nodejs-base:20")
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,21 @@ def base_image(lambda_engine) -> LambdaImage:
 def python_image(lambda_image_factory, base_image) -> LambdaImage:
     """tests/images/python-fn on the stand-in base: one handler per behaviour."""
     return lambda_image_factory.build(IMAGES / "python-fn", build_args={"BASE_IMAGE": BASE_IMAGE})
+
+
+@pytest.fixture(scope="session")
+def node_base_image(lambda_engine) -> LambdaImage:
+    """The stand-in Lambda Node.js 20 base (scripts/build-nodejs-base-image.sh)."""
+    try:
+        return get_image(lambda_engine, NODE_BASE_IMAGE, pull="never")
+    except ImageNotFoundError:
+        pytest.fail(f"{NODE_BASE_IMAGE} is missing: run scripts/setup.sh first", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def node_image(lambda_image_factory, node_base_image) -> LambdaImage:
+    """tests/images/node-fn on the stand-in Node.js base: one handler per behaviour."""
+    return lambda_image_factory.build(IMAGES / "node-fn", build_args={"BASE_IMAGE": NODE_BASE_IMAGE})
 
 
 def compile_static(source: Path, output: Path) -> None:
@@ -55,6 +71,12 @@ def scratch_context(tmp_path_factory) -> Path:
 def scratch_image(lambda_image_factory, scratch_context) -> LambdaImage:
     """A FROM-scratch custom runtime: static binary, no shell, no RIE."""
     return lambda_image_factory.build(scratch_context)
+
+
+def session_containers(engine) -> set[str]:
+    """This process's containers (xdist workers run their own side by side)."""
+    filters = {"label": f"{cleanup.LABEL_SESSION}={cleanup.SESSION_ID}"}
+    return {c["Id"] for c in engine.client.api.containers(all=True, filters=filters)}
 
 
 def remove_repository(engine, repository: str) -> None:

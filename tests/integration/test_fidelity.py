@@ -8,7 +8,9 @@ import re
 
 import pytest
 
-from pytest_lambda_image import ConfigError, LambdaFunction, Outcome, cleanup
+from pytest_lambda_image import ConfigError, LambdaFunction, Outcome
+
+from ..conftest import session_containers as _containers
 
 WRITES = ["/var/task/new.txt", "/opt/new.txt", "/etc/new.txt", "/tmp/new.txt"]
 
@@ -110,6 +112,8 @@ def test_another_non_root_user(python_image, lambda_function_factory):
         ({"ephemeral_storage": 256}, "from 512 to 10240"),
         ({"ephemeral_storage": 20000}, "from 512 to 10240"),
         ({"memory_size": 64}, "from 128 to 10240"),
+        ({"timeout": 2.5}, "whole number of seconds"),
+        ({"timeout": 0}, "whole number of seconds"),
         ({"user": "0:0"}, "Lambda never runs functions as root"),
         ({"user": "root"}, "numeric uid:gid"),
         ({"env": {"AWS_REGION": "eu-west-1"}}, "AWS_REGION is reserved by Lambda .*region setting"),
@@ -118,7 +122,7 @@ def test_another_non_root_user(python_image, lambda_function_factory):
         ({"log_format": "XML"}, "use one of Text, JSON"),
     ],
 )
-def test_bad_sandbox_settings_fail_before_any_container(python_image, lambda_engine, settings, message):
+def test_bad_settings_fail_before_any_container(python_image, lambda_engine, settings, message):
     before = _containers(lambda_engine)
     with pytest.raises(ConfigError, match=message):
         LambdaFunction(python_image, engine=lambda_engine, **settings)
@@ -128,8 +132,3 @@ def test_bad_sandbox_settings_fail_before_any_container(python_image, lambda_eng
 def test_reserved_names_are_fine_without_fidelity(python_image, lambda_function_factory):
     env = lambda_function_factory(python_image, fidelity=False, env={"AWS_REGION": "eu-west-1"}).invoke({}).json()
     assert env["env"]["AWS_REGION"] == "eu-west-1"
-
-
-def _containers(engine) -> set[str]:
-    filters = {"label": f"{cleanup.LABEL_SESSION}={cleanup.SESSION_ID}"}
-    return {c["Id"] for c in engine.client.api.containers(all=True, filters=filters)}

@@ -8,14 +8,14 @@ import threading
 import pytest
 
 from pytest_lambda_image import (
-    ConfigError,
     FunctionError,
     InvokeError,
     LambdaFunction,
     Outcome,
     RequestEntityTooLarge,
-    cleanup,
 )
+
+from ..conftest import session_containers as _containers
 
 
 @pytest.fixture(scope="module")
@@ -195,21 +195,6 @@ def test_concurrent_invokes_are_serialized(python_image, lambda_function_factory
     assert function.is_running()
 
 
-@pytest.mark.parametrize(
-    ("settings", "message"),
-    [
-        ({"timeout": 2.5}, "whole number of seconds"),
-        ({"timeout": 0}, "whole number of seconds"),
-        ({"memory_size": 64}, "from 128 to 10240"),
-    ],
-)
-def test_invalid_settings_fail_before_any_container(python_image, lambda_engine, settings, message):
-    before = _containers(lambda_engine)
-    with pytest.raises(ConfigError, match=message):
-        LambdaFunction(python_image, engine=lambda_engine, **settings)
-    assert _containers(lambda_engine) == before
-
-
 def test_stopped_function_refuses_invokes(python_image, lambda_engine):
     function = LambdaFunction(python_image, engine=lambda_engine).start()
     container_id = function.get_wrapped_container().id
@@ -224,12 +209,6 @@ def test_container_killed_from_outside(python_image, lambda_function_factory, la
     lambda_engine.client.api.kill(function.get_wrapped_container().id)
     with pytest.raises(InvokeError, match="container is exited"):
         function.invoke({})
-
-
-def _containers(engine) -> set[str]:
-    """This process's containers (xdist workers run their own side by side)."""
-    filters = {"label": f"{cleanup.LABEL_SESSION}={cleanup.SESSION_ID}"}
-    return {c["Id"] for c in engine.client.api.containers(all=True, filters=filters)}
 
 
 def test_testcontainers_api_works(python_image, lambda_engine, tmp_path, monkeypatch):

@@ -153,3 +153,9 @@ def test_report_uses_the_real_peak():
     assert result.report.max_memory_used_mb == 42
     no_peak = Invocation(200, b"{}", logs_source=lambda: InvocationLogs(report=report), memory_peak=lambda: None)
     assert no_peak.report.max_memory_used_mb == 128
+
+
+def test_a_failed_answer_keeps_any_runtimes_document():
+    node = b'{"errorType":"Runtime.HandlerNotFound","errorMessage":"index.missing is undefined","trace":["x"]}'
+    outcome, error = classify(502, node)
+    assert outcome is Outcome.INIT_ERROR and error["errorType"] == "Runtime.HandlerNotFound"
