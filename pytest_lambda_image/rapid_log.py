@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 INVOKE_HEADER = "X-Pytest-Lambda-Invoke"
+KEEP_VERDICTS = 10_000  # per container; an Invocation read later than that falls back to the body's shape
 RIE_LOG_FLAGS = ("--log-level", "debug")
 RESPONSE, ERROR, TIMEOUT, CRASH, INIT_ERROR = "response", "error", "timeout", "crash", "init_error"
 
@@ -121,7 +122,20 @@ class RapidParser:
         if number in self.verdicts:
             return None  # the first word stands (a late /response after a timeout changes nothing)
         self.verdicts[number] = verdict
+        self._forget_before(number - KEEP_VERDICTS)
         return number
+
+    def _forget_before(self, oldest: int) -> None:
+        """A long-lived container must not grow a table per invoke forever."""
+        if oldest <= 0 or len(self.verdicts) <= KEEP_VERDICTS:
+            return
+        for number in [n for n in self.verdicts if n < oldest]:
+            del self.verdicts[number]
+            request_id = self.request_ids.pop(number, None)
+            self._by_request_id.pop(request_id or "", None)
+            self._failure.pop(number, None)
+            self._fatal.pop(number, None)
+            self._init_failed.discard(number)
 
 
 class RapidWatch:

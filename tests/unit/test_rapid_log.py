@@ -137,3 +137,13 @@ def test_watch_hands_verdicts_to_waiters_and_stops_waiting_after_a_miss():
     assert watch.missed and watch.verdict(watch.next_number(), 5) is None
     theirs.close()
     watch.close()
+
+
+def test_old_verdicts_are_forgotten(monkeypatch):
+    monkeypatch.setattr("pytest_lambda_image.rapid_log.KEEP_VERDICTS", 5)
+    parser = RapidParser()
+    for number in range(1, 21):
+        rid = f"{number:08x}-0000"
+        feed(parser, invoke_line(number), start(rid), post("response", rid))
+    assert sorted(parser.verdicts) == list(range(15, 21))
+    assert len(parser.request_ids) == 6
