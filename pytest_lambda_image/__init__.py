@@ -1,6 +1,7 @@
 """pytest-lambda-image: test AWS Lambda container images locally under the RIE."""
 
 from .audit import Allow, AuditFailure, AuditReport, ImageAudit
+from .build import build_image
 from .engine import DockerEngine
 from .errors import (
     ConfigError,
@@ -15,7 +16,7 @@ from .errors import (
     RieNotFoundError,
 )
 from .function import LambdaFunction
-from .image import LambdaImage, build_image, get_image, pull_image
+from .image import LambdaImage, get_image, pull_image
 from .invocation import Invocation, Outcome, Report
 from .settings import BuildSpec, FunctionConfig
 

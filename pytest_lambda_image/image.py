@@ -1,30 +1,19 @@
-"""Function images: build from a Dockerfile (skipped when the inputs did not
-change), use a local tag, or pull by tag or digest; then inspect."""
+"""Function images: a local tag, or pulled by tag or digest; what the plugin
+reads of their config. Building them is build/'s business."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import docker.errors
-import filelock
-import requests.exceptions
-from docker.utils.build import exclude_paths
 
 from .engine import DockerEngine, docker_errors, short_reason
-from .errors import ImageBuildError, ImageNotFoundError, LambdaImageError
-from .settings import BuildSpec, PullPolicy
+from .errors import ImageNotFoundError, LambdaImageError
+from .settings import PullPolicy
 
-LABEL_INPUTS = "pytest-lambda-image.inputs"
-BUILD_LOG_TAIL = 30
-_ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.IGNORECASE)
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE)
-_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
+LABEL_INPUTS = "pytest-lambda-image.inputs"  # on images the plugin built: the hash of their inputs
 
 
 def env_dict(items: Iterable[str] | None) -> dict[str, str]:
@@ -47,6 +36,8 @@ class LambdaImage:
     working_dir: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     built: bool = False  # True when this session ran the build (False: cache hit or not built)
+    build_seconds: float | None = None  # how long finding or building it took (built images only)
+    builder: str | None = None  # "buildkit (docker buildx)", "buildkit (DOCKER_BUILDKIT=1)", "legacy" or "cache"
 
     @property
     def name(self) -> str:
@@ -58,7 +49,14 @@ class LambdaImage:
         return cleaned or "function"
 
     @classmethod
-    def from_docker(cls, ref: str, image: docker.models.images.Image, built: bool = False) -> LambdaImage:
+    def from_docker(
+        cls,
+        ref: str,
+        image: docker.models.images.Image,
+        built: bool = False,
+        build_seconds: float | None = None,
+        builder: str | None = None,
+    ) -> LambdaImage:
         config = image.attrs.get("Config") or {}
         env = env_dict(config.get("Env"))
         return cls(
@@ -73,6 +71,8 @@ class LambdaImage:
             working_dir=config.get("WorkingDir") or "",
             labels=dict(config.get("Labels") or {}),
             built=built,
+            build_seconds=build_seconds,
+            builder=builder,
         )
 
 
@@ -122,134 +122,3 @@ def split_reference(ref: str) -> tuple[str, str | None, str | None]:
     if colon > slash:
         return name[:colon], name[colon + 1 :], digest or None
     return name, None, digest or None
-
-
-def build_image(engine: DockerEngine, spec: BuildSpec) -> LambdaImage:
-    """Build `spec`, or reuse the image built from the same inputs. One build
-    runs at a time per inputs hash on this machine, so pytest-xdist workers
-    share it."""
-    context = spec.context.resolve()
-    dockerfile = spec.dockerfile_path.resolve()
-    if not dockerfile.is_file():
-        raise ImageBuildError(f"Dockerfile {dockerfile} does not exist: fix lambda_dockerfile / --lambda-dockerfile")
-    if not context.is_dir():
-        raise ImageBuildError(f"build context {context} is not a directory: fix lambda_context / the build path")
-    try:
-        digest = inputs_hash(engine, spec, context, dockerfile)
-    except OSError as exc:
-        raise ImageBuildError(f"cannot read the build context {context}: {exc}") from None
-    tag = spec.tag or f"pytest-lambda-image/{_tag_name(context)}:{digest[:12]}"
-    lock_path = Path(tempfile.gettempdir()) / f"pytest-lambda-image-build-{digest[:16]}.lock"
-    with filelock.FileLock(str(lock_path)):
-        existing = _find_built(engine, digest)
-        if existing is not None:
-            with docker_errors(f"tagging {tag}"):
-                if tag not in existing.tags:
-                    existing.tag(tag)
-            return LambdaImage.from_docker(tag, existing)
-        return _run_build(engine, spec, context, dockerfile, tag, digest)
-
-
-def _tag_name(context: Path) -> str:
-    return re.sub(r"[^a-z0-9._-]", "-", context.name.lower()).strip(".-_") or "function"
-
-
-def _find_built(engine: DockerEngine, digest: str) -> docker.models.images.Image | None:
-    with docker_errors("looking for a cached build"):
-        found = engine.client.images.list(filters={"label": f"{LABEL_INPUTS}={digest}"})
-    return found[0] if found else None
-
-
-def _run_build(
-    engine: DockerEngine, spec: BuildSpec, context: Path, dockerfile: Path, tag: str, digest: str
-) -> LambdaImage:
-    log: list[str] = []
-    error: str | None = None
-    try:
-        dockerfile_arg = os.path.relpath(dockerfile, context)
-    except ValueError:  # another drive on Windows
-        dockerfile_arg = str(dockerfile)
-    with docker_errors(f"building {dockerfile}"):
-        stream = engine.client.api.build(
-            path=str(context),
-            dockerfile=dockerfile_arg,
-            tag=tag,
-            buildargs=dict(spec.build_args),
-            target=spec.target,
-            platform=spec.platform,
-            labels={LABEL_INPUTS: digest},
-            rm=True,
-            forcerm=True,
-            decode=True,
-        )
-        for chunk in stream:
-            if "stream" in chunk:
-                log.extend(chunk["stream"].rstrip("\n").splitlines())
-            if "error" in chunk:
-                error = str(chunk["error"]).strip()
-                log.append(error)
-    if error is not None:
-        tail = "\n".join(log[-BUILD_LOG_TAIL:])
-        raise ImageBuildError(f"docker build of {dockerfile} failed: {error}\n--- build log (tail) ---\n{tail}", tail)
-    with docker_errors(f"inspecting {tag}"):
-        try:
-            image = engine.client.images.get(tag)
-        except docker.errors.ImageNotFound:
-            raise ImageBuildError(f"docker build of {dockerfile} produced no image {tag}") from None
-    return LambdaImage.from_docker(tag, image, built=True)
-
-
-def inputs_hash(engine: DockerEngine, spec: BuildSpec, context: Path, dockerfile: Path) -> str:
-    """Everything that decides the build's result: the files docker would send
-    (after .dockerignore), the Dockerfile, build args, target, platform, and
-    the ids of local base images (so a rebuilt base triggers a rebuild)."""
-    digest = hashlib.sha256()
-    text = dockerfile.read_bytes()
-    digest.update(b"dockerfile\0" + text)
-    for key in sorted(spec.build_args):
-        digest.update(f"arg\0{key}\0{spec.build_args[key]}\0".encode())
-    digest.update(f"target\0{spec.target}\0platform\0{spec.platform}\0".encode())
-    for base in base_images(text.decode("utf-8", errors="replace"), spec.build_args):
-        try:
-            digest.update(f"base\0{base}\0{engine.client.images.get(base).id}\0".encode())
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
-            digest.update(f"base\0{base}\0?\0".encode())
-    ignore = context / ".dockerignore"
-    patterns = []
-    if ignore.is_file():
-        patterns = [
-            line.strip() for line in ignore.read_text().splitlines() if line.strip() and not line.startswith("#")
-        ]
-    for rel in sorted(exclude_paths(str(context), patterns, dockerfile=os.path.basename(dockerfile))):
-        path = context / rel
-        if path.is_symlink():
-            digest.update(f"link\0{rel}\0{os.readlink(path)}\0".encode())
-        elif path.is_file():
-            digest.update(f"file\0{rel}\0{path.stat().st_mode & 0o777}\0".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-        elif path.is_dir():
-            digest.update(f"dir\0{rel}\0".encode())
-    return digest.hexdigest()
-
-
-def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> list[str]:
-    """FROM references with ARG defaults / build args substituted; stage
-    names and `scratch` are left out."""
-    args: dict[str, str] = {}
-    stages: set[str] = set()
-    bases: list[str] = []
-    for line in dockerfile_text.splitlines():
-        arg = _ARG.match(line)
-        if arg:
-            args[arg[1]] = build_args.get(arg[1], (arg[2] or "").strip("\"'"))
-            continue
-        frm = _FROM.match(line)
-        if not frm:
-            continue
-        ref = _VAR.sub(lambda m: args.get(m[1], build_args.get(m[1], "")), frm[1])
-        if ref and ref.lower() != "scratch" and ref.lower() not in stages:
-            bases.append(ref)
-        parts = line.split()
-        if len(parts) >= 4 and parts[-2].lower() == "as":
-            stages.add(parts[-1].lower())
-    return bases

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from .errors import ConfigError
-from .settings import BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
+from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
 
 _PULL_POLICIES = ("missing", "always", "never")
 
@@ -27,6 +27,11 @@ _INI: dict[str, tuple[str, str]] = {
     "lambda_build_args": ("build arguments, one KEY=VALUE per line", "linelist"),
     "lambda_platform": ("build/run platform: linux/amd64 or linux/arm64", "string"),
     "lambda_pull": ("pull policy for --lambda-image: missing (default), always or never", "string"),
+    "lambda_builder": ("auto (BuildKit via the docker CLI when there is one; default), buildkit or legacy", "string"),
+    "lambda_docker_cli": ("the docker CLI for BuildKit builds (default: docker on PATH, /usr/bin/docker)", "string"),
+    "lambda_build_secrets": ("build secrets, one per line: id=NAME,src=FILE or id=NAME,env=VAR", "linelist"),
+    "lambda_build_ssh": ("SSH for the build, one per line: default (the agent) or ID=PATH", "linelist"),
+    "lambda_keep_images": ("images kept per build; older ones the plugin built are removed (default 3)", "string"),
     "lambda_rie": ("path to the aws-lambda-rie binary (or a directory holding aws-lambda-rie-<arch>)", "string"),
     "lambda_env": ("function environment variables, one KEY=VALUE per line", "linelist"),
     "lambda_handler": ("handler override (replaces the image's CMD)", "string"),
@@ -61,6 +66,18 @@ def add_options(parser: pytest.Parser) -> None:
         "--lambda-build-arg", metavar="KEY=VALUE", action="append", default=[], help="build argument (repeatable)"
     )
     group.addoption("--lambda-platform", metavar="PLATFORM", help="linux/amd64 or linux/arm64")
+    group.addoption("--lambda-builder", choices=("auto", "buildkit", "legacy"), help="which builder builds the image")
+    group.addoption("--lambda-docker-cli", metavar="PATH", help="the docker CLI for BuildKit builds")
+    group.addoption(
+        "--lambda-build-secret",
+        metavar="id=NAME,src=FILE|env=VAR",
+        action="append",
+        default=[],
+        help="a build secret, as docker build --secret takes it (repeatable)",
+    )
+    group.addoption(
+        "--lambda-build-ssh", metavar="default|ID=PATH", action="append", default=[], help="SSH for the build"
+    )
     group.addoption("--lambda-pull", choices=_PULL_POLICIES, help="when to pull --lambda-image (default: missing)")
     group.addoption("--lambda-rie", metavar="PATH", help="aws-lambda-rie binary for images that do not contain one")
     group.addoption(
@@ -140,9 +157,22 @@ def resolve(config: pytest.Config) -> PluginSettings:
             **parse_key_values(ini("lambda_build_args"), "lambda_build_args entry"),
             **parse_key_values(config.getoption("lambda_build_arg"), "--lambda-build-arg value"),
         }
-        build = BuildSpec(
-            context=context, dockerfile=dockerfile_path, target=target, build_args=build_args, platform=platform
-        )
+        keep = ini("lambda_keep_images")
+        try:
+            build = BuildSpec(
+                context=context,
+                dockerfile=dockerfile_path,
+                target=target,
+                build_args=build_args,
+                platform=platform,
+                secrets=(*(ini("lambda_build_secrets") or ()), *config.getoption("lambda_build_secret")),
+                ssh=(*(ini("lambda_build_ssh") or ()), *config.getoption("lambda_build_ssh")),
+                builder=config.getoption("lambda_builder") or ini("lambda_builder") or "auto",
+                docker_cli=config.getoption("lambda_docker_cli") or ini("lambda_docker_cli"),
+                keep=keep if keep is not None else DEFAULT_KEEP_IMAGES,
+            )
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (check the lambda_build* options)") from None
 
     pull = config.getoption("lambda_pull") or ini("lambda_pull") or "missing"
     if pull not in _PULL_POLICIES:

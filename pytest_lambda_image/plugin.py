@@ -12,13 +12,15 @@ import pytest
 from . import cleanup, gate, options
 from .audit import LAMBDA_GID, LAMBDA_UID, ImageAudit
 from .audit.findings import Allow, coerce_allowlist
+from .build import build_image
+from .build.progress import BuildProgress
 from .engine import DockerEngine
 from .errors import LambdaImageError
 from .function import LambdaFunction
 from .gateway import LocalApiGateway
-from .image import LambdaImage, build_image, get_image
+from .image import LambdaImage, get_image
 from .options import PluginSettings
-from .settings import BuildSpec, PullPolicy
+from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, PullPolicy
 
 T = TypeVar("T")
 MARKER = "lambda_function"
@@ -107,13 +109,31 @@ def session_image(config: pytest.Config) -> LambdaImage:
     (a failure too: every test and audit item reports it without rebuilding)."""
     if _IMAGE not in config.stash:
         try:
-            config.stash[_IMAGE] = _configured_image(options.resolve(config), session_engine(config))
+            config.stash[_IMAGE] = _configured_image(
+                options.resolve(config), session_engine(config), _build_progress(config)
+            )
         except LambdaImageError as exc:
             config.stash[_IMAGE] = exc
     found = config.stash[_IMAGE]
     if isinstance(found, LambdaImageError):
         raise found.with_traceback(None)  # the same object each time: do not let its traceback grow
     return found
+
+
+def _build_progress(config: pytest.Config) -> Callable[[str], None] | None:
+    """A long build's output on the terminal (none under xdist workers, which have no terminal)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    settings = options.resolve(config)
+    if reporter is None or settings.build is None:
+        return None
+    return BuildProgress(lambda line: reporter.write_line(line), str(settings.build.dockerfile_path))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    image = config.stash.get(_IMAGE, None)
+    if isinstance(image, LambdaImage) and image.builder is not None and image.build_seconds is not None:
+        how = "unchanged inputs, not rebuilt" if image.builder == "cache" else f"built with {image.builder}"
+        terminalreporter.write_line(f"lambda image: {image.ref} ({how}, {image.build_seconds:.2f} s)")
 
 
 def _gate_function(config: pytest.Config) -> LambdaFunction:
@@ -145,11 +165,13 @@ def lambda_image(pytestconfig: pytest.Config, lambda_settings: PluginSettings) -
     return _or_fail(lambda: session_image(pytestconfig))
 
 
-def _configured_image(settings: PluginSettings, engine: DockerEngine) -> LambdaImage:
+def _configured_image(
+    settings: PluginSettings, engine: DockerEngine, progress: Callable[[str], None] | None = None
+) -> LambdaImage:
     if settings.image_ref:
         return get_image(engine, settings.image_ref, settings.pull)
     if settings.build:
-        return build_image(engine, settings.build)
+        return build_image(engine, settings.build, progress)
     raise LambdaImageError(
         "no function image configured: set lambda_dockerfile (or lambda_image) in the pytest ini "
         "options, or pass --lambda-image=TAG / --lambda-dockerfile=PATH"
@@ -214,9 +236,31 @@ class ImageFactory:
         build_args: dict[str, str] | None = None,
         platform: str | None = None,
         tag: str | None = None,
+        secrets: list[str] | tuple[str, ...] = (),
+        ssh: list[str] | tuple[str, ...] = (),
+        builder: str = "auto",
+        docker_cli: str | None = None,
+        keep: int = DEFAULT_KEEP_IMAGES,
     ) -> LambdaImage:
-        spec = BuildSpec(context, dockerfile, target, build_args or {}, platform, tag)
-        return build_image(self._engine, spec)
+        __tracebackhide__ = True
+        return _or_fail(
+            lambda: build_image(
+                self._engine,
+                BuildSpec(
+                    context,
+                    dockerfile,
+                    target,
+                    build_args or {},
+                    platform,
+                    tag,
+                    secrets=tuple(secrets),
+                    ssh=tuple(ssh),
+                    builder=builder,
+                    docker_cli=docker_cli,
+                    keep=keep,
+                ),
+            )
+        )
 
     def get(self, ref: str, pull: PullPolicy = "missing") -> LambdaImage:
         return get_image(self._engine, ref, pull)
