@@ -7,6 +7,11 @@ python -m pytest_lambda_image gateway IMAGE [--route "GET /items/{id}" ...]
     [--format 1.0|2.0|url|alb] [--binary-media-type TYPE ...] [--multi-value-headers]
     [--port 3000] [--env KEY=VALUE ...] [--handler H]
     run IMAGE under the RIE behind a local API Gateway until Ctrl-C
+python -m pytest_lambda_image build [CONTEXT] --tag TAG [--file Dockerfile] [--target T]
+    [--build-arg K=V ...] [--platform P] [--secret id=..,src=..|env=.. ...] [--ssh default]
+    [--builder auto|buildkit|legacy] [--docker-cli PATH]
+    build an image Lambda accepts (one platform, no attestation index) the way
+    the plugin does, on whichever builder this machine has: for CI gates
 python -m pytest_lambda_image audit IMAGE|ARCHIVE.tar [--allow SPEC ...] [--strict]
     the built-in static audit (extensions, credentials, layers, limits) of an
     image on the engine or a `docker save` / OCI archive; exit 1 on findings
@@ -51,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--handler", help="handler override")
     gateway.add_argument("--timeout", default=30, help="function timeout in seconds (default 30)")
     gateway.add_argument("--rie", help="RIE binary for images without one")
+    build = commands.add_parser("build", help="build a function image Lambda accepts, as the plugin builds it")
+    build.add_argument("context", nargs="?", default=".", help="build context (default: .)")
+    build.add_argument("--tag", "-t", required=True, help="the image's tag, e.g. $ECR_REPO:$GIT_SHA")
+    build.add_argument("--file", "-f", help="Dockerfile (default: CONTEXT/Dockerfile)")
+    build.add_argument("--target", help="build target stage")
+    build.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE", help="build argument")
+    build.add_argument("--platform", choices=("linux/amd64", "linux/arm64"), help="target platform")
+    build.add_argument("--secret", action="append", default=[], help="id=NAME,src=FILE or id=NAME,env=VAR")
+    build.add_argument("--ssh", action="append", default=[], help="default or ID=PATH")
+    build.add_argument("--builder", choices=("auto", "buildkit", "legacy"), default="auto")
+    build.add_argument("--docker-cli", help="the docker CLI for BuildKit builds")
     audit = commands.add_parser("audit", help="audit an image (or a docker save / OCI archive) without running it")
     audit.add_argument("image", help="image tag, id, or path to a .tar archive")
     audit.add_argument("--allow", action="append", default=[], help="allowlist entry: rule=R path=GLOB fingerprint=F")
@@ -65,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--multi-value-headers needs --format alb")
     if args.command == "audit":
         return run_audit(args)
+    if args.command == "build":
+        try:
+            return run_build(args)
+        except LambdaImageError as exc:
+            print(f"build: {exc}", file=sys.stderr)
+            return 1
     if args.command == "fetch-rie":
         try:
             paths = fetch_rie()
@@ -140,6 +162,36 @@ def serve_gateway(args: argparse.Namespace) -> int:
                     print(gateway.exchanges.popleft().summary(), flush=True)
         except KeyboardInterrupt:
             pass
+    return 0
+
+
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from .build import build_image
+    from .engine import DockerEngine
+    from .settings import BuildSpec, parse_key_values
+
+    spec = BuildSpec(
+        context=args.context,
+        dockerfile=args.file,
+        target=args.target,
+        build_args=parse_key_values(args.build_arg, "--build-arg value"),
+        platform=args.platform,
+        tag=args.tag,
+        secrets=tuple(args.secret),
+        ssh=tuple(args.ssh),
+        builder=args.builder,
+        docker_cli=args.docker_cli,
+    )
+    engine = DockerEngine.connect()
+    try:
+        image = build_image(engine, spec, progress=lambda line: print(line, file=sys.stderr))
+    finally:
+        engine.close()
+    how = "unchanged inputs, not rebuilt" if image.builder == "cache" else f"built with {image.builder}"
+    print(f"build: {image.ref} ({how}, {image.build_seconds or 0:.1f} s)", file=sys.stderr)
+    print(image.ref)
     return 0
 
 

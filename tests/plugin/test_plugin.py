@@ -4,10 +4,16 @@ marker, failure reports, clean errors and cleanup, in real pytest sessions."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import time
+import uuid
 
 import pytest
+
+from pytest_lambda_image.build import find_buildkit_cli
+
+from ..conftest import IMAGES
 
 
 def test_ini_configured_function(project):
@@ -346,3 +352,44 @@ def test_a_reserved_variable_in_the_ini_file_fails_every_test_clearly(project):
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*AWS_REGION is reserved by Lambda and cannot be set (use the region setting*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_build_settings_from_ini_and_the_build_line(project, monkeypatch):
+    if find_buildkit_cli() is None:
+        pytest.skip("no docker CLI that can run BuildKit builds")
+    shutil.copytree(IMAGES / "buildkit-fn", project.function_dir, dirs_exist_ok=True)
+    step = f"mkdir -p /build && : {uuid.uuid4().hex} &&"  # this build's own step: no layer cache from others
+    dockerfile = project.function_dir / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("mkdir -p /build &&", step))
+    monkeypatch.setenv("INDEX_TOKEN", "twelve chars")
+    project.ini("lambda_build_secrets = id=index_token,env=INDEX_TOKEN\nlambda_target = final\n")
+    project.tests(
+        """
+        def test_the_secret_reached_the_build(lambda_function):
+            assert lambda_function.invoke({}).json() == {"token_length": 12, "debug": None}
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["lambda image: pytest-lambda-image/fn-*:* (built with buildkit (*), * s)"])
+    again = project.run()
+    again.stdout.fnmatch_lines(["lambda image: pytest-lambda-image/fn-*:* (unchanged inputs, not rebuilt, * s)"])
+
+
+def test_a_context_with_the_tests_in_it_warns_once(project):
+    (project.function_dir / "tests").mkdir()
+    (project.function_dir / "tests" / "test_inside.py").write_text("")
+    project.ini()
+    project.tests(
+        """
+        def test_one(lambda_image):
+            pass
+
+        def test_two(lambda_image):
+            pass
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*ContextIncludesTestsWarning: the build context * sends your tests to docker*"])
+    assert result.stdout.str().count("sends your tests to docker") == 1
