@@ -37,6 +37,7 @@ MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke limit (the RI
 RIE_PORT = 8080
 VERDICT_WAIT_S = 2.0  # the RIE logs the runtime's call before it answers: this is only a safety net
 CRASH_REASON_WAIT_S = 1.0
+STOP_VERDICT_WAIT_S = 0.2
 _has_file_cache: dict[tuple[str, str], bool] = {}
 
 
@@ -78,6 +79,7 @@ class LambdaFunction(DockerContainer):
         self._gone: str | None = None  # why the container was removed under the caller
         self._memory_limit: int | None = None
         self._oom_failcnt = 0
+        self._invokes = 0  # the number of the last invoke sent
 
     def _init_container_fields(self, ref: str) -> None:
         """What testcontainers' DockerContainer methods use, set without its
@@ -119,6 +121,15 @@ class LambdaFunction(DockerContainer):
 
     def with_rie(self, path: str | os.PathLike[str]) -> Self:
         self.config = self.config.replace(rie_path=str(path))
+        return self
+
+    def with_env(self, key: str, value: str) -> Self:
+        """testcontainers' builder, checked like every other setting (names, reserved, 4 KB)."""
+        self.config = self.config.replace(env={key: value})
+        return self
+
+    def with_envs(self, **variables: str) -> Self:
+        self.config = self.config.replace(env=variables)
         return self
 
     def with_fidelity(self, enabled: bool = True) -> Self:
@@ -268,10 +279,13 @@ class LambdaFunction(DockerContainer):
     def stop(self, force: bool = True, delete_volume: bool = True, *, graceful: bool = False) -> None:
         """Remove the container. `graceful=True` stops it first (SIGTERM, so the
         RIE sends SHUTDOWN to extensions)."""
-        container, self._container = self._container, None
         watch, self._watch = self._watch, None
         if watch is not None:
+            if self._invokes:  # an outcome read after stop() still gets its verdict
+                watch.verdict(self._invokes, STOP_VERDICT_WAIT_S, expected=False)
             watch.close()
+        container, self._container = self._container, None
+        self.endpoint = None
         if container is not None:
             if self.collector.issued:
                 self.collector.refresh()  # last chance: the log goes with the container
@@ -346,13 +360,16 @@ class LambdaFunction(DockerContainer):
                 raise InvokeError(self._gone)
             raise FunctionStartError("the function is not started: call start() or use it as a context manager")
         read_timeout = timeout if timeout is not None else self.config.timeout + 30
-        watch = self._watch
         with self._lock:
+            # Another thread's invoke may have removed the container while this one waited.
+            watch, session = self._watch, self._session
+            if watch is None or session is None:
+                raise InvokeError(self._gone or f"{self.function_name}: the function was stopped")
             ticket = self.collector.ticket()
-            number = watch.next_number()
+            number = self._invokes = watch.next_number()
             headers[INVOKE_HEADER] = str(number)
             try:
-                response = self._session.post(self.url, data=body, headers=headers, timeout=(10, read_timeout))
+                response = session.post(self.url, data=body, headers=headers, timeout=(10, read_timeout))
             except requests.exceptions.ReadTimeout:
                 # The RIE still runs this invoke and would panic on the next
                 # one: the container cannot be used any more.
@@ -374,8 +391,9 @@ class LambdaFunction(DockerContainer):
                 # Settled when the outcome is first read: the runtime's call reaches
                 # us through Docker's log pipe a little after the answer.
                 verdict = functools.partial(watch.verdict, number, VERDICT_WAIT_S)
-            elif not response.content.strip():
-                # An empty 502: the RIE's log has the reason (its lines follow the answer closely).
+            elif not _is_error_document(response.content):
+                # An empty or plain-text failure: the RIE's log has the reason
+                # (its lines follow the answer closely).
                 verdict = watch.verdict(number, CRASH_REASON_WAIT_S, expected=False)
             out_of_memory = response.status_code != 200 and self._killed_for_memory(response.content)
         collector = self.collector
@@ -385,7 +403,7 @@ class LambdaFunction(DockerContainer):
             logs_source=lambda: collector.result(ticket),
             function_name=self.function_name,
             verdict=verdict,
-            memory_peak=self.memory_peak_mb,
+            memory_peak=functools.partial(self._peak_after, number),
             out_of_memory=out_of_memory,
         )
 
@@ -405,17 +423,26 @@ class LambdaFunction(DockerContainer):
         peak = self._memory_stats().get("max_usage")
         return max(1, round(peak / (1024 * 1024))) if peak else None
 
+    def _peak_after(self, number: int) -> int | None:
+        """The peak as of invoke `number`: known only while it is the last
+        invoke and the container is there (a later invoke may have raised it)."""
+        if number != self._invokes or self._container is None:
+            return None
+        return self.memory_peak_mb()
+
     def _killed_for_memory(self, body: bytes) -> bool:
-        """A runtime killed by SIGKILL while the container sat at its memory
-        limit: the kernel's OOM killer, under fidelity's limit."""
+        """A runtime killed by SIGKILL while its container hit the memory limit:
+        the kernel's OOM killer, under fidelity's limit. The cgroup's failure
+        count tells (cgroup v1); an engine that gives none leaves SIGKILL under a
+        limit as the sign, which is the OOM killer's in practice."""
         if self._memory_limit is None or b"signal: killed" not in body:
             return False
-        stats = self._memory_stats()
-        failcnt = int(stats.get("failcnt") or 0)
-        peak = int(stats.get("max_usage") or stats.get("usage") or 0)
-        hit = failcnt > self._oom_failcnt or peak >= 0.9 * self._memory_limit
-        self._oom_failcnt = max(self._oom_failcnt, failcnt)
-        return hit or not stats  # no figures at all: SIGKILL under a limit is the OOM killer's mark
+        failcnt = self._memory_stats().get("failcnt")
+        if failcnt is None:
+            return True
+        hit = int(failcnt) > self._oom_failcnt
+        self._oom_failcnt = max(self._oom_failcnt, int(failcnt))
+        return hit
 
     def _delivery_error(self, exc: Exception) -> InvokeError:
         # The connection drops a moment before docker marks the container exited.
@@ -431,6 +458,16 @@ class LambdaFunction(DockerContainer):
                 f"(exit code {state.get('ExitCode')}){oom}; container log:\n{self._log_tail()}"
             )
         return InvokeError(f"{self.function_name}: invoke failed: {type(exc).__name__}: {exc}")
+
+
+def _is_error_document(body: bytes) -> bool:
+    if not body.lstrip().startswith(b"{"):
+        return False
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and ("errorType" in doc or "errorMessage" in doc)
 
 
 def _choose_rie(engine: DockerEngine, image: LambdaImage, explicit: str | None) -> tuple[str, Any]:

@@ -15,6 +15,7 @@ from .errors import FunctionError
 from .rapid_log import CRASH, ERROR, INIT_ERROR, RESPONSE, TIMEOUT, Verdict
 
 _TIMEOUT_BODY = re.compile(rb"^Task timed out after \d+(?:\.\d+)? seconds$")
+_TOO_LARGE = b'{"errorType":"Function.ResponseSizeTooLarge"'
 _ERROR_KEYS = frozenset({"errorMessage", "errorType", "stackTrace", "requestId", "cause"})
 
 
@@ -48,15 +49,21 @@ def classify(
     function error whatever its document, a POST to /response a success even
     when shaped like an error. Without one (the RIE's log could not be
     followed), the body's shape is all there is. Returns the error document."""
-    if status_code != 200 and verdict is not None and verdict.kind in (CRASH, INIT_ERROR) and not body.strip():
-        # The RIE answered 502 with nothing (the runtime never ran, or died
-        # before reporting): Lambda's answer names the RIE's reason.
-        detail = verdict.detail or "Runtime exited without providing a reason"
-        prefix = f"RequestId: {verdict.request_id} Error: " if verdict.request_id else ""
-        error = {"errorType": verdict.error_type or "Runtime.ExitError", "errorMessage": prefix + detail}
-        return (Outcome.INIT_ERROR if verdict.kind == INIT_ERROR else Outcome.RUNTIME_EXIT), error
+    if status_code != 200 and verdict is not None and verdict.kind in (CRASH, INIT_ERROR):
+        failed = Outcome.INIT_ERROR if verdict.kind == INIT_ERROR else Outcome.RUNTIME_EXIT
+        if not body.strip():
+            # The RIE answered 502 with nothing (the runtime never ran, or died
+            # before reporting): Lambda's answer names the RIE's reason.
+            detail = verdict.detail or "Runtime exited without providing a reason"
+            prefix = f"RequestId: {verdict.request_id} Error: " if verdict.request_id else ""
+            return failed, {"errorType": verdict.error_type or "Runtime.ExitError", "errorMessage": prefix + detail}
+        if _error_document(body, strict=False) is None:  # e.g. plain text a custom runtime posted to /init/error
+            return failed, _posted_error(body, verdict)
     if status_code == 200 and verdict is not None:
         if verdict.kind == RESPONSE:
+            if body.startswith(_TOO_LARGE):
+                # The RIE refused the runtime's answer; the reader may not have seen its line yet.
+                return Outcome.FUNCTION_ERROR, _error_document(body, strict=False)
             return Outcome.SUCCESS, None
         if verdict.kind == ERROR:
             return Outcome.FUNCTION_ERROR, _posted_error(body, verdict)

@@ -1,7 +1,8 @@
 """Command-line and ini options, read into one `PluginSettings`.
 
-Precedence: CLI > marker (per test, applied in plugin.py) > ini > environment
-(PYTEST_LAMBDA_IMAGE, PYTEST_LAMBDA_RIE) > defaults.
+Precedence: CLI > ini > environment (PYTEST_LAMBDA_IMAGE, PYTEST_LAMBDA_RIE) >
+defaults; a `lambda_function` marker (applied in plugin.py) then changes the
+function settings for its own test, over all of these.
 """
 
 from __future__ import annotations

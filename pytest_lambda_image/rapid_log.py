@@ -36,6 +36,7 @@ _TIMEOUT = re.compile(rb"\(rapid\) Invoke\(\) timeout")
 # Both orders occur: "Invoke failed InvokeID=<id> error=<why>" and "Invoke failed error=<why> InvokeID=<id>".
 _FAILED = re.compile(rb"\(rapid\) (?:Invoke|Init) failed (?:InvokeID=\S* )?error=(.*?)(?: InvokeID=\S*)?\s*$")
 _DONE_FAILED = re.compile(rb"\(rapid\) Invoke DONE failed: (\S+)")
+_SENDING_ERROR = re.compile(rb"\(rapid\) Sending Error Response: (\S+)")
 _FIRST_FATAL = re.compile(rb"\(rapid\) First fatal error stored in appctx: (\S+)")
 _INIT_FAILED = re.compile(rb"\(rapid\) INIT RTDONE\(status: error\)")
 
@@ -77,31 +78,41 @@ class RapidParser:
         number = self._current
         if number is None:
             return None
+        match = _SENDING_ERROR.search(line)
+        if match:
+            # The RIE refused what the runtime answered (Function.ResponseSizeTooLarge):
+            # an error, even though the runtime POSTed to /response.
+            settled = self.verdicts.get(number)
+            if settled is not None and settled.kind == RESPONSE and match[1].startswith(b"Function."):
+                self.verdicts[number] = Verdict(ERROR, settled.request_id, match[1].decode("utf-8", "replace"))
+                return number
+            return None
         if b"[DEBUG]" in line and b"API request - POST" not in line and b"Invoke() timeout" not in line:
             return None  # most of the debug chatter: nothing that settles an invoke
         match = _INVOKE_START.search(line)
         if match:
-            request_id = match[1].decode()
+            request_id = match[1].decode("utf-8", "replace")
             self.request_ids[number] = request_id
             self._by_request_id[request_id] = number
             return None
         match = _RUNTIME_POST.search(line)
         if match:
-            owner = self._by_request_id.get(match[1].decode())
+            owner = self._by_request_id.get(match[1].decode("utf-8", "replace"))
             if owner is None:
                 return None
             error_type = _ERROR_TYPE.search(line)
             kind = RESPONSE if match[2] == b"response" else ERROR
-            posted_type = error_type[1].decode() if error_type and kind == ERROR else None
-            return self._settle(owner, Verdict(kind, match[1].decode(), posted_type))
+            posted_type = error_type[1].decode("utf-8", "replace") if error_type and kind == ERROR else None
+            return self._settle(owner, Verdict(kind, match[1].decode("utf-8", "replace"), posted_type))
         if _INIT_ERROR_POST.search(line):
             error_type = _ERROR_TYPE.search(line)
-            return self._settle(number, Verdict(INIT_ERROR, None, error_type[1].decode() if error_type else None))
+            posted_type = error_type[1].decode("utf-8", "replace") if error_type else None
+            return self._settle(number, Verdict(INIT_ERROR, None, posted_type))
         if _TIMEOUT.search(line):
             return self._settle(number, Verdict(TIMEOUT, self.request_ids.get(number)))
         match = _FIRST_FATAL.search(line)
         if match:
-            self._fatal.setdefault(number, match[1].decode())
+            self._fatal.setdefault(number, match[1].decode("utf-8", "replace"))
             return None
         if _INIT_FAILED.search(line):
             self._init_failed.add(number)
@@ -114,7 +125,7 @@ class RapidParser:
         if match:
             kind = INIT_ERROR if number in self._init_failed else CRASH
             detail = self._failure.get(number)
-            error_type = self._fatal.get(number) or match[1].decode()
+            error_type = self._fatal.get(number) or match[1].decode("utf-8", "replace")
             return self._settle(number, Verdict(kind, self.request_ids.get(number), error_type, detail))
         return None
 
@@ -200,7 +211,11 @@ class RapidWatch:
                 if b"(rapid)" not in line:
                     continue
                 with self._cond:
-                    if feed(line) is not None:
+                    try:
+                        settled = feed(line)
+                    except Exception:  # noqa: BLE001 - one odd line must not stop the reading
+                        continue
+                    if settled is not None:
                         self._cond.notify_all()
         except Exception:  # noqa: BLE001 - the container went away or the stream was closed
             pass
@@ -208,6 +223,9 @@ class RapidWatch:
             with self._cond:
                 self.alive = False
                 self._cond.notify_all()
+            # A stream nobody reads would stall the container's stderr (Docker
+            # buffers about 1 MB for an attached client): let it go.
+            self.close()
 
 
 def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -246,8 +264,9 @@ def attach_stderr(client: Any, container_id: str) -> tuple[Iterable[bytes], Call
         finally:
             response.close()
 
-    if hasattr(sock, "recv"):
-        return payloads(sock.recv), close
+    raw = getattr(sock, "_sock", sock)  # a unix socket comes wrapped in socket.SocketIO
+    if hasattr(raw, "recv"):
+        return payloads(raw.recv), close
     from docker.utils.socket import frames_iter  # ssh and npipe transports: docker's own reader
 
     return (data for _, data in frames_iter(sock, tty=False)), close
@@ -268,6 +287,8 @@ def payloads(recv: Callable[[int], bytes]) -> Iterator[bytes]:
         end = len(buffer)
         out = []
         while end - start >= 8:
+            if buffer[start] > 2 or buffer[start + 1 : start + 4] != b"\0\0\0":
+                raise ValueError("not a multiplexed Docker stream")  # out of step: give up the watch
             size = int.from_bytes(buffer[start + 4 : start + 8], "big")
             if end - start - 8 < size:
                 break

@@ -46,6 +46,9 @@ RESERVED_ENV = frozenset(
         "AWS_LAMBDA_METADATA_API",
         "AWS_LAMBDA_METADATA_TOKEN",
         "AWS_LAMBDA_MAX_CONCURRENCY",
+        # Not Lambda's, but the RIE's: the plugin sets them from its settings.
+        "AWS_LAMBDA_FUNCTION_TIMEOUT",
+        "AWS_LAMBDA_FUNCTION_HANDLER",
     }
 )
 # Also reserved on Lambda, where the execution role provides them. Locally the
@@ -59,6 +62,8 @@ _RESERVED_HINT = {
     "AWS_LAMBDA_FUNCTION_NAME": "use the function_name setting (lambda_function_name)",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "use the memory_size setting (lambda_memory_size)",
     "_HANDLER": "use the handler setting (lambda_handler)",
+    "AWS_LAMBDA_FUNCTION_HANDLER": "use the handler setting (lambda_handler)",
+    "AWS_LAMBDA_FUNCTION_TIMEOUT": "use the timeout setting (lambda_timeout)",
 }
 PullPolicy = Literal["missing", "always", "never"]
 PLATFORMS = ("linux/amd64", "linux/arm64")

@@ -191,3 +191,12 @@ def test_json_log_level_filters_records(node_image, lambda_function_factory):
 
     assert [record["level"] for record in result.log_records] == ["WARN", "ERROR"]
     assert not any("plain text line" in line for line in result.logs)
+
+
+def test_a_response_over_lambdas_limit_is_an_error(node_image, lambda_function_factory):
+    """aws-lambda-ric POSTs it to /response; the RIE refuses it, as Lambda does."""
+    function = lambda_function_factory(node_image, handler="index.echo")
+    result = function.invoke({"pad": "x" * 6_291_400})
+    assert result.outcome is Outcome.FUNCTION_ERROR
+    assert result.error_type == "Function.ResponseSizeTooLarge"
+    assert function.invoke({"small": True}).ok

@@ -4,10 +4,12 @@ every outcome, settings, logs and figures, through a real RIE."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from pytest_lambda_image import (
+    ConfigError,
     FunctionError,
     InvokeError,
     LambdaFunction,
@@ -170,8 +172,9 @@ def test_payload_limit_is_lambdas(python_image, lambda_function_factory):
     assert function.invoke({}).ok  # nothing was sent, the function is untouched
 
 
-def test_response_too_large_is_a_function_error(python_image, lambda_function_factory):
-    result = lambda_function_factory(python_image, handler="handlers.big").invoke({"size": 7_000_000})
+@pytest.mark.parametrize("size", [7_000_000, 6_291_560])  # far over, and just over Lambda's 6,291,556 bytes
+def test_response_too_large_is_a_function_error(python_image, lambda_function_factory, size):
+    result = lambda_function_factory(python_image, handler="handlers.big").invoke({"size": size})
     assert result.outcome is Outcome.FUNCTION_ERROR
     assert result.error_type == "Function.ResponseSizeTooLarge"
 
@@ -265,3 +268,31 @@ def test_a_container_that_dies_during_an_invoke(python_image, lambda_function_fa
 def test_exec_wrapper_runs_the_runtime(python_image, lambda_function_factory):
     function = lambda_function_factory(python_image, env={"AWS_LAMBDA_EXEC_WRAPPER": "/opt/wrapper.sh"})
     assert function.invoke({}).json()["env"]["WRAPPED_BY"] == "wrapper.sh"
+
+
+def test_threads_waiting_behind_a_client_side_timeout_get_its_reason(python_image, lambda_function_factory):
+    function = lambda_function_factory(python_image, handler="handlers.sleep", timeout=10)
+    errors: list[Exception] = []
+
+    def call(seconds: float, timeout: float | None) -> None:
+        try:
+            function.invoke({"seconds": seconds}, timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - collected and checked below
+            errors.append(exc)
+
+    first = threading.Thread(target=call, args=(5, 1))
+    first.start()
+    time.sleep(0.2)
+    second = threading.Thread(target=call, args=(0, None))
+    second.start()
+    first.join()
+    second.join()
+    assert sorted(type(e).__name__ for e in errors) == ["InvokeError", "InvokeError"]
+    assert any("client-side timeout of 1 s" in str(e) for e in errors)
+
+
+def test_with_env_is_checked_like_env(python_image, lambda_engine):
+    with pytest.raises(ConfigError, match="AWS_REGION is reserved by Lambda"):
+        LambdaFunction(python_image, engine=lambda_engine).with_env("AWS_REGION", "eu-west-1")
+    with pytest.raises(ConfigError, match="timeout setting"):
+        LambdaFunction(python_image, engine=lambda_engine).with_envs(AWS_LAMBDA_FUNCTION_TIMEOUT="2.5")

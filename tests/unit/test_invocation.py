@@ -159,3 +159,15 @@ def test_a_failed_answer_keeps_any_runtimes_document():
     node = b'{"errorType":"Runtime.HandlerNotFound","errorMessage":"index.missing is undefined","trace":["x"]}'
     outcome, error = classify(502, node)
     assert outcome is Outcome.INIT_ERROR and error["errorType"] == "Runtime.HandlerNotFound"
+
+
+def test_the_ries_too_large_answer_is_an_error_even_before_its_line_arrives():
+    body = b'{"errorType":"Function.ResponseSizeTooLarge","errorMessage":"Response payload size exceeded maximum"}'
+    outcome, error = classify(200, body, Verdict("response"))
+    assert outcome is Outcome.FUNCTION_ERROR and error["errorType"] == "Function.ResponseSizeTooLarge"
+
+
+def test_plain_text_posted_to_init_error():
+    outcome, error = classify(502, b"config file missing", Verdict("init_error", error_type="Custom.Init"))
+    assert outcome is Outcome.INIT_ERROR
+    assert error == {"errorMessage": "config file missing", "errorType": "Custom.Init"}

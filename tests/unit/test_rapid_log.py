@@ -7,6 +7,8 @@ from __future__ import annotations
 import socket
 import threading
 
+import pytest
+
 from pytest_lambda_image.rapid_log import (
     CRASH,
     ERROR,
@@ -147,3 +149,28 @@ def test_old_verdicts_are_forgotten(monkeypatch):
         feed(parser, invoke_line(number), start(rid), post("response", rid))
     assert sorted(parser.verdicts) == list(range(15, 21))
     assert len(parser.request_ids) == 6
+
+
+def test_a_response_the_rie_refused_is_an_error():
+    parser = RapidParser()
+    feed(
+        parser,
+        invoke_line(1),
+        start(),
+        post("response"),
+        f"{TS} [DEBUG] (rapid) Sending Error Response: Function.ResponseSizeTooLarge".encode(),
+    )
+    assert (parser.verdicts[1].kind, parser.verdicts[1].error_type) == (ERROR, "Function.ResponseSizeTooLarge")
+
+
+def test_an_undecodable_header_does_not_stop_the_parser():
+    parser = RapidParser()
+    bad = post("error", headers="Lambda-Runtime-Function-Error-Type:[XX]").replace(b"XX", b"\xff\xfe")
+    feed(parser, invoke_line(1), start(), bad)
+    assert parser.verdicts[1].kind == ERROR
+
+
+def test_a_stream_out_of_step_is_given_up():
+    received = iter([b"garbage that is no frame header", b""])
+    with pytest.raises(ValueError, match="not a multiplexed Docker stream"):
+        list(payloads(lambda n: next(received)))
