@@ -5,6 +5,8 @@ clear errors, platforms, and pruning what earlier builds left."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import time
 import uuid
 
 import pytest
@@ -128,3 +130,35 @@ def test_older_builds_are_pruned_but_not_a_users_image(private_copy, lambda_engi
         assert lambda_engine.client.images.get(user_tag).id == ids[0]
     finally:
         lambda_engine.client.images.remove(user_tag)
+
+
+def test_ssh_agent_forwarding(tmp_path, lambda_engine, monkeypatch):
+    """`lambda_build_ssh = default` hands the build the agent at SSH_AUTH_SOCK, for one step."""
+    if shutil.which("ssh-agent") is None or shutil.which("ssh-keygen") is None:
+        pytest.fail("ssh-agent and ssh-keygen are needed: run scripts/setup.sh", pytrace=False)
+    socket_path = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(socket_path)], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if socket_path.exists():
+                break
+            time.sleep(0.05)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "key")], check=True)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(socket_path))
+        subprocess.run(["ssh-add", "-q", str(tmp_path / "key")], check=True, capture_output=True)
+        context = tmp_path / f"ssh-{uuid.uuid4().hex[:8]}"
+        context.mkdir()
+        marker = uuid.uuid4().hex  # a step of this test's own: no layer cache applies
+        (context / "Dockerfile").write_text(
+            "ARG BASE_IMAGE=public.ecr.aws/lambda/python:3.12\n"
+            "FROM ${BASE_IMAGE}\n"
+            f'RUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo {marker} > /var/task/agent-seen\n'
+        )
+        spec = BuildSpec(context, build_args={"BASE_IMAGE": BASE_IMAGE}, ssh=("default",))
+        image = build_image(lambda_engine, spec)
+        with ImageAudit.of(lambda_engine, image) as audit:
+            assert audit.filesystem.read("/var/task/agent-seen") == f"{marker}\n".encode()  # it saw the agent
+        remove_repository(lambda_engine, f"pytest-lambda-image/{context.name}")
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
