@@ -22,13 +22,18 @@ BASE_IMAGE = os.environ.get("PYTEST_LAMBDA_BASE_IMAGE", "pytest-lambda-image/pyt
 NODE_BASE_IMAGE = os.environ.get("PYTEST_LAMBDA_NODE_BASE_IMAGE", "pytest-lambda-image/nodejs-base:20")
 
 
+def stand_in_base(engine, tag: str) -> LambdaImage:
+    """A stand-in Lambda base image that scripts/setup.sh built."""
+    try:
+        return get_image(engine, tag, pull="never")
+    except ImageNotFoundError:
+        pytest.fail(f"{tag} is missing: run scripts/setup.sh first", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def base_image(lambda_engine) -> LambdaImage:
     """The stand-in Lambda Python base (scripts/build-base-image.sh)."""
-    try:
-        return get_image(lambda_engine, BASE_IMAGE, pull="never")
-    except ImageNotFoundError:
-        pytest.fail(f"{BASE_IMAGE} is missing: run scripts/setup.sh first", pytrace=False)
+    return stand_in_base(lambda_engine, BASE_IMAGE)
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +45,7 @@ def python_image(lambda_image_factory, base_image) -> LambdaImage:
 @pytest.fixture(scope="session")
 def node_base_image(lambda_engine) -> LambdaImage:
     """The stand-in Lambda Node.js 20 base (scripts/build-nodejs-base-image.sh)."""
-    try:
-        return get_image(lambda_engine, NODE_BASE_IMAGE, pull="never")
-    except ImageNotFoundError:
-        pytest.fail(f"{NODE_BASE_IMAGE} is missing: run scripts/setup.sh first", pytrace=False)
+    return stand_in_base(lambda_engine, NODE_BASE_IMAGE)
 
 
 @pytest.fixture(scope="session")
