@@ -4,7 +4,6 @@ build secrets and SSH, and pruning what earlier builds left behind."""
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 import time
@@ -78,7 +77,8 @@ def build_image(engine: DockerEngine, spec: BuildSpec, progress: Callable[[str],
             except docker.errors.ImageNotFound:
                 raise ImageBuildError(f"docker build of {dockerfile} produced no image {tag}") from None
         prune_builds(engine, labels[LABEL_BUILD], spec.keep)
-        return LambdaImage.from_docker(tag, image, built=True, build_seconds=time.monotonic() - started, builder=builder)
+        seconds = time.monotonic() - started
+        return LambdaImage.from_docker(tag, image, built=True, build_seconds=seconds, builder=builder)
 
 
 def _choose_builder(spec: BuildSpec, dockerfile: Path) -> tuple[str, Callable[..., tuple[str | None, list[str]]]]:
