@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import json
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,17 @@ class Exchange:
     def summary(self) -> str:
         line = f"{self.request.method} {self.request.path} -> {self.response.status}"
         return f"{line} ({self.response.error})" if self.response.error else line
+
+
+SHUTDOWN_POLL_S = 0.02  # serve_forever's poll: stop() waits for it (the default 0.5 s cost every gateway test)
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up early (reset, broken pipe) is the client's business: no traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class LocalApiGateway:
@@ -86,15 +98,17 @@ class LocalApiGateway:
         self.authorizer = authorizer
         self.exchanges: collections.deque[Exchange] = collections.deque(maxlen=200)
         self._host, self._port = host, port
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> LocalApiGateway:
         if self._server is None:
-            self._server = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
+            self._server = _Server((self._host, self._port), _handler_for(self))
             self._server.daemon_threads = True
-            self._thread = threading.Thread(target=self._server.serve_forever, name="lambda-gateway", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, args=(SHUTDOWN_POLL_S,), name="lambda-gateway", daemon=True
+            )
             self._thread.start()
         return self
 

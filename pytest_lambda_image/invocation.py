@@ -192,6 +192,10 @@ class Invocation:
     def ok(self) -> bool:
         return self.outcome is Outcome.SUCCESS
 
+    def __bool__(self) -> bool:
+        """As `requests.Response`: `assert function.invoke(event)` fails unless it succeeded."""
+        return self.ok
+
     @property
     def text(self) -> str:
         return self.payload.decode("utf-8", errors="replace")

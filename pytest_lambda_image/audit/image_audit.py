@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from ..engine import DockerEngine, docker_errors
 from ..errors import ImageNotFoundError
@@ -32,7 +32,7 @@ from .registration import check_registration
 if TYPE_CHECKING:
     from ..function import LambdaFunction
 
-LayerExpectation = bool | Iterable[str] | None
+LayerExpectation = Union[bool, Iterable[str], None]
 
 
 class ImageAudit:

@@ -160,3 +160,23 @@ def test_gateway_settings_rest_apis_refuse():
     with pytest.raises(ConfigError, match="'claims' is dict"):
         LocalApiGateway(StandIn(), authorizer=events.lambda_authorizer({"claims": {"a": 1}}))
     LocalApiGateway(StandIn(), payload_format="2.0", authorizer=events.lambda_authorizer({"claims": {"a": 1}}))
+
+
+def test_a_client_reset_prints_no_traceback(capsys):
+    import socket
+    import struct
+    import time
+
+    class Never:
+        def invoke(self, event):  # pragma: no cover - no request gets this far
+            raise AssertionError
+
+    gateway = LocalApiGateway(Never()).start()
+    host, port = gateway.url.removeprefix("http://").split(":")
+    client = socket.create_connection((host, int(port)))
+    client.sendall(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial")
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()  # an RST in the middle of the request
+    time.sleep(0.2)
+    gateway.stop()
+    assert "Traceback" not in capsys.readouterr().err

@@ -171,3 +171,9 @@ def test_plain_text_posted_to_init_error():
     outcome, error = classify(502, b"config file missing", Verdict("init_error", error_type="Custom.Init"))
     assert outcome is Outcome.INIT_ERROR
     assert error == {"errorMessage": "config file missing", "errorType": "Custom.Init"}
+
+
+def test_truthiness_is_success():
+    assert Invocation(200, b"{}")
+    assert not Invocation(200, b'{"errorType": "E", "errorMessage": "m"}')
+    assert not Invocation(502, b"")
