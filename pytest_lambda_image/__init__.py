@@ -1,24 +1,67 @@
-"""pytest-lambda-image: test AWS Lambda container images locally under the RIE."""
+"""pytest-lambda-image: test AWS Lambda container images locally under the RIE.
 
-from .audit import Allow, AuditFailure, AuditReport, ImageAudit
-from .build import build_image
-from .engine import DockerEngine
-from .errors import (
-    ConfigError,
-    DockerUnavailableError,
-    FunctionError,
-    FunctionStartError,
-    ImageBuildError,
-    ImageNotFoundError,
-    InvokeError,
-    LambdaImageError,
-    RequestEntityTooLarge,
-    RieNotFoundError,
-)
-from .function import LambdaFunction
-from .image import LambdaImage, get_image, pull_image
-from .invocation import Invocation, Outcome, Report
-from .settings import BuildSpec, FunctionConfig
+The names below load on first use: the plugin is imported by every pytest run
+in a repository that has it installed, and most of it (the docker SDK,
+testcontainers, jsonschema) only matters once a test asks for a function.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_names
+
+_WHERE = {
+    "Allow": "audit",
+    "AuditFailure": "audit",
+    "AuditReport": "audit",
+    "ImageAudit": "audit",
+    "build_image": "build",
+    "DockerEngine": "engine",
+    "ConfigError": "errors",
+    "DockerUnavailableError": "errors",
+    "FunctionError": "errors",
+    "FunctionStartError": "errors",
+    "ImageBuildError": "errors",
+    "ImageNotFoundError": "errors",
+    "InvokeError": "errors",
+    "LambdaImageError": "errors",
+    "RequestEntityTooLarge": "errors",
+    "RieNotFoundError": "errors",
+    "LambdaFunction": "function",
+    "LambdaImage": "image",
+    "get_image": "image",
+    "pull_image": "image",
+    "Invocation": "invocation",
+    "Outcome": "invocation",
+    "Report": "invocation",
+    "BuildSpec": "settings",
+    "FunctionConfig": "settings",
+}
+
+if TYPE_CHECKING:
+    from .audit import Allow, AuditFailure, AuditReport, ImageAudit
+    from .build import build_image
+    from .engine import DockerEngine
+    from .errors import (
+        ConfigError,
+        DockerUnavailableError,
+        FunctionError,
+        FunctionStartError,
+        ImageBuildError,
+        ImageNotFoundError,
+        InvokeError,
+        LambdaImageError,
+        RequestEntityTooLarge,
+        RieNotFoundError,
+    )
+    from .function import LambdaFunction
+    from .image import LambdaImage, get_image, pull_image
+    from .invocation import Invocation, Outcome, Report
+    from .settings import BuildSpec, FunctionConfig
+
+
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, globals())
 
 __all__ = [
     "Allow",

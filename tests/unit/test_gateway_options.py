@@ -11,8 +11,8 @@ import pytest
 
 from pytest_lambda_image import ConfigError, options
 from pytest_lambda_image.__main__ import build_parser, main
+from pytest_lambda_image.factories import GatewayFactory
 from pytest_lambda_image.options import PluginSettings
-from pytest_lambda_image.plugin import GatewayFactory
 
 from .test_gateway import StandIn
 

@@ -1,0 +1,210 @@
+"""What the plugin's fixtures hand to tests: factories for functions, images,
+gateways and audits, and the session's shared function. plugin.py wires them
+to pytest and imports this module only when a test asks for one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .audit import ImageAudit
+from .audit.findings import Allow, coerce_allowlist
+from .build import build_image
+from .engine import DockerEngine
+from .errors import LambdaImageError
+from .function import LambdaFunction
+from .gateway import LocalApiGateway
+from .image import LambdaImage, get_image
+from .options import PluginSettings
+from .reporting import or_fail
+from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, PullPolicy
+
+
+def configured_image(
+    settings: PluginSettings, engine: DockerEngine, progress: Callable[[str], None] | None = None
+) -> LambdaImage:
+    """The image the settings name: a tag (pulled if need be) or a build."""
+    if settings.image_ref:
+        return get_image(engine, settings.image_ref, settings.pull)
+    if settings.build:
+        return build_image(engine, settings.build, progress)
+    raise LambdaImageError(
+        "no function image configured: set lambda_dockerfile (or lambda_image) in the pytest ini "
+        "options, or pass --lambda-image=TAG / --lambda-dockerfile=PATH"
+    )
+
+
+class AuditFactory:
+    """Audits by image, each read (docker save) once and kept for the session."""
+
+    def __init__(
+        self,
+        engine: Callable[[], DockerEngine],
+        default_image: Callable[[], LambdaImage],
+        allow: list[str],
+    ) -> None:
+        self._engine = engine
+        self._default_image = default_image
+        self._allow = allow
+        self._audits: dict[str, ImageAudit | LambdaImageError] = {}
+
+    def __call__(self, image: str | LambdaImage | None = None, *, allow: list[Allow | str] | None = None) -> ImageAudit:
+        __tracebackhide__ = True
+        return or_fail(lambda: self._get(image, allow))
+
+    def _get(self, image: str | LambdaImage | None, allow: list[Allow | str] | None) -> ImageAudit:
+        configured = coerce_allowlist(self._allow)  # checked before any image is saved
+        engine = self._engine()
+        target = image if image is not None else self._default_image()
+        if isinstance(target, str):
+            target = get_image(engine, target, pull="never")
+        if target.id not in self._audits:  # one read per image, whatever the allowlist; a failure too
+            try:
+                audit = ImageAudit.of(engine, target, allow=configured)
+                audit._shared = True  # tests may `with` it; the session closes it
+                self._audits[target.id] = audit
+            except LambdaImageError as exc:
+                self._audits[target.id] = exc
+        found = self._audits[target.id]
+        if isinstance(found, LambdaImageError):
+            raise found.with_traceback(None)
+        return found.with_allow(allow) if allow else found
+
+    def close(self) -> None:
+        while self._audits:
+            found = self._audits.popitem()[1]
+            if isinstance(found, ImageAudit):
+                found.archive.close()
+
+
+class ImageFactory:
+    """Builds or looks up images from test code: `.build(context, ...)`, `.get(ref)`."""
+
+    def __init__(self, engine: DockerEngine) -> None:
+        self._engine = engine
+
+    def build(
+        self,
+        context: Any,
+        *,
+        dockerfile: Any = None,
+        target: str | None = None,
+        build_args: dict[str, str] | None = None,
+        platform: str | None = None,
+        tag: str | None = None,
+        secrets: list[str] | tuple[str, ...] = (),
+        ssh: list[str] | tuple[str, ...] = (),
+        builder: str = "auto",
+        docker_cli: str | None = None,
+        keep: int = DEFAULT_KEEP_IMAGES,
+    ) -> LambdaImage:
+        __tracebackhide__ = True
+        return or_fail(
+            lambda: build_image(
+                self._engine,
+                BuildSpec(
+                    context,
+                    dockerfile,
+                    target,
+                    build_args or {},
+                    platform,
+                    tag,
+                    secrets=tuple(secrets),
+                    ssh=tuple(ssh),
+                    builder=builder,
+                    docker_cli=docker_cli,
+                    keep=keep,
+                ),
+            )
+        )
+
+    def get(self, ref: str, pull: PullPolicy = "missing") -> LambdaImage:
+        return get_image(self._engine, ref, pull)
+
+
+class FunctionFactory:
+    """Starts functions; every one is removed when the owning fixture ends."""
+
+    def __init__(
+        self,
+        engine: DockerEngine,
+        settings: PluginSettings,
+        default_image: Callable[[], LambdaImage],
+        on_start: Callable[[LambdaFunction], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._default_image = default_image  # resolved only when needed
+        self._on_start = on_start  # e.g. note the function for the test's failure report
+        self._started: list[LambdaFunction] = []
+
+    def __call__(self, image: str | LambdaImage | None = None, **settings: Any) -> LambdaFunction:
+        __tracebackhide__ = True
+        config = self._settings.function.replace(**settings) if settings else self._settings.function
+        function = LambdaFunction(
+            image if image is not None else self._default_image(),
+            config,
+            engine=self._engine,
+            pull=self._settings.pull,
+        )
+        self._started.append(function)
+        if self._on_start is not None:
+            self._on_start(function)
+        return function.start()
+
+    def close(self) -> None:
+        while self._started:
+            self._started.pop().stop()
+
+
+class SharedFunction:
+    """The session's default function container, (re)started on demand."""
+
+    def __init__(self, factory: FunctionFactory) -> None:
+        self._factory = factory
+        self._function: LambdaFunction | None = None
+
+    def get(self) -> LambdaFunction:
+        if self._function is not None and not self._function.is_running():
+            self._function.stop()  # it died (e.g. killed from outside): start afresh
+            self._function = None
+        if self._function is None:
+            self._function = self._factory()
+        return self._function
+
+    def close(self) -> None:
+        self._factory.close()
+
+
+class GatewayFactory:
+    """Starts local API Gateways; each is stopped when the test ends."""
+
+    def __init__(self, settings: PluginSettings, default_function: Callable[[], LambdaFunction]) -> None:
+        self._settings = settings
+        self._default_function = default_function
+        self._started: list[LocalApiGateway] = []
+
+    def __call__(
+        self,
+        function: LambdaFunction | None = None,
+        *,
+        routes: list[str] | None = None,
+        payload_format: str | None = None,
+        **options: Any,
+    ) -> LocalApiGateway:
+        __tracebackhide__ = True
+        payload_format = payload_format or self._settings.gateway_format
+        if payload_format == "alb":  # the lambda_gateway_alb_multi_value_headers ini option, unless given here
+            options.setdefault("multi_value_headers", self._settings.gateway_alb_multi_value_headers)
+        gateway = LocalApiGateway(
+            function if function is not None else self._default_function(),
+            routes=routes or list(self._settings.gateway_routes) or None,
+            payload_format=payload_format,  # type: ignore[arg-type]
+            **options,
+        )
+        self._started.append(gateway)
+        return gateway.start()
+
+    def close(self) -> None:
+        while self._started:
+            self._started.pop().stop()
