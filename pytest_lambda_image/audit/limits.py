@@ -131,7 +131,9 @@ def entrypoint_findings(fs: ImageFilesystem, config: Mapping[str, Any], architec
         program = found
     elif not program.startswith("/"):
         program = posixpath.join(config.get("WorkingDir") or "/", program)
-    entry = fs.get(program)
+    # Parents resolved as the kernel does: /bin is a symlink to usr/bin on
+    # merged-/usr images (Debian, Ubuntu, Amazon Linux 2023).
+    entry = fs.resolve(program, follow=False)
     if entry is None or fs.resolve(program) is None:
         return [_entry_finding(field, f"{program} does not exist in the image", program)]
     checker = ExecutableChecker(fs, architecture, env)

@@ -129,6 +129,22 @@ def test_no_entrypoint(lambda_image_factory, lambda_engine):
         assert [f.rule for f in audit.limits().findings] == ["no-entrypoint"]
 
 
+def test_entrypoint_through_a_merged_usr_symlink(lambda_image_factory, lambda_engine, tmp_path):
+    """/bin is a symlink to usr/bin on Debian, Ubuntu and Amazon Linux 2023: /bin/sh is there."""
+    context = tmp_path / f"merged-usr-{uuid.uuid4().hex[:8]}"
+    context.mkdir()
+    (context / "Dockerfile").write_text(
+        f'FROM {BASE_IMAGE}\nENTRYPOINT ["/bin/sh", "-c", "exec /lambda-entrypoint.sh app.handler"]\n'
+    )
+    image = lambda_image_factory.build(context)
+    try:
+        with ImageAudit.of(lambda_engine, image) as audit:
+            assert audit.filesystem.get("/bin").is_symlink  # the premise: a merged-/usr image
+            assert audit.limits().findings == []
+    finally:
+        remove_repository(lambda_engine, f"pytest-lambda-image/{context.name}")
+
+
 def test_audit_of_a_saved_archive_needs_no_engine(lambda_engine, scratch_image, tmp_path):
     archive = tmp_path / "image.tar"
     with archive.open("wb") as out:
