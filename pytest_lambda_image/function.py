@@ -253,7 +253,7 @@ class LambdaFunction(DockerContainer):
         attempt = 0
         while True:
             try:
-                self._session.get(self.endpoint + "/", timeout=1.0)
+                self._session.get(f"{self.endpoint}/", timeout=1.0)
                 return
             except requests.exceptions.RequestException:
                 pass

@@ -93,7 +93,9 @@ class AuditCollector(pytest.Collector):
         self._gate = gate
 
     def collect(self) -> list[pytest.Item]:
-        items = [AuditItem.from_parent(self, name=check, check=check, gate=self._gate) for check in CHECKS]
+        items: list[pytest.Item] = [
+            AuditItem.from_parent(self, name=check, check=check, gate=self._gate) for check in CHECKS
+        ]
         if self.config.pluginmanager.hasplugin("xdist"):
             # With `--dist loadgroup` they share one worker, and one read of the image.
             for item in items:
@@ -118,7 +120,7 @@ class AuditGate:
         collected = collector.collect()
         # Reported like collected tests, so "collected N items" counts them.
         session.config.hook.pytest_collectreport(
-            report=pytest.CollectReport(collector.nodeid, "passed", None, result=collected)
+            report=pytest.CollectReport(collector.nodeid, "passed", None, result=list(collected))
         )
         # First: the audit is quick and a failed gate should say so early.
         items[:0] = collected
@@ -128,9 +130,9 @@ class AuditGate:
             return
         for key, value in report.user_properties:
             if key == _SUMMARY:
-                self._lines.append((report.outcome, value))
+                self._lines.append((report.outcome, str(value)))
             elif key == _DETAIL and report.passed:
-                self._details.append(value)  # failures already show theirs
+                self._details.append(str(value))  # failures already show theirs
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self._lines:

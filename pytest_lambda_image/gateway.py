@@ -130,7 +130,7 @@ class LocalApiGateway:
         if self._server is None:
             raise LambdaImageError("the gateway is not started")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"  # an AF_INET address: host is a str
 
     @property
     def last(self) -> Exchange | None:
@@ -164,7 +164,7 @@ class LocalApiGateway:
     def _event(self, request: HttpRequest, route: Route, params: dict[str, str], host: str | None) -> dict[str, Any]:
         if self.payload_format == "alb":
             return alb_event_from_request(request, multi_value_headers=self.multi_value_headers)
-        common = {
+        common: dict[str, Any] = {
             "path_parameters": params,
             "stage": self.stage,
             "stage_variables": self.stage_variables,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import pytest
 
@@ -20,7 +20,7 @@ from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy
 _PULL_POLICIES = ("missing", "always", "never")
 
 # name -> (ini help, ini type); each also has a CLI twin where listed in _CLI.
-_INI: dict[str, tuple[str, str]] = {
+_INI: dict[str, tuple[str, Literal["string", "linelist"]]] = {
     "lambda_image": ("function image tag or digest to test (instead of building)", "string"),
     "lambda_dockerfile": ("Dockerfile to build the function image from (relative to the ini file)", "string"),
     "lambda_context": ("build context directory (default: the Dockerfile's directory)", "string"),
@@ -215,7 +215,7 @@ def resolve(config: pytest.Config) -> PluginSettings:
     return PluginSettings(
         image_ref=image_ref,
         build=build,
-        pull=pull,
+        pull=cast(PullPolicy, pull),
         function=function,
         gateway_format=gateway_format,
         gateway_routes=tuple(r for r in (ini("lambda_gateway_routes") or []) if r.strip()),

@@ -121,12 +121,12 @@ class RapidParser:
         if match:
             self._failure.setdefault(number, match[1].decode("utf-8", "replace").strip())
             return None
-        match = _DONE_FAILED.search(line)
-        if match:
+        done = _DONE_FAILED.search(line)
+        if done:
             kind = INIT_ERROR if number in self._init_failed else CRASH
             detail = self._failure.get(number)
-            error_type = self._fatal.get(number) or match[1].decode("utf-8", "replace")
-            return self._settle(number, Verdict(kind, self.request_ids.get(number), error_type, detail))
+            fatal = self._fatal.get(number) or done[1].decode("utf-8", "replace")
+            return self._settle(number, Verdict(kind, self.request_ids.get(number), fatal, detail))
         return None
 
     def _settle(self, number: int, verdict: Verdict) -> int | None:

@@ -77,7 +77,8 @@ class LayerLayout:
 def read_layout(fs: ImageFilesystem) -> LayerLayout:
     layout = LayerLayout()
     for entry in fs.walk("/opt") if fs.get("/opt") else ():
-        if not entry.is_dir and not (entry.is_symlink and fs.resolve(entry.path) and fs.resolve(entry.path).is_dir):
+        target = fs.resolve(entry.path) if entry.is_symlink else None
+        if not entry.is_dir and not (target is not None and target.is_dir):
             continue
         for runtime, pattern in _PATTERNS:
             if pattern.match(entry.path):

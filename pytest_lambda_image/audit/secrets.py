@@ -268,7 +268,8 @@ def find_secrets(text: str, context: Context = "config") -> list[SecretMatch]:
             continue
         if rule.hints_lower:
             lowered = text.lower() if lowered is None else lowered
-        if rule.hints and not any(hint in (lowered if rule.hints_lower else text) for hint in rule.hints):
+        haystack = lowered if rule.hints_lower and lowered is not None else text
+        if rule.hints and not any(hint in haystack for hint in rule.hints):
             continue
         for match in _matches(rule, text, context):
             if len(found) >= MAX_MATCHES:

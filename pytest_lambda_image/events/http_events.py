@@ -363,7 +363,7 @@ def alb_event_from_request(
     # ALB passes query strings as received: still percent-encoded.
     raw_pairs = [(quote(k, safe=""), quote(v, safe="")) for k, v in request.query]
     if request.raw_query is not None:
-        raw_pairs = [tuple(p.split("=", 1)) if "=" in p else (p, "") for p in request.raw_query.split("&") if p]
+        raw_pairs = [(p.partition("=")[0], p.partition("=")[2]) for p in request.raw_query.split("&") if p]
     body, is_base64 = request.event_body(TEXT_CONTENT_TYPES)
     event: dict[str, Any] = {
         "requestContext": {"elb": {"targetGroupArn": arn}},

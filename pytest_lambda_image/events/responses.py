@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from typing_extensions import TypeGuard
+
 from .media_types import accepts_binary
 
 Format = Literal["1.0", "2.0", "url", "alb"]  # REST API, HTTP API, Function URL, ALB
@@ -174,7 +176,7 @@ def _map_v2(document: Any, raw: bytes, fmt: Format) -> HttpResponse:
     return HttpResponse(int(status), headers, body)
 
 
-def _is_status(value: Any) -> bool:
+def _is_status(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 200 <= value <= 599
 
 

@@ -51,7 +51,7 @@ class Route:
         if self.template == DEFAULT_ROUTE:
             return (1, 0, 0, 0)
         segments = _segments(self.template)
-        greedy = any(_PARAM.match(s) and _PARAM.match(s)[2] for s in segments)
+        greedy = any((m := _PARAM.match(s)) is not None and m[2] for s in segments)
         literals = sum(1 for s in segments if not _PARAM.match(s))
         return (0, int(greedy), -literals, int(self.method == "ANY"))
 
