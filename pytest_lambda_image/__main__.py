@@ -189,8 +189,7 @@ def run_build(args: argparse.Namespace) -> int:
         image = build_image(engine, spec, progress=lambda line: print(line, file=sys.stderr))
     finally:
         engine.close()
-    how = "unchanged inputs, not rebuilt" if image.builder == "cache" else f"built with {image.builder}"
-    print(f"build: {image.ref} ({how}, {image.build_seconds or 0:.1f} s)", file=sys.stderr)
+    print(f"build: {image.build_summary or image.ref}", file=sys.stderr)
     print(image.ref)
     return 0
 

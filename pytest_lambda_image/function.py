@@ -25,7 +25,7 @@ from . import cleanup
 from .engine import DockerEngine, docker_errors
 from .errors import FunctionStartError, InvokeError, LambdaImageError, RequestEntityTooLarge, RieNotFoundError
 from .image import LambdaImage, get_image
-from .invocation import Invocation
+from .invocation import Invocation, error_document
 from .logs import LogCollector
 from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
 from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
@@ -391,7 +391,7 @@ class LambdaFunction(DockerContainer):
                 # Settled when the outcome is first read: the runtime's call reaches
                 # us through Docker's log pipe a little after the answer.
                 verdict = functools.partial(watch.verdict, number, VERDICT_WAIT_S)
-            elif not _is_error_document(response.content):
+            elif error_document(response.content, strict=False) is None:
                 # An empty or plain-text failure: the RIE's log has the reason
                 # (its lines follow the answer closely).
                 verdict = watch.verdict(number, CRASH_REASON_WAIT_S, expected=False)
@@ -458,16 +458,6 @@ class LambdaFunction(DockerContainer):
                 f"(exit code {state.get('ExitCode')}){oom}; container log:\n{self._log_tail()}"
             )
         return InvokeError(f"{self.function_name}: invoke failed: {type(exc).__name__}: {exc}")
-
-
-def _is_error_document(body: bytes) -> bool:
-    if not body.lstrip().startswith(b"{"):
-        return False
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(doc, dict) and ("errorType" in doc or "errorMessage" in doc)
 
 
 def _choose_rie(engine: DockerEngine, image: LambdaImage, explicit: str | None) -> tuple[str, Any]:

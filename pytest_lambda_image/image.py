@@ -40,6 +40,14 @@ class LambdaImage:
     builder: str | None = None  # "buildkit (docker buildx)", "buildkit (DOCKER_BUILDKIT=1)", "legacy" or "cache"
 
     @property
+    def build_summary(self) -> str | None:
+        """How the image came to be, for a terminal: None unless it was built (or found built) here."""
+        if self.builder is None or self.build_seconds is None:
+            return None
+        how = "unchanged inputs, not rebuilt" if self.builder == "cache" else f"built with {self.builder}"
+        return f"{self.ref} ({how}, {self.build_seconds:.2f} s)"
+
+    @property
     def name(self) -> str:
         """A function name derived from the image: `.../my-fn:tag` -> `my-fn`."""
         if self.ref.startswith("sha256:"):

@@ -57,13 +57,13 @@ def classify(
             detail = verdict.detail or "Runtime exited without providing a reason"
             prefix = f"RequestId: {verdict.request_id} Error: " if verdict.request_id else ""
             return failed, {"errorType": verdict.error_type or "Runtime.ExitError", "errorMessage": prefix + detail}
-        if _error_document(body, strict=False) is None:  # e.g. plain text a custom runtime posted to /init/error
+        if error_document(body, strict=False) is None:  # e.g. plain text a custom runtime posted to /init/error
             return failed, _posted_error(body, verdict)
     if status_code == 200 and verdict is not None:
         if verdict.kind == RESPONSE:
             if body.startswith(_TOO_LARGE):
                 # The RIE refused the runtime's answer; the reader may not have seen its line yet.
-                return Outcome.FUNCTION_ERROR, _error_document(body, strict=False)
+                return Outcome.FUNCTION_ERROR, error_document(body, strict=False)
             return Outcome.SUCCESS, None
         if verdict.kind == ERROR:
             return Outcome.FUNCTION_ERROR, _posted_error(body, verdict)
@@ -77,7 +77,7 @@ def classify(
         if verdict.kind == INIT_ERROR:
             return Outcome.INIT_ERROR, _posted_error(body, verdict)
     if status_code == 200:
-        error = _error_document(body)
+        error = error_document(body)
         if _TIMEOUT_BODY.match(body.strip()):
             return Outcome.TIMEOUT, None
         if error is not None:
@@ -85,7 +85,7 @@ def classify(
         return Outcome.SUCCESS, None
     # A failed answer is never a function's return value: any error document
     # counts (Node.js's has `trace`, Java's `cause`, a custom runtime its own fields).
-    error = _error_document(body, strict=False)
+    error = error_document(body, strict=False)
     if error is not None:
         error_type = str(error.get("errorType", ""))
         if error_type == "Runtime.ExitError":
@@ -111,7 +111,10 @@ def _posted_error(body: bytes, verdict: Verdict) -> dict[str, Any]:
     return error
 
 
-def _error_document(body: bytes, strict: bool = True) -> dict[str, Any] | None:
+def error_document(body: bytes, strict: bool = True) -> dict[str, Any] | None:
+    """`body` as an error document (errorType/errorMessage), else None. `strict`:
+    nothing but Lambda's error keys, so a success's return value is not taken for one.
+    """
     # Cheap test first: warm invokes must not pay for parsing big payloads.
     if b'"errorType"' not in body[:4096] and b'"errorMessage"' not in body[:4096]:
         return None

@@ -78,11 +78,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    image = config.stash.get(_IMAGE, None)
-    builder, seconds = getattr(image, "builder", None), getattr(image, "build_seconds", None)
-    if builder is not None and seconds is not None:
-        how = "unchanged inputs, not rebuilt" if builder == "cache" else f"built with {builder}"
-        terminalreporter.write_line(f"lambda image: {image.ref} ({how}, {seconds:.2f} s)")  # type: ignore[union-attr]
+    summary = getattr(config.stash.get(_IMAGE, None), "build_summary", None)  # None also for a failed build
+    if summary:
+        terminalreporter.write_line(f"lambda image: {summary}")
 
 
 # -- session state, made on first use -------------------------------------------------
@@ -112,9 +110,8 @@ def session_image(config: pytest.Config) -> LambdaImage:
         from .factories import configured_image
 
         try:
-            config.stash[_IMAGE] = configured_image(
-                options.resolve(config), session_engine(config), _build_progress(config)
-            )
+            settings = options.resolve(config)
+            config.stash[_IMAGE] = configured_image(settings, session_engine(config), _build_progress(config, settings))
         except LambdaImageError as exc:
             config.stash[_IMAGE] = exc
     found = config.stash[_IMAGE]
@@ -123,12 +120,11 @@ def session_image(config: pytest.Config) -> LambdaImage:
     return found
 
 
-def _build_progress(config: pytest.Config) -> Callable[[str], None] | None:
+def _build_progress(config: pytest.Config, settings: PluginSettings) -> Callable[[str], None] | None:
     """A long build's output on the terminal (none under xdist workers, which have no terminal)."""
     from .build.progress import BuildProgress
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    settings = options.resolve(config)
     if reporter is None or settings.build is None:
         return None
     return BuildProgress(lambda line: reporter.write_line(line), str(settings.build.dockerfile_path))

@@ -193,7 +193,8 @@ def parse_secret(value: str) -> dict[str, str]:
         fields.setdefault("env", name)
         if fields["env"] not in os.environ:
             raise ConfigError(f"build secret {name!r}: environment variable {fields['env']} is not set")
-    return fields
+    # id first: the build cache keys on it.
+    return {"id": name, **{key: value for key, value in fields.items() if key != "id"}}
 
 
 def parse_ssh(value: str) -> str:
@@ -235,9 +236,9 @@ class BuildSpec:
         if self.platform is not None and self.platform not in PLATFORMS:
             raise ConfigError(f"invalid platform {self.platform!r}: Lambda runs {' or '.join(PLATFORMS)}")
         secrets = (self.secrets,) if isinstance(self.secrets, str) else tuple(self.secrets or ())
-        for secret in secrets:
-            parse_secret(secret)
-        object.__setattr__(self, "secrets", secrets)
+        # Kept as `docker build --secret` takes them, checked and with their source spelled out.
+        normalized = tuple(",".join(f"{k}={v}" for k, v in parse_secret(secret).items()) for secret in secrets)
+        object.__setattr__(self, "secrets", normalized)
         ssh = (self.ssh,) if isinstance(self.ssh, str) else tuple(self.ssh or ())
         object.__setattr__(self, "ssh", tuple(parse_ssh(item) for item in ssh))
         object.__setattr__(self, "builder", _choice(self.builder, BUILDERS, "builder"))

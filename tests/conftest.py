@@ -54,6 +54,15 @@ def node_image(lambda_image_factory, node_base_image) -> LambdaImage:
     return lambda_image_factory.build(IMAGES / "node-fn", build_args={"BASE_IMAGE": NODE_BASE_IMAGE})
 
 
+def secret_step_of_its_own(context: Path) -> None:
+    """Make tests/images/buildkit-fn's secret step unique to this build: BuildKit's
+    layer cache does not key on a secret's value, so an earlier build's layer
+    (with another secret) would be reused."""
+    dockerfile = context / "Dockerfile"
+    step = f"mkdir -p /build && : {uuid.uuid4().hex} &&"
+    dockerfile.write_text(dockerfile.read_text().replace("mkdir -p /build &&", step))
+
+
 def compile_static(source: Path, output: Path) -> None:
     if shutil.which("gcc") is None:
         pytest.fail("gcc is needed to build the FROM-scratch test runtime: run scripts/setup.sh", pytrace=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ImageBuildError
-from ..settings import BuildSpec, parse_secret
+from ..settings import BuildSpec
 
 _VERSION = re.compile(r"version (\d+)\.", re.IGNORECASE)
 # Docker's own Debian package keeps its CLI here; another `docker` may come first on PATH.
@@ -93,8 +93,7 @@ def buildkit_build(
     if spec.platform:
         command += ["--platform", spec.platform]
     for secret in spec.secrets:
-        fields = parse_secret(secret)
-        command += ["--secret", ",".join(f"{key}={value}" for key, value in fields.items())]
+        command += ["--secret", secret]
     for ssh in spec.ssh:
         command += ["--ssh", ssh]
     command.append(str(context))

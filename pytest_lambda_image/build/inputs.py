@@ -86,7 +86,7 @@ def inputs_hash(engine: DockerEngine, spec: BuildSpec, context: Path, dockerfile
     for key in sorted(spec.build_args):
         digest.update(f"arg\0{key}\0{spec.build_args[key]}\0".encode())
     digest.update(f"target\0{spec.target}\0platform\0{spec.platform}\0".encode())
-    for secret in sorted(spec.secrets):
+    for secret in sorted(spec.secrets):  # normalized by BuildSpec: "id=NAME,..." first
         digest.update(f"secret\0{secret.split(',', 1)[0]}\0".encode())
     for base in base_images(text.decode("utf-8", errors="replace"), spec.build_args):
         try:

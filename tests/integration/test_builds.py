@@ -16,7 +16,7 @@ from pytest_lambda_image.audit import ImageAudit
 from pytest_lambda_image.build import find_buildkit_cli
 
 from .. import fakes
-from ..conftest import BASE_IMAGE, IMAGES, remove_repository
+from ..conftest import BASE_IMAGE, IMAGES, remove_repository, secret_step_of_its_own
 
 pytestmark = pytest.mark.skipif(find_buildkit_cli() is None, reason="no docker CLI that can run BuildKit builds")
 
@@ -53,11 +53,7 @@ def test_a_build_secret_reaches_the_build_and_never_the_image(
 
 
 def test_the_secret_can_come_from_a_file(buildkit_context, lambda_engine, lambda_function_factory, tmp_path):
-    # BuildKit's layer cache does not key on a secret's value: change the step
-    # so that this build runs it (a real project sees the same).
-    dockerfile = buildkit_context / "Dockerfile"
-    step = f"mkdir -p /build && : {uuid.uuid4().hex} &&"
-    dockerfile.write_text(dockerfile.read_text().replace("mkdir -p /build &&", step))
+    secret_step_of_its_own(buildkit_context)
     secret = tmp_path / "token.txt"
     secret.write_text("abc123")
     spec = BuildSpec(buildkit_context, build_args={"BASE_IMAGE": BASE_IMAGE}, secrets=(f"id=index_token,src={secret}",))

@@ -7,13 +7,12 @@ import os
 import shutil
 import signal
 import time
-import uuid
 
 import pytest
 
 from pytest_lambda_image.build import find_buildkit_cli
 
-from ..conftest import IMAGES
+from ..conftest import IMAGES, secret_step_of_its_own
 
 
 def test_ini_configured_function(project):
@@ -358,9 +357,7 @@ def test_build_settings_from_ini_and_the_build_line(project, monkeypatch):
     if find_buildkit_cli() is None:
         pytest.skip("no docker CLI that can run BuildKit builds")
     shutil.copytree(IMAGES / "buildkit-fn", project.function_dir, dirs_exist_ok=True)
-    step = f"mkdir -p /build && : {uuid.uuid4().hex} &&"  # this build's own step: no layer cache from others
-    dockerfile = project.function_dir / "Dockerfile"
-    dockerfile.write_text(dockerfile.read_text().replace("mkdir -p /build &&", step))
+    secret_step_of_its_own(project.function_dir)
     monkeypatch.setenv("INDEX_TOKEN", "twelve chars")
     project.ini("lambda_build_secrets = id=index_token,env=INDEX_TOKEN\nlambda_target = final\n")
     project.tests(

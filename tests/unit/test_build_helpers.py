@@ -101,3 +101,11 @@ def test_finding_a_buildkit_cli(tmp_path, monkeypatch, version, buildx, found):
     cli = buildkit.find_buildkit_cli(fake_cli(tmp_path, f"docker-{version}", version, buildx))
     assert (cli.name if cli else None) == found
     assert buildkit.find_buildkit_cli(os.fspath(tmp_path / "nowhere")) is None
+
+
+def test_secrets_are_kept_as_docker_takes_them(monkeypatch):
+    monkeypatch.setenv("INDEX_TOKEN", "x")
+    assert BuildSpec(".", secrets=("env=INDEX_TOKEN,id=token", "id=INDEX_TOKEN")).secrets == (
+        "id=token,env=INDEX_TOKEN",
+        "id=INDEX_TOKEN,env=INDEX_TOKEN",
+    )
