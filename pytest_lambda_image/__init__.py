@@ -16,6 +16,9 @@ _WHERE = {
     "AuditFailure": "audit",
     "AuditReport": "audit",
     "ImageAudit": "audit",
+    "AwsBackend": "aws",
+    "BatchResult": "aws",
+    "batch_result": "aws",
     "build_image": "build",
     "DockerEngine": "engine",
     "ConfigError": "errors",
@@ -41,6 +44,7 @@ _WHERE = {
 
 if TYPE_CHECKING:
     from .audit import Allow, AuditFailure, AuditReport, ImageAudit
+    from .aws import AwsBackend, BatchResult, batch_result
     from .build import build_image
     from .engine import DockerEngine
     from .errors import (
@@ -68,6 +72,8 @@ __all__ = [
     "AuditFailure",
     "AuditReport",
     "ImageAudit",
+    "AwsBackend",
+    "BatchResult",
     "BuildSpec",
     "ConfigError",
     "DockerEngine",
@@ -86,6 +92,7 @@ __all__ = [
     "Report",
     "RequestEntityTooLarge",
     "RieNotFoundError",
+    "batch_result",
     "build_image",
     "get_image",
     "pull_image",

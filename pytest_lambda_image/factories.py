@@ -4,7 +4,8 @@ to pytest and imports this module only when a test asks for one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .audit import ImageAudit
@@ -131,16 +132,22 @@ class FunctionFactory:
         settings: PluginSettings,
         default_image: Callable[[], LambdaImage],
         on_start: Callable[[LambdaFunction], None] | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._default_image = default_image  # resolved only when needed
         self._on_start = on_start  # e.g. note the function for the test's failure report
         self._started: list[LambdaFunction] = []
+        # Variables under the configured ones (the AWS backend's): lambda_env and markers win.
+        self._environment = dict(environment or {})
 
     def __call__(self, image: str | LambdaImage | None = None, **settings: Any) -> LambdaFunction:
         __tracebackhide__ = True
-        config = self._settings.function.replace(**settings) if settings else self._settings.function
+        config = self._settings.function
+        if self._environment:
+            config = config.replace(env={**self._environment, **config.env})
+        config = config.replace(**settings) if settings else config
         function = LambdaFunction(
             image if image is not None else self._default_image(),
             config,
@@ -158,22 +165,29 @@ class FunctionFactory:
 
 
 class SharedFunction:
-    """The session's default function container, (re)started on demand."""
+    """The session's default function container, (re)started on demand: one
+    per extra environment (tests with and without the AWS backend)."""
 
-    def __init__(self, factory: FunctionFactory) -> None:
-        self._factory = factory
-        self._function: LambdaFunction | None = None
+    def __init__(self, engine: DockerEngine, settings: PluginSettings, image: Callable[[], LambdaImage]) -> None:
+        self._make = functools.partial(FunctionFactory, engine, settings, image)
+        self._factories: dict[frozenset[tuple[str, str]], FunctionFactory] = {}
+        self._functions: dict[frozenset[tuple[str, str]], LambdaFunction] = {}
 
-    def get(self) -> LambdaFunction:
-        if self._function is not None and not self._function.is_running():
-            self._function.stop()  # it died (e.g. killed from outside): start afresh
-            self._function = None
-        if self._function is None:
-            self._function = self._factory()
-        return self._function
+    def get(self, environment: Mapping[str, str] | None = None) -> LambdaFunction:
+        key = frozenset((environment or {}).items())
+        function = self._functions.get(key)
+        if function is not None and not function.is_running():
+            function.stop()  # it died (e.g. killed from outside): start afresh
+            function = None
+        if function is None:
+            factory = self._factories.setdefault(key, self._make(environment=environment))
+            function = self._functions[key] = factory()
+        return function
 
     def close(self) -> None:
-        self._factory.close()
+        self._functions.clear()
+        while self._factories:
+            self._factories.popitem()[1].close()
 
 
 class GatewayFactory:

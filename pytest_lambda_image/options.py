@@ -46,6 +46,12 @@ _INI: dict[str, tuple[str, Literal["string", "linelist"]]] = {
     "lambda_cpu_scaling": ("CPU quota in proportion to memory, as Lambda (1,769 MB = 1 vCPU; default false)", "string"),
     "lambda_log_format": ("AWS_LAMBDA_LOG_FORMAT: Text or JSON", "string"),
     "lambda_log_level": ("AWS_LAMBDA_LOG_LEVEL: TRACE, DEBUG, INFO, WARN, ERROR or FATAL", "string"),
+    "lambda_aws": (
+        "give every function an AWS backend: moto (moto's server, started by the plugin) or the URL of an endpoint "
+        "such as LocalStack's; unset: only tests that use the lambda_aws fixture get one",
+        "string",
+    ),
+    "lambda_aws_isolation": ("test (default: moto is reset before each test that uses it) or session", "string"),
     "lambda_gateway_format": ("lambda_gateway's front: 1.0 (REST, default), 2.0 (HTTP API), url or alb", "string"),
     "lambda_gateway_routes": ("lambda_gateway routes, one per line, e.g. 'GET /items/{id}' (default: all)", "linelist"),
     "lambda_gateway_alb_multi_value_headers": (
@@ -86,6 +92,11 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="true|false",
         help="run functions like Lambda (user 993, read-only root, sized /tmp, memory limit); false: plain docker run",
     )
+    group.addoption(
+        "--lambda-aws",
+        metavar="moto|URL",
+        help="give every function an AWS backend: moto, or the URL of an endpoint (LocalStack, ...)",
+    )
     for name, (help_text, kind) in _INI.items():
         parser.addini(name, help_text, type=kind, default=[] if kind == "linelist" else None)
 
@@ -99,6 +110,8 @@ class PluginSettings:
     gateway_format: str = "1.0"
     gateway_routes: tuple[str, ...] = ()
     gateway_alb_multi_value_headers: bool = False
+    aws: str | None = None  # "moto" or an endpoint URL: every function gets the backend
+    aws_isolation: str = "test"
 
     @property
     def configured(self) -> bool:
@@ -212,6 +225,18 @@ def resolve(config: pytest.Config) -> PluginSettings:
         raise ConfigError(f"invalid lambda_gateway_format {gateway_format!r}: use 1.0, 2.0, url or alb")
     multi_value = ini("lambda_gateway_alb_multi_value_headers")
     multi_value_headers = parse_bool(multi_value, "lambda_gateway_alb_multi_value_headers") if multi_value else False
+    aws = config.getoption("lambda_aws") or ini("lambda_aws")
+    if aws is not None:
+        aws = str(aws).strip()
+        if aws.lower() in ("off", "false", "none", "no"):
+            aws = None
+        elif aws.lower() == "moto":
+            aws = "moto"
+        elif not aws.startswith(("http://", "https://")):
+            raise ConfigError(f"invalid lambda_aws {aws!r}: use moto, or an endpoint URL such as http://localhost:4566")
+    isolation = (ini("lambda_aws_isolation") or "test").strip().lower()
+    if isolation not in ("test", "session"):
+        raise ConfigError(f"invalid lambda_aws_isolation {isolation!r}: use test or session")
     return PluginSettings(
         image_ref=image_ref,
         build=build,
@@ -220,4 +245,6 @@ def resolve(config: pytest.Config) -> PluginSettings:
         gateway_format=gateway_format,
         gateway_routes=tuple(r for r in (ini("lambda_gateway_routes") or []) if r.strip()),
         gateway_alb_multi_value_headers=multi_value_headers,
+        aws=aws,
+        aws_isolation=isolation,
     )

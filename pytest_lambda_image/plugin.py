@@ -17,6 +17,7 @@ from .options import PluginSettings
 from .reporting import or_fail
 
 if TYPE_CHECKING:
+    from .aws import AwsBackend
     from .engine import DockerEngine
     from .factories import AuditFactory, FunctionFactory, GatewayFactory, ImageFactory, SharedFunction
     from .function import LambdaFunction
@@ -30,6 +31,9 @@ _USED = pytest.StashKey["list[tuple[LambdaFunction, int | None]]"]()
 _ENGINE = pytest.StashKey["list[DockerEngine]"]()
 _IMAGE = pytest.StashKey["LambdaImage | LambdaImageError"]()
 _AUDITS = pytest.StashKey["AuditFactory"]()
+_AWS = pytest.StashKey["AwsBackend | LambdaImageError"]()
+_AWS_READY = pytest.StashKey[bool]()  # the test's backend was reset (isolation = test)
+_AWS_FIXTURES = ("lambda_aws", "lambda_aws_backend")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _AUDITS in config.stash:
         config.stash[_AUDITS].close()
+    backend = config.stash.get(_AWS, None)
+    if backend is not None and not isinstance(backend, LambdaImageError):
+        backend.close()
     engines = config.stash.get(_ENGINE, [])
     if engines:
         from . import cleanup
@@ -151,6 +158,42 @@ def session_audit(config: pytest.Config) -> AuditFactory:
     return config.stash[_AUDITS]
 
 
+def session_aws(config: pytest.Config) -> AwsBackend:
+    """The session's AWS backend (per xdist worker), started on first use."""
+    if _AWS not in config.stash:
+        from .aws import start_backend
+
+        settings = options.resolve(config)
+        try:
+            config.stash[_AWS] = start_backend(session_engine(config), settings.aws, settings.function.region)
+        except LambdaImageError as exc:
+            config.stash[_AWS] = exc
+    found = config.stash[_AWS]
+    if isinstance(found, LambdaImageError):
+        raise found.with_traceback(None)
+    return found
+
+
+def _test_aws(request: pytest.FixtureRequest) -> AwsBackend:
+    """The backend for this test: reset once before the test when isolation
+    is per test (moto only: an external endpoint keeps its state)."""
+    backend = session_aws(request.config)
+    item = request.node
+    if not item.stash.get(_AWS_READY, False):
+        item.stash[_AWS_READY] = True
+        if backend.kind == "moto" and options.resolve(request.config).aws_isolation == "test":
+            backend.reset()
+    return backend
+
+
+def _aws_environment(request: pytest.FixtureRequest, settings: PluginSettings) -> dict[str, str]:
+    """What this test's functions get to reach the AWS backend: every test's
+    when lambda_aws is configured, else only those of tests that use it."""
+    if settings.aws is None and not any(name in request.fixturenames for name in _AWS_FIXTURES):
+        return {}
+    return _test_aws(request).environment()
+
+
 def _note_use(item: pytest.Item) -> Callable[[LambdaFunction], None]:
     """Remember a test's own functions, so a failure report carries their logs."""
     return lambda function: item.stash.setdefault(_USED, []).append((function, None))
@@ -196,7 +239,11 @@ def lambda_function_factory(
     from .factories import FunctionFactory
 
     factory = FunctionFactory(
-        lambda_engine, lambda_settings, lambda: request.getfixturevalue("lambda_image"), _note_use(request.node)
+        lambda_engine,
+        lambda_settings,
+        lambda: request.getfixturevalue("lambda_image"),
+        _note_use(request.node),
+        or_fail(lambda: _aws_environment(request, lambda_settings)),
     )
     yield factory
     factory.close()
@@ -206,9 +253,9 @@ def lambda_function_factory(
 def _lambda_shared_function(
     lambda_engine: DockerEngine, lambda_settings: PluginSettings, lambda_image: LambdaImage
 ) -> Iterator[SharedFunction]:
-    from .factories import FunctionFactory, SharedFunction
+    from .factories import SharedFunction
 
-    shared = SharedFunction(FunctionFactory(lambda_engine, lambda_settings, lambda: lambda_image))
+    shared = SharedFunction(lambda_engine, lambda_settings, lambda: lambda_image)
     yield shared
     shared.close()
 
@@ -220,9 +267,10 @@ def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSetti
     `@pytest.mark.lambda_function(**settings)`: such a test gets a fresh
     container with those settings, for that test alone."""
     marker = request.node.get_closest_marker(MARKER)
+    environment = or_fail(lambda: _aws_environment(request, lambda_settings))
     if marker is None or not (marker.args or marker.kwargs):
         shared: SharedFunction = request.getfixturevalue("_lambda_shared_function")
-        function = or_fail(shared.get)
+        function = or_fail(lambda: shared.get(environment))
         request.node.stash.setdefault(_USED, []).append((function, function.collector.issued))
         yield function
         return
@@ -235,6 +283,7 @@ def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSetti
         lambda_settings,
         lambda: request.getfixturevalue("lambda_image"),
         _note_use(request.node),
+        environment,
     )
     try:
         function = or_fail(lambda: factory(image, **settings))
@@ -271,6 +320,22 @@ def lambda_audit(pytestconfig: pytest.Config) -> AuditFactory:
     image (default: the configured one), read once per session:
     `lambda_audit().assert_no_credentials()`."""
     return session_audit(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def lambda_aws_backend(pytestconfig: pytest.Config) -> AwsBackend:
+    """The session's AWS backend, never reset: for session-scoped fixtures
+    that seed it (with `lambda_aws_isolation = session`)."""
+    return or_fail(lambda: session_aws(pytestconfig))
+
+
+@pytest.fixture
+def lambda_aws(request: pytest.FixtureRequest) -> AwsBackend:
+    """An AWS backend that this test's functions talk to (moto's server,
+    started once per session, or the `lambda_aws` endpoint): seed it and
+    check side effects with `lambda_aws.client("dynamodb")`. moto's state is
+    wiped before each test unless `lambda_aws_isolation = session`."""
+    return or_fail(lambda: _test_aws(request))
 
 
 @pytest.fixture

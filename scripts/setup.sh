@@ -69,6 +69,13 @@ step "Runtime Interface Emulator"
 step "Stand-in Lambda Python base image"
 PYTHON=.venv/bin/python scripts/build-base-image.sh
 
+step "Wheels for examples/orders-function (its image installs boto3 from them: builds have no network)"
+if [ ! -e examples/orders-function/wheels/.complete ]; then
+  .venv/bin/python -m pip download --quiet --disable-pip-version-check \
+    -r examples/orders-function/requirements.txt -d examples/orders-function/wheels
+  touch examples/orders-function/wheels/.complete
+fi
+
 step "Stand-in Lambda Node.js 20 base image"
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && [ "$(node --version | cut -d. -f1)" = v20 ]; then
   PYTHON=.venv/bin/python scripts/build-nodejs-base-image.sh

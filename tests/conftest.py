@@ -18,6 +18,7 @@ import pytest
 from pytest_lambda_image import ImageNotFoundError, LambdaImage, cleanup, get_image
 
 IMAGES = Path(__file__).parent / "images"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 BASE_IMAGE = os.environ.get("PYTEST_LAMBDA_BASE_IMAGE", "pytest-lambda-image/python-base:3.11")
 NODE_BASE_IMAGE = os.environ.get("PYTEST_LAMBDA_NODE_BASE_IMAGE", "pytest-lambda-image/nodejs-base:20")
 
@@ -40,6 +41,15 @@ def base_image(lambda_engine) -> LambdaImage:
 def python_image(lambda_image_factory, base_image) -> LambdaImage:
     """tests/images/python-fn on the stand-in base: one handler per behaviour."""
     return lambda_image_factory.build(IMAGES / "python-fn", build_args={"BASE_IMAGE": BASE_IMAGE})
+
+
+@pytest.fixture(scope="session")
+def orders_image(lambda_image_factory, base_image) -> LambdaImage:
+    """examples/orders-function (boto3 from wheels that scripts/setup.sh downloads)."""
+    context = EXAMPLES / "orders-function"
+    if not (context / "wheels" / ".complete").exists():
+        pytest.fail(f"{context}/wheels is missing: run scripts/setup.sh first", pytrace=False)
+    return lambda_image_factory.build(context, build_args={"BASE_IMAGE": BASE_IMAGE})
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,268 @@
+"""The AWS a function talks to in tests: moto's server, started in this
+process, or an endpoint the user runs (LocalStack, a team's own).
+
+How the function containers reach it: the server listens on loopback only;
+a relay (relay.py) listens on the Docker bridge's host address, the address
+`host-gateway` names, and the functions get that address as
+AWS_ENDPOINT_URL. An IP address, not a name, so that the SDKs use path-style
+S3 URLs (a bucket name cannot be prepended to an IP). Nothing listens on
+the machine's other interfaces."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse, urlunparse
+
+import requests
+
+from ..engine import DockerEngine, docker_errors
+from ..errors import ConfigError, LambdaImageError
+from .relay import TcpRelay
+
+if TYPE_CHECKING:
+    from ..function import LambdaFunction
+    from .event_source import SqsEventSource
+
+# Not secrets: what moto and LocalStack accept. The function gets these
+# instead of any real credentials.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+INSTALL_HINT = "pip install 'pytest-lambda-image[aws]'"
+_LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+
+
+class AwsBackend:
+    """An AWS endpoint shared by the tests and the functions they start.
+
+    `client()` / `resource()` give boto3 objects bound to it with fake
+    credentials; `environment()` is what a function container gets so that
+    its SDK talks to it (AWS_ENDPOINT_URL, honoured by botocore 1.31+ and the
+    AWS SDKs of 2023 on, for every service)."""
+
+    kind = "endpoint"
+
+    def __init__(self, endpoint_url: str, function_endpoint_url: str, region: str) -> None:
+        #: where this process (the tests) reaches the backend
+        self.endpoint_url = endpoint_url
+        #: where function containers reach it
+        self.function_endpoint_url = function_endpoint_url
+        self.region = region
+        self._relays: list[TcpRelay] = []
+
+    def environment(self) -> dict[str, str]:
+        """Variables that point a function's SDK at this backend."""
+        return {"AWS_ENDPOINT_URL": self.function_endpoint_url, **FAKE_CREDENTIALS}
+
+    def session(self) -> Any:
+        """A boto3 Session with the fake credentials and the backend's region:
+        never the host's credentials or profile."""
+        boto3 = _import_boto3()
+        return boto3.session.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=self.region,
+        )
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """`lambda_aws.client("dynamodb")`: a boto3 client bound to the backend."""
+        kwargs.setdefault("endpoint_url", self.endpoint_url)
+        return self.session().client(service, **kwargs)
+
+    def resource(self, service: str, **kwargs: Any) -> Any:
+        """`lambda_aws.resource("s3")`: a boto3 resource bound to the backend."""
+        kwargs.setdefault("endpoint_url", self.endpoint_url)
+        return self.session().resource(service, **kwargs)
+
+    def reset(self) -> None:
+        """Forget every resource. An external endpoint keeps its state (there
+        is no common way to wipe it): this raises for one."""
+        raise LambdaImageError(
+            f"the AWS endpoint {self.endpoint_url} is not the plugin's own: it cannot be reset between tests; "
+            "clean up what a test creates, or use the plugin's moto backend"
+        )
+
+    def sqs_event_source(
+        self,
+        function: LambdaFunction,
+        queue_url: str,
+        *,
+        batch_size: int = 10,
+        report_batch_item_failures: bool = True,
+    ) -> SqsEventSource:
+        """Feed a queue of this backend to `function` as an SQS event source
+        mapping would: `.poll()` one batch, `.drain()` until the queue is empty."""
+        from .event_source import SqsEventSource
+
+        return SqsEventSource(
+            self, function, queue_url, batch_size=batch_size, report_batch_item_failures=report_batch_item_failures
+        )
+
+    def close(self) -> None:
+        while self._relays:
+            self._relays.pop().close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.endpoint_url} (functions: {self.function_endpoint_url})>"
+
+
+class MotoBackend(AwsBackend):
+    """moto's server (moto[server]) in a thread of this process, on loopback."""
+
+    kind = "moto"
+
+    def __init__(self, engine: DockerEngine, region: str) -> None:
+        self._server = _moto_server()
+        self._thread = threading.Thread(
+            # A short poll so the session's end does not wait half a second for it.
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="pytest-lambda-moto",
+            daemon=True,
+        )
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        local = f"http://{host}:{port}"
+        try:
+            relay = _relay_for_containers(engine, (host, port), "moto's server")
+        except BaseException:
+            self._stop_server()
+            raise
+        super().__init__(local, f"http://{relay.address[0]}:{relay.port}", region)
+        self._relays.append(relay)
+        self._http = requests.Session()
+
+    def reset(self) -> None:
+        """Forget every resource (moto's `/moto-api/reset`)."""
+        try:
+            self._http.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+        except requests.RequestException as exc:
+            raise LambdaImageError(f"could not reset moto's server at {self.endpoint_url}: {exc}") from None
+
+    def _stop_server(self) -> None:
+        with contextlib.suppress(Exception):
+            self._server.shutdown()
+            self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def close(self) -> None:
+        super().close()
+        self._http.close()
+        self._stop_server()
+
+
+def _moto_server() -> Any:
+    """moto's WSGI application in a threaded werkzeug server on a free
+    loopback port, without a log line per request (they would fill every
+    failed test's captured log)."""
+    try:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+    except ImportError:
+        raise ConfigError(f"the AWS backend needs moto's server: {INSTALL_HINT}") from None
+
+    class QuietHandler(MotoRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            pass
+
+    app = DomainDispatcherApplication(create_backend_app)
+    return make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+
+
+class ExternalBackend(AwsBackend):
+    """An endpoint someone else runs. A loopback URL is relayed so that the
+    containers reach it; any other URL is given to them unchanged."""
+
+    def __init__(self, engine: DockerEngine, endpoint_url: str, region: str) -> None:
+        parsed = urlparse(endpoint_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigError(
+                f"invalid AWS endpoint {endpoint_url!r}: give a URL such as http://localhost:4566 (lambda_aws)"
+            )
+        function_url = endpoint_url
+        relay = None
+        if is_loopback(parsed.hostname):
+            port = parsed.port or (443 if parsed.scheme == "https" else 80)
+            relay = _relay_for_containers(engine, ("127.0.0.1", port), f"the AWS endpoint {endpoint_url}")
+            function_url = urlunparse(parsed._replace(netloc=f"{relay.address[0]}:{relay.port}"))
+        super().__init__(endpoint_url.rstrip("/"), function_url.rstrip("/"), region)
+        if relay is not None:
+            self._relays.append(relay)
+
+
+def start_backend(engine: DockerEngine, setting: str | None, region: str) -> AwsBackend:
+    """The backend `setting` names: None or "moto" for moto's server, else
+    the URL of an endpoint to use instead."""
+    if setting in (None, "", "moto"):
+        return MotoBackend(engine, region)
+    return ExternalBackend(engine, setting, region)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bridge_host_address(engine: DockerEngine) -> str | None:
+    """This machine's address on Docker's default bridge (what `host-gateway`
+    resolves to), if the engine runs here and the address is ours to listen
+    on; None for a remote engine or one in a VM (Docker Desktop, rootless)."""
+    if engine.host_address != "127.0.0.1":
+        return None
+    with docker_errors("reading the bridge network"):
+        attrs = engine.client.api.inspect_network("bridge")
+    for config in (attrs.get("IPAM") or {}).get("Config") or []:
+        gateway = config.get("Gateway")
+        if not gateway and config.get("Subnet"):
+            with contextlib.suppress(ValueError):
+                # Docker gives the bridge the subnet's first address unless told otherwise.
+                gateway = str(next(ipaddress.ip_network(config["Subnet"], strict=False).hosts()))
+        if gateway and _can_listen(gateway):
+            return str(gateway)
+    return None
+
+
+def _can_listen(address: str) -> bool:
+    try:
+        with socket.create_server((address, 0)):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def _relay_for_containers(engine: DockerEngine, target: tuple[str, int], what: str) -> TcpRelay:
+    address = bridge_host_address(engine)
+    if address is None:
+        raise ConfigError(
+            f"function containers cannot reach {what} on this machine: the Docker engine at "
+            f"{engine.host_address} does not share its network (a remote engine, Docker Desktop or rootless "
+            "Docker). Run the AWS endpoint where the engine reaches it and give its URL (lambda_aws = "
+            "http://HOST:PORT)"
+        )
+    return TcpRelay(address, target)
+
+
+def _import_boto3() -> Any:
+    try:
+        import boto3
+    except ImportError:
+        raise ConfigError(f"AWS clients need boto3: {INSTALL_HINT}") from None
+    return boto3
+
+
+def merge_environment(backend_env: Mapping[str, str], configured: Mapping[str, str]) -> dict[str, str]:
+    """The backend's variables under the user's own: an explicit
+    AWS_ENDPOINT_URL (or credentials) in lambda_env or a marker wins."""
+    return {**backend_env, **configured}
