@@ -79,34 +79,48 @@ def remove_tracked() -> None:
 
 
 def remove_session(client: docker.DockerClient, session_id: str = SESSION_ID) -> int:
-    """Remove every container of this session, including any a crash left untracked."""
+    """Remove every container of this session, including any a crash left
+    untracked, then its networks (the AWS backend's)."""
     remove_tracked()
     removed = 0
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
         for item in client.api.containers(all=True, filters={"label": f"{LABEL_SESSION}={session_id}"}):
             remove_container(client, item["Id"])
             removed += 1
+        for network in client.api.networks(filters={"label": f"{LABEL_SESSION}={session_id}"}):
+            remove_network(client, network["Id"])
     return removed
+
+
+def remove_network(client: docker.DockerClient, network_id: str) -> None:
+    with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError, requests.exceptions.RequestException):
+        client.api.remove_network(network_id)
 
 
 def reap_stale(client: docker.DockerClient) -> int:
-    """Remove containers left by dead pytest processes on this host (same
-    hostname and PID namespace, process gone)."""
+    """Remove containers, then networks, left by dead pytest processes on
+    this host (same hostname and PID namespace, process gone)."""
     removed = 0
-    host = socket.gethostname()
+    filters = {"label": [f"{LABEL}=true", f"{LABEL_HOST}={socket.gethostname()}"]}
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
-        for item in client.api.containers(all=True, filters={"label": [f"{LABEL}=true", f"{LABEL_HOST}={host}"]}):
-            labels = item.get("Labels") or {}
-            if labels.get(LABEL_SESSION) == SESSION_ID or labels.get(LABEL_PIDNS) != PID_NAMESPACE:
-                continue
-            try:
-                pid = int(labels.get(LABEL_PID, ""))
-            except ValueError:
-                continue
-            if not pid_alive(pid):
+        for item in client.api.containers(all=True, filters=filters):
+            if _is_stale(item.get("Labels") or {}):
                 remove_container(client, item["Id"])
                 removed += 1
+        for network in client.api.networks(filters=filters):
+            if _is_stale(network.get("Labels") or {}):
+                remove_network(client, network["Id"])
     return removed
+
+
+def _is_stale(labels: dict[str, str]) -> bool:
+    if labels.get(LABEL_SESSION) == SESSION_ID or labels.get(LABEL_PIDNS) != PID_NAMESPACE:
+        return False
+    try:
+        pid = int(labels.get(LABEL_PID, ""))
+    except ValueError:
+        return False
+    return not pid_alive(pid)
 
 
 def pid_alive(pid: int) -> bool:

@@ -5,8 +5,8 @@ to pytest and imports this module only when a test asks for one."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .audit import ImageAudit
 from .audit.findings import Allow, coerce_allowlist
@@ -19,6 +19,9 @@ from .image import LambdaImage, get_image
 from .options import PluginSettings
 from .reporting import or_fail
 from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, PullPolicy
+
+if TYPE_CHECKING:
+    from .aws import AwsBackend
 
 
 def configured_image(
@@ -132,21 +135,20 @@ class FunctionFactory:
         settings: PluginSettings,
         default_image: Callable[[], LambdaImage],
         on_start: Callable[[LambdaFunction], None] | None = None,
-        environment: Mapping[str, str] | None = None,
+        aws: AwsBackend | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
         self._default_image = default_image  # resolved only when needed
         self._on_start = on_start  # e.g. note the function for the test's failure report
         self._started: list[LambdaFunction] = []
-        # Variables under the configured ones (the AWS backend's): lambda_env and markers win.
-        self._environment = dict(environment or {})
+        self._aws = aws  # the AWS backend the functions talk to, if any
 
     def __call__(self, image: str | LambdaImage | None = None, **settings: Any) -> LambdaFunction:
         __tracebackhide__ = True
         config = self._settings.function
-        if self._environment:
-            config = config.replace(env={**self._environment, **config.env})
+        if self._aws is not None:  # its variables under the configured ones: lambda_env and markers win
+            config = config.replace(env={**self._aws.environment(), **config.env})
         config = config.replace(**settings) if settings else config
         function = LambdaFunction(
             image if image is not None else self._default_image(),
@@ -154,6 +156,8 @@ class FunctionFactory:
             engine=self._engine,
             pull=self._settings.pull,
         )
+        if self._aws is not None and self._aws.network:
+            function.with_kwargs(network=self._aws.network)
         self._started.append(function)
         if self._on_start is not None:
             self._on_start(function)
@@ -166,21 +170,21 @@ class FunctionFactory:
 
 class SharedFunction:
     """The session's default function container, (re)started on demand: one
-    per extra environment (tests with and without the AWS backend)."""
+    for tests without the AWS backend, one for tests with it."""
 
     def __init__(self, engine: DockerEngine, settings: PluginSettings, image: Callable[[], LambdaImage]) -> None:
         self._make = functools.partial(FunctionFactory, engine, settings, image)
-        self._factories: dict[frozenset[tuple[str, str]], FunctionFactory] = {}
-        self._functions: dict[frozenset[tuple[str, str]], LambdaFunction] = {}
+        self._factories: dict[bool, FunctionFactory] = {}
+        self._functions: dict[bool, LambdaFunction] = {}
 
-    def get(self, environment: Mapping[str, str] | None = None) -> LambdaFunction:
-        key = frozenset((environment or {}).items())
+    def get(self, aws: AwsBackend | None = None) -> LambdaFunction:
+        key = aws is not None  # one backend per session
         function = self._functions.get(key)
         if function is not None and not function.is_running():
             function.stop()  # it died (e.g. killed from outside): start afresh
             function = None
         if function is None:
-            factory = self._factories.setdefault(key, self._make(environment=environment))
+            factory = self._factories.setdefault(key, self._make(aws=aws))
             function = self._functions[key] = factory()
         return function
 

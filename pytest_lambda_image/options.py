@@ -52,6 +52,12 @@ _INI: dict[str, tuple[str, Literal["string", "linelist"]]] = {
         "string",
     ),
     "lambda_aws_isolation": ("test (default: moto is reset before each test that uses it) or session", "string"),
+    "lambda_aws_server": (
+        "where moto runs: auto (default: in this process when the Docker engine is local, else in a container), "
+        "process or container",
+        "string",
+    ),
+    "lambda_aws_image": ("moto's image for lambda_aws_server = container (default motoserver/moto:latest)", "string"),
     "lambda_gateway_format": ("lambda_gateway's front: 1.0 (REST, default), 2.0 (HTTP API), url or alb", "string"),
     "lambda_gateway_routes": ("lambda_gateway routes, one per line, e.g. 'GET /items/{id}' (default: all)", "linelist"),
     "lambda_gateway_alb_multi_value_headers": (
@@ -112,6 +118,8 @@ class PluginSettings:
     gateway_alb_multi_value_headers: bool = False
     aws: str | None = None  # "moto" or an endpoint URL: every function gets the backend
     aws_isolation: str = "test"
+    aws_server: str = "auto"  # where moto runs: auto, process or container
+    aws_image: str = "motoserver/moto:latest"
 
     @property
     def configured(self) -> bool:
@@ -237,6 +245,9 @@ def resolve(config: pytest.Config) -> PluginSettings:
     isolation = (ini("lambda_aws_isolation") or "test").strip().lower()
     if isolation not in ("test", "session"):
         raise ConfigError(f"invalid lambda_aws_isolation {isolation!r}: use test or session")
+    aws_server = (ini("lambda_aws_server") or "auto").strip().lower()
+    if aws_server not in ("auto", "process", "container"):
+        raise ConfigError(f"invalid lambda_aws_server {aws_server!r}: use auto, process or container")
     return PluginSettings(
         image_ref=image_ref,
         build=build,
@@ -247,4 +258,6 @@ def resolve(config: pytest.Config) -> PluginSettings:
         gateway_alb_multi_value_headers=multi_value_headers,
         aws=aws,
         aws_isolation=isolation,
+        aws_server=aws_server,
+        aws_image=ini("lambda_aws_image") or "motoserver/moto:latest",
     )

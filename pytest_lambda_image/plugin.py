@@ -165,7 +165,14 @@ def session_aws(config: pytest.Config) -> AwsBackend:
 
         settings = options.resolve(config)
         try:
-            config.stash[_AWS] = start_backend(session_engine(config), settings.aws, settings.function.region)
+            config.stash[_AWS] = start_backend(
+                session_engine(config),
+                settings.aws,
+                settings.function.region,
+                server=settings.aws_server,
+                image=settings.aws_image,
+                pull=settings.pull,
+            )
         except LambdaImageError as exc:
             config.stash[_AWS] = exc
     found = config.stash[_AWS]
@@ -186,12 +193,12 @@ def _test_aws(request: pytest.FixtureRequest) -> AwsBackend:
     return backend
 
 
-def _aws_environment(request: pytest.FixtureRequest, settings: PluginSettings) -> dict[str, str]:
-    """What this test's functions get to reach the AWS backend: every test's
-    when lambda_aws is configured, else only those of tests that use it."""
+def _functions_aws(request: pytest.FixtureRequest, settings: PluginSettings) -> AwsBackend | None:
+    """The backend this test's functions talk to: every test's when
+    lambda_aws is configured, else only that of tests that use it."""
     if settings.aws is None and not any(name in request.fixturenames for name in _AWS_FIXTURES):
-        return {}
-    return _test_aws(request).environment()
+        return None
+    return _test_aws(request)
 
 
 def _note_use(item: pytest.Item) -> Callable[[LambdaFunction], None]:
@@ -243,7 +250,7 @@ def lambda_function_factory(
         lambda_settings,
         lambda: request.getfixturevalue("lambda_image"),
         _note_use(request.node),
-        or_fail(lambda: _aws_environment(request, lambda_settings)),
+        or_fail(lambda: _functions_aws(request, lambda_settings)),
     )
     yield factory
     factory.close()
@@ -267,10 +274,10 @@ def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSetti
     `@pytest.mark.lambda_function(**settings)`: such a test gets a fresh
     container with those settings, for that test alone."""
     marker = request.node.get_closest_marker(MARKER)
-    environment = or_fail(lambda: _aws_environment(request, lambda_settings))
+    aws = or_fail(lambda: _functions_aws(request, lambda_settings))
     if marker is None or not (marker.args or marker.kwargs):
         shared: SharedFunction = request.getfixturevalue("_lambda_shared_function")
-        function = or_fail(lambda: shared.get(environment))
+        function = or_fail(lambda: shared.get(aws))
         request.node.stash.setdefault(_USED, []).append((function, function.collector.issued))
         yield function
         return
@@ -283,7 +290,7 @@ def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSetti
         lambda_settings,
         lambda: request.getfixturevalue("lambda_image"),
         _note_use(request.node),
-        environment,
+        aws,
     )
     try:
         function = or_fail(lambda: factory(image, **settings))

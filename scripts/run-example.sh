@@ -15,4 +15,5 @@ run_example() {
 for example in python-function http-api-function; do
   run_example "$example" pytest-lambda-image/python-base:3.11 "$@"
 done
+run_example orders-function pytest-lambda-image/python-base:3.11 "$@"
 run_example node-function pytest-lambda-image/nodejs-base:20 "$@"

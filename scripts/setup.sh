@@ -76,6 +76,15 @@ if [ ! -e examples/orders-function/wheels/.complete ]; then
   touch examples/orders-function/wheels/.complete
 fi
 
+step "Wheels for tests/images/moto-server (moto's server in a container, as motoserver/moto)"
+moto_wheels=tests/images/moto-server/wheels
+moto_version=$(.venv/bin/python -c 'import moto; print(moto.__version__)')
+if [ "$(cat "$moto_wheels/.complete" 2>/dev/null)" != "$moto_version" ]; then
+  rm -rf "$moto_wheels"
+  .venv/bin/python -m pip download --quiet --disable-pip-version-check "moto[server]==$moto_version" -d "$moto_wheels"
+  echo "$moto_version" > "$moto_wheels/.complete"
+fi
+
 step "Stand-in Lambda Node.js 20 base image"
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && [ "$(node --version | cut -d. -f1)" = v20 ]; then
   PYTHON=.venv/bin/python scripts/build-nodejs-base-image.sh

@@ -53,6 +53,15 @@ def orders_image(lambda_image_factory, base_image) -> LambdaImage:
 
 
 @pytest.fixture(scope="session")
+def moto_server_image(lambda_image_factory, base_image) -> LambdaImage:
+    """tests/images/moto-server: moto's server in a container (a stand-in for motoserver/moto)."""
+    context = IMAGES / "moto-server"
+    if not (context / "wheels" / ".complete").exists():
+        pytest.fail(f"{context}/wheels is missing: run scripts/setup.sh first", pytrace=False)
+    return lambda_image_factory.build(context, build_args={"BASE_IMAGE": BASE_IMAGE})
+
+
+@pytest.fixture(scope="session")
 def node_base_image(lambda_engine) -> LambdaImage:
     """The stand-in Lambda Node.js 20 base (scripts/build-nodejs-base-image.sh)."""
     return stand_in_base(lambda_engine, NODE_BASE_IMAGE)

@@ -22,6 +22,7 @@ import requests
 
 from ..engine import DockerEngine, docker_errors
 from ..errors import ConfigError, LambdaImageError
+from ..settings import PullPolicy
 from .relay import TcpRelay
 
 if TYPE_CHECKING:
@@ -55,6 +56,8 @@ class AwsBackend:
         #: where function containers reach it
         self.function_endpoint_url = function_endpoint_url
         self.region = region
+        #: the Docker network function containers must join to reach it (None: any)
+        self.network: str | None = None
         self._relays: list[TcpRelay] = []
 
     def environment(self) -> dict[str, str]:
@@ -114,10 +117,30 @@ class AwsBackend:
         return f"<{type(self).__name__} {self.endpoint_url} (functions: {self.function_endpoint_url})>"
 
 
-class MotoBackend(AwsBackend):
-    """moto's server (moto[server]) in a thread of this process, on loopback."""
+class ResettableMoto(AwsBackend):
+    """A moto server of the plugin's own, wiped through moto's `/moto-api/reset`."""
 
     kind = "moto"
+
+    def __init__(self, endpoint_url: str, function_endpoint_url: str, region: str) -> None:
+        super().__init__(endpoint_url, function_endpoint_url, region)
+        self._http = requests.Session()
+        self._http.trust_env = False  # a proxy must not stand between the tests and a local server
+
+    def reset(self) -> None:
+        """Forget every resource (moto's `/moto-api/reset`)."""
+        try:
+            self._http.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
+        except requests.RequestException as exc:
+            raise LambdaImageError(f"could not reset moto's server at {self.endpoint_url}: {exc}") from None
+
+    def close(self) -> None:
+        super().close()
+        self._http.close()
+
+
+class MotoBackend(ResettableMoto):
+    """moto's server (moto[server]) in a thread of this process, on loopback."""
 
     def __init__(self, engine: DockerEngine, region: str) -> None:
         self._server = _moto_server()
@@ -132,20 +155,14 @@ class MotoBackend(AwsBackend):
         host, port = self._server.server_address[:2]
         local = f"http://{host}:{port}"
         try:
-            relay = _relay_for_containers(engine, (host, port), "moto's server")
+            relay = _relay_for_containers(
+                engine, (host, port), "moto's server", "Run moto in a container instead: lambda_aws_server = container"
+            )
         except BaseException:
             self._stop_server()
             raise
         super().__init__(local, f"http://{relay.address[0]}:{relay.port}", region)
         self._relays.append(relay)
-        self._http = requests.Session()
-
-    def reset(self) -> None:
-        """Forget every resource (moto's `/moto-api/reset`)."""
-        try:
-            self._http.post(f"{self.endpoint_url}/moto-api/reset", timeout=30).raise_for_status()
-        except requests.RequestException as exc:
-            raise LambdaImageError(f"could not reset moto's server at {self.endpoint_url}: {exc}") from None
 
     def _stop_server(self) -> None:
         with contextlib.suppress(Exception):
@@ -155,7 +172,6 @@ class MotoBackend(AwsBackend):
 
     def close(self) -> None:
         super().close()
-        self._http.close()
         self._stop_server()
 
 
@@ -191,19 +207,48 @@ class ExternalBackend(AwsBackend):
         relay = None
         if is_loopback(parsed.hostname):
             port = parsed.port or (443 if parsed.scheme == "https" else 80)
-            relay = _relay_for_containers(engine, ("127.0.0.1", port), f"the AWS endpoint {endpoint_url}")
+            relay = _relay_for_containers(
+                engine,
+                ("127.0.0.1", port),
+                f"the AWS endpoint {endpoint_url}",
+                "Give an address the engine's containers reach instead (lambda_aws = http://HOST:PORT)",
+            )
             function_url = urlunparse(parsed._replace(netloc=f"{relay.address[0]}:{relay.port}"))
         super().__init__(endpoint_url.rstrip("/"), function_url.rstrip("/"), region)
         if relay is not None:
             self._relays.append(relay)
 
 
-def start_backend(engine: DockerEngine, setting: str | None, region: str) -> AwsBackend:
+MOTO_SERVERS = ("auto", "process", "container")
+DEFAULT_MOTO_IMAGE = "motoserver/moto:latest"
+
+
+def start_backend(
+    engine: DockerEngine,
+    setting: str | None,
+    region: str,
+    *,
+    server: str = "auto",
+    image: str = DEFAULT_MOTO_IMAGE,
+    pull: PullPolicy = "missing",
+) -> AwsBackend:
     """The backend `setting` names: None or "moto" for moto's server, else
-    the URL of an endpoint to use instead."""
-    if setting in (None, "", "moto"):
+    the URL of an endpoint to use instead.
+
+    moto runs in this process when the engine shares this machine's network
+    (`server = "process"`: nothing to pull, the tests' own moto version), else
+    in a container on a network of its own that the functions join
+    (`"container"`, from `image`): the only way a remote engine's containers
+    reach it."""
+    if setting not in (None, "", "moto"):
+        return ExternalBackend(engine, setting, region)
+    if server not in MOTO_SERVERS:
+        raise ConfigError(f"invalid lambda_aws_server {server!r}: use {', '.join(MOTO_SERVERS)}")
+    if server == "process" or (server == "auto" and bridge_host_address(engine) is not None):
         return MotoBackend(engine, region)
-    return ExternalBackend(engine, setting, region)
+    from .moto_container import MotoContainerBackend
+
+    return MotoContainerBackend(engine, region, image, pull)
 
 
 def is_loopback(host: str) -> bool:
@@ -242,14 +287,13 @@ def _can_listen(address: str) -> bool:
         return False
 
 
-def _relay_for_containers(engine: DockerEngine, target: tuple[str, int], what: str) -> TcpRelay:
+def _relay_for_containers(engine: DockerEngine, target: tuple[str, int], what: str, hint: str) -> TcpRelay:
     address = bridge_host_address(engine)
     if address is None:
         raise ConfigError(
-            f"function containers cannot reach {what} on this machine: the Docker engine at "
+            f"function containers cannot reach {what} on this machine's loopback: the Docker engine at "
             f"{engine.host_address} does not share its network (a remote engine, Docker Desktop or rootless "
-            "Docker). Run the AWS endpoint where the engine reaches it and give its URL (lambda_aws = "
-            "http://HOST:PORT)"
+            f"Docker). {hint}"
         )
     return TcpRelay(address, target)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 
 import pytest
 
@@ -65,6 +66,64 @@ def test_the_orders_example_passes_under_xdist(plain_project, orders_image):
 
     result.assert_outcomes(passed=5)
     assert plain_project.leftovers() == []
+
+
+def session_networks(project: Project) -> list[str]:
+    found = []
+    for session in project.sessions():
+        found += project.engine.client.api.networks(filters={"label": f"pytest-lambda-image.session={session}"})
+    return [n["Name"] for n in found]
+
+
+def test_moto_in_a_container_for_engines_that_cannot_reach_this_machine(plain_project, orders_image, moto_server_image):
+    """What a remote engine gets: moto on a network of its own that the
+    functions join, reached by the tests through a published port."""
+    orders_ini(plain_project, orders_image)
+    with (plain_project.pytester.path / "pyproject.toml").open("a") as ini:
+        ini.write(f'lambda_aws_server = "container"\nlambda_aws_image = "{moto_server_image.ref}"\n')
+    shutil.copy(ORDERS / "tests" / "test_orders.py", plain_project.pytester.path / "test_orders.py")
+    plain_project.tests(
+        """
+        def test_the_function_is_on_morts_network(lambda_function, lambda_aws):
+            assert lambda_aws.network and lambda_aws.network.startswith("pytest-lambda-aws-")
+            attrs = lambda_function.get_wrapped_container().attrs
+            assert list(attrs["NetworkSettings"]["Networks"]) == [lambda_aws.network]
+            assert lambda_function.environment()["AWS_ENDPOINT_URL"].endswith(":5000")
+        """.replace("morts", "motos")
+    )
+
+    result = plain_project.run()
+
+    result.assert_outcomes(passed=6)
+    assert plain_project.leftovers() == [] and session_networks(plain_project) == []
+
+
+def test_a_killed_sessions_moto_container_and_network_are_reaped(plain_project, moto_server_image):
+    plain_project.pytester.makeini(
+        f"[pytest]\nlambda_aws_server = container\nlambda_aws_image = {moto_server_image.ref}\n"
+    )
+    ready = plain_project.pytester.path / "ready"
+    plain_project.tests(
+        f"""
+        import time
+
+        def test_waits(lambda_aws):
+            open({str(ready)!r}, "w").close()
+            time.sleep(60)
+        """
+    )
+    process = plain_project.pytester.popen([*plain_project.pytester._getpytestargs(), "-p", "no:cacheprovider"])
+    deadline = time.monotonic() + 120
+    while not ready.exists():
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    process.kill()  # SIGKILL: nothing in that process can clean up
+    process.wait()
+    assert len(session_networks(plain_project)) <= 1  # (another worker's inner session may have reaped it)
+
+    plain_project.tests("def test_next(lambda_engine):\n    pass\n")
+    plain_project.run().assert_outcomes(passed=1)
+    assert plain_project.leftovers() == [] and session_networks(plain_project) == []
 
 
 def test_only_tests_that_ask_get_the_backend_and_never_the_hosts_credentials(project, monkeypatch):
