@@ -1,5 +1,7 @@
 """Cold start, warm invoke latency and a short lifecycle, through the plugin
-and through the raw docker SDK + a requests.Session against the same RIE.
+and through the raw docker SDK + a requests.Session against the same RIE
+(plus a floor: the same warm invokes with http.client, the plugin's own HTTP
+client, which shows what deciding each outcome from the RIE's log costs).
 
     python benchmarks/bench_invoke.py [--image TAG] [--rounds N]
 
@@ -11,6 +13,7 @@ Without --image it builds examples/python-function on the stand-in base image
 from __future__ import annotations
 
 import argparse
+import http.client
 import statistics
 import time
 from pathlib import Path
@@ -40,6 +43,19 @@ def raw_start(client: docker.DockerClient, image: str) -> tuple[object, requests
         except requests.exceptions.RequestException:
             time.sleep(0.005)
     return container, session, base
+
+
+def raw_http_client(base: str) -> http.client.HTTPConnection:
+    host, port = base.rsplit("/", 1)[-1].split(":")
+    return http.client.HTTPConnection(host, int(port), timeout=30)
+
+
+def raw_invoke_http_client(conn: http.client.HTTPConnection) -> bytes:
+    conn.request("POST", INVOKE, body=EVENT, headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    body = response.read()
+    assert response.status == 200, body
+    return body
 
 
 def raw_invoke(session: requests.Session, base: str) -> bytes:
@@ -132,6 +148,10 @@ def main() -> None:
 
     container, session, base = raw_start(client, image.id)
     warm_raw = warm(lambda: raw_invoke(session, base), args.invokes)
+    # The floor: the same invokes with the standard library's HTTP client, as the plugin uses.
+    conn = raw_http_client(base)
+    warm_floor = warm(lambda: raw_invoke_http_client(conn), args.invokes)
+    conn.close()
     container.remove(force=True)
     with LambdaFunction(image, engine=engine) as fn:
         warm_plugin = warm(lambda: fn.invoke(payload=EVENT), args.invokes)
@@ -160,6 +180,11 @@ def main() -> None:
     print(f"{'measure':46} {'raw':>10} {'plugin':>10} {'ratio':>7} {'target':>7}")
     for name, raw, plugin, target in rows:
         print(f"{name:46} {raw * 1000:8.2f}ms {plugin * 1000:8.2f}ms {plugin / raw:7.2f} {target:7.2f}")
+    print(
+        f"{'warm invoke vs raw with http.client, median':46} {statistics.median(warm_floor) * 1000:8.2f}ms "
+        f"{statistics.median(warm_plugin) * 1000:8.2f}ms {statistics.median(warm_plugin) / statistics.median(warm_floor):7.2f}"
+        "       -  (what deciding the outcome from the RIE's log costs)"
+    )
     print(f"\n{'fidelity cost (plugin)':46} {'plain':>10} {'fidelity':>10} {'ratio':>7} {'target':>7}")
     for name, plain, fidelity, target in fidelity_rows:
         print(f"{name:46} {plain * 1000:8.2f}ms {fidelity * 1000:8.2f}ms {fidelity / plain:7.2f} {target:7.2f}")

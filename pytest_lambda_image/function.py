@@ -26,6 +26,7 @@ from .engine import DockerEngine, docker_errors
 from .errors import FunctionStartError, InvokeError, LambdaImageError, RequestEntityTooLarge, RieNotFoundError
 from .image import LambdaImage, get_image
 from .invocation import Invocation, error_document
+from .invoke_http import InvokeConnection, InvokeConnectionError, InvokeTimeout
 from .logs import LogCollector
 from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
 from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
@@ -72,7 +73,7 @@ class LambdaFunction(DockerContainer):
         self._pull = pull
         self._start_timeout = start_timeout
         self._lock = threading.Lock()
-        self._session: requests.Session | None = None
+        self._http: InvokeConnection | None = None
         self.collector = LogCollector()  # replaced on start, with the container's log as source
         self.endpoint: str | None = None
         self._watch: RapidWatch | None = None
@@ -234,11 +235,9 @@ class LambdaFunction(DockerContainer):
             self._watch = RapidWatch(lambda: attach_stderr(engine.client, container_id))
             with docker_errors(f"following the log of {image.ref}"):
                 self._watch.start()
-            self.endpoint = f"http://{engine.host_address}:{published[0]['HostPort']}"
-            self._session = requests.Session()
-            # The RIE is on loopback or the Docker host: proxy variables and
-            # .netrc must not apply, and looking them up costs ~0.3 ms an invoke.
-            self._session.trust_env = False
+            port = int(published[0]["HostPort"])
+            self.endpoint = f"http://{engine.host_address}:{port}"
+            self._http = InvokeConnection(engine.host_address, port)
             self._wait_until_listening()
         except BaseException:
             self.stop()
@@ -248,14 +247,14 @@ class LambdaFunction(DockerContainer):
     def _wait_until_listening(self) -> None:
         """Poll GET / (the RIE answers 404) every few ms: init is lazy, so the
         invoke path must not be touched, and a 1 s poll would dominate cold start."""
-        assert self._session is not None and self._container is not None
+        assert self._http is not None and self._container is not None
         deadline = time.monotonic() + self._start_timeout
         attempt = 0
         while True:
             try:
-                self._session.get(f"{self.endpoint}/", timeout=1.0)
+                self._http.request("GET", "/", None, {}, read_timeout=1.0)
                 return
-            except requests.exceptions.RequestException:
+            except (InvokeConnectionError, InvokeTimeout):
                 pass
             attempt += 1
             if attempt % 40 == 0:
@@ -298,9 +297,9 @@ class LambdaFunction(DockerContainer):
                     pass
             if client is not None:
                 cleanup.remove_container(client, container.id)
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self._own_engine and self._engine is not None:
             self._engine.close()
             self._engine = None
@@ -355,22 +354,22 @@ class LambdaFunction(DockerContainer):
         headers = {"Content-Type": "application/json"}
         if client_context is not None:
             headers["X-Amz-Client-Context"] = encode_client_context(client_context)
-        if self._session is None or self._watch is None:
+        if self._http is None or self._watch is None:
             if self._gone:
                 raise InvokeError(self._gone)
             raise FunctionStartError("the function is not started: call start() or use it as a context manager")
         read_timeout = timeout if timeout is not None else self.config.timeout + 30
         with self._lock:
             # Another thread's invoke may have removed the container while this one waited.
-            watch, session = self._watch, self._session
-            if watch is None or session is None:
+            watch, http = self._watch, self._http
+            if watch is None or http is None:
                 raise InvokeError(self._gone or f"{self.function_name}: the function was stopped")
             ticket = self.collector.ticket()
             number = self._invokes = watch.next_number()
             headers[INVOKE_HEADER] = str(number)
             try:
-                response = session.post(self.url, data=body, headers=headers, timeout=(10, read_timeout))
-            except requests.exceptions.ReadTimeout:
+                status, content = http.request("POST", INVOKE_PATH, body, headers, read_timeout)
+            except InvokeTimeout:
                 # The RIE still runs this invoke and would panic on the next
                 # one: the container cannot be used any more.
                 self._gone = (
@@ -383,23 +382,23 @@ class LambdaFunction(DockerContainer):
                     f"{self.function_name}: no answer within {read_timeout} s; the container was removed "
                     "(the RIE cannot take another invoke while one runs)"
                 ) from None
-            except requests.exceptions.RequestException as exc:
+            except InvokeConnectionError as exc:
                 self.collector.cancel(ticket)
                 raise self._delivery_error(exc) from None
             verdict: Any = None
-            if response.status_code == 200:
+            if status == 200:
                 # Settled when the outcome is first read: the runtime's call reaches
                 # us through Docker's log pipe a little after the answer.
                 verdict = functools.partial(watch.verdict, number, VERDICT_WAIT_S)
-            elif error_document(response.content, strict=False) is None:
+            elif error_document(content, strict=False) is None:
                 # An empty or plain-text failure: the RIE's log has the reason
                 # (its lines follow the answer closely).
                 verdict = watch.verdict(number, CRASH_REASON_WAIT_S, expected=False)
-            out_of_memory = response.status_code != 200 and self._killed_for_memory(response.content)
+            out_of_memory = status != 200 and self._killed_for_memory(content)
         collector = self.collector
         return Invocation(
-            response.status_code,
-            response.content,
+            status,
+            content,
             logs_source=lambda: collector.result(ticket),
             function_name=self.function_name,
             verdict=verdict,
@@ -457,7 +456,7 @@ class LambdaFunction(DockerContainer):
                 f"{self.function_name}: the container is {state.get('Status')} "
                 f"(exit code {state.get('ExitCode')}){oom}; container log:\n{self._log_tail()}"
             )
-        return InvokeError(f"{self.function_name}: invoke failed: {type(exc).__name__}: {exc}")
+        return InvokeError(f"{self.function_name}: invoke failed: {exc}")
 
 
 def _choose_rie(engine: DockerEngine, image: LambdaImage, explicit: str | None) -> tuple[str, Any]:
