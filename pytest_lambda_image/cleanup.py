@@ -8,9 +8,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import queue
 import signal
 import socket
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -72,15 +74,64 @@ def remove_container(client: docker.DockerClient, container_id: str) -> None:
 
 
 def remove_tracked() -> None:
+    flush(timeout=30)
     with _lock:
         items = list(_live.items())
     for container_id, client in items:
         remove_container(client, container_id)
 
 
+# -- removal off the caller's clock ------------------------------------------------
+# A container takes ~0.3 s to kill and remove: a fixture hands it to this
+# thread and its test ends at once. It stays tracked until removed, so the
+# session's end (remove_session), atexit and the next session's reaping
+# still cover it.
+_queue: queue.Queue[tuple[docker.DockerClient, str] | None] = queue.Queue()
+_worker: threading.Thread | None = None
+
+
+def remove_later(client: docker.DockerClient, container_id: str) -> None:
+    """Remove the container in the background (see `flush`)."""
+    global _worker
+    with _lock:
+        if _worker is None or not _worker.is_alive():
+            _worker = threading.Thread(target=_remove_queued, name="pytest-lambda-remover", daemon=True)
+            _worker.start()
+    _queue.put((client, container_id))
+
+
+def _remove_queued() -> None:
+    while True:
+        item = _queue.get()
+        try:
+            if item is not None:
+                remove_container(*item)
+        finally:
+            _queue.task_done()
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait until every background removal is done (True) or `timeout`
+    passes (False). Call it before removing an image whose containers a
+    fixture just stopped: Docker refuses to remove an image a container
+    still uses."""
+    if _worker is None:
+        return True
+    if timeout is None:
+        _queue.join()
+        return True
+    deadline = time.monotonic() + timeout
+    while _queue.unfinished_tasks:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def remove_session(client: docker.DockerClient, session_id: str = SESSION_ID) -> int:
     """Remove every container of this session, including any a crash left
-    untracked, then its networks (the AWS backend's)."""
+    untracked or the background had not reached, then its networks (the AWS
+    backend's)."""
     remove_tracked()
     removed = 0
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .audit import ImageAudit
@@ -16,9 +17,10 @@ from .errors import LambdaImageError
 from .function import LambdaFunction
 from .gateway import LocalApiGateway
 from .image import LambdaImage, get_image
+from .lookahead import Lookahead
 from .options import PluginSettings
 from .reporting import or_fail
-from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, PullPolicy
+from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy
 
 if TYPE_CHECKING:
     from .aws import AwsBackend
@@ -127,7 +129,9 @@ class ImageFactory:
 
 
 class FunctionFactory:
-    """Starts functions; every one is removed when the owning fixture ends."""
+    """Starts functions; every one is removed when the owning fixture ends.
+    With a `lookahead` (and the test it serves), a container started ahead
+    with the same settings is taken instead of starting one."""
 
     def __init__(
         self,
@@ -136,6 +140,7 @@ class FunctionFactory:
         default_image: Callable[[], LambdaImage],
         on_start: Callable[[LambdaFunction], None] | None = None,
         aws: AwsBackend | None = None,
+        lookahead: tuple[Lookahead, str] | None = None,
     ) -> None:
         self._engine = engine
         self._settings = settings
@@ -143,29 +148,60 @@ class FunctionFactory:
         self._on_start = on_start  # e.g. note the function for the test's failure report
         self._started: list[LambdaFunction] = []
         self._aws = aws  # the AWS backend the functions talk to, if any
+        self._lookahead = lookahead
+
+    def plan(self, image: str | LambdaImage | None, settings: dict[str, Any]) -> FunctionPlan:
+        image = image if image is not None else self._default_image()
+        return FunctionPlan.of(self._settings, self._aws, image, settings)
 
     def __call__(self, image: str | LambdaImage | None = None, **settings: Any) -> LambdaFunction:
         __tracebackhide__ = True
-        config = self._settings.function
-        if self._aws is not None:  # its variables under the configured ones: lambda_env and markers win
-            config = config.replace(env={**self._aws.environment(), **config.env})
-        config = config.replace(**settings) if settings else config
-        function = LambdaFunction(
-            image if image is not None else self._default_image(),
-            config,
-            engine=self._engine,
-            pull=self._settings.pull,
-        )
-        if self._aws is not None and self._aws.network:
-            function.with_kwargs(network=self._aws.network)
+        plan = self.plan(image, settings)
+        function = None
+        if self._lookahead is not None:
+            lookahead, owner = self._lookahead
+            function = lookahead.take(owner, plan.key)
+        if function is None:
+            function = plan.make(self._engine, self._settings.pull)
         self._started.append(function)
         if self._on_start is not None:
             self._on_start(function)
-        return function.start()
+        return function.start()  # a no-op for one started ahead
 
     def close(self) -> None:
         while self._started:
-            self._started.pop().stop()
+            self._started.pop().stop(background=True)  # off the test's clock
+
+
+@dataclass(frozen=True)
+class FunctionPlan:
+    """What a function will be: its image, settings and network; `key` tells
+    two plans that would start the same container apart."""
+
+    image: str | LambdaImage
+    config: FunctionConfig
+    network: str | None = None
+
+    @classmethod
+    def of(
+        cls, settings: PluginSettings, aws: AwsBackend | None, image: str | LambdaImage, overrides: dict[str, Any]
+    ) -> FunctionPlan:
+        config = settings.function
+        if aws is not None:  # its variables under the configured ones: lambda_env and markers win
+            config = config.replace(env={**aws.environment(), **config.env})
+        config = config.replace(**overrides) if overrides else config
+        return cls(image, config, aws.network if aws is not None else None)
+
+    @property
+    def key(self) -> str:
+        image = self.image.id if isinstance(self.image, LambdaImage) else self.image
+        return f"{image}|{self.network}|{self.config!r}"
+
+    def make(self, engine: DockerEngine, pull: PullPolicy) -> LambdaFunction:
+        function = LambdaFunction(self.image, self.config, engine=engine, pull=pull)
+        if self.network:
+            function.with_kwargs(network=self.network)
+        return function
 
 
 class SharedFunction:

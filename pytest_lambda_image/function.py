@@ -18,10 +18,10 @@ import docker.errors
 import docker.types
 import requests
 from testcontainers.core.container import DockerContainer
-from testcontainers.core.docker_client import DockerClient as TestcontainersClient
 from typing_extensions import Self
 
 from . import cleanup
+from .container_api import ContainerApi
 from .engine import DockerEngine, docker_errors
 from .errors import FunctionStartError, InvokeError, LambdaImageError, RequestEntityTooLarge, RieNotFoundError
 from .image import LambdaImage, get_image
@@ -39,13 +39,16 @@ RIE_PORT = 8080
 VERDICT_WAIT_S = 2.0  # the RIE logs the runtime's call before it answers: this is only a safety net
 CRASH_REASON_WAIT_S = 1.0
 STOP_VERDICT_WAIT_S = 0.2
+GATE_RETRY_S = 2.0  # how long an invoke the RIE turns away while it resets is sent again
 _has_file_cache: dict[tuple[str, str], bool] = {}
 
 
-class LambdaFunction(DockerContainer):
+# exec and get_container_info return docker's own types (testcontainers' differ by version).
+class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
     """A Lambda function image running under the RIE.
 
-    Fluent like testcontainers' containers::
+    A testcontainers DockerContainer, fluent like one (container_api.py
+    says which of its builders apply)::
 
         with LambdaFunction("my-fn:latest").with_timeout(5).with_envs(STAGE="test") as fn:
             assert fn.invoke({"name": "x"}).json() == {...}
@@ -64,7 +67,17 @@ class LambdaFunction(DockerContainer):
         ref = image.ref if isinstance(image, LambdaImage) else image
         if not isinstance(ref, str) or not ref.strip():
             raise LambdaImageError(f"invalid image {image!r}: give a tag, a digest or a LambdaImage")
-        self._init_container_fields(ref)
+        self.image = ref
+        self._container: Any = None
+        # What the testcontainers-style builders set (container_api.py).
+        self._create_kwargs: dict[str, Any] = {}
+        self._mounts: dict[str, dict[str, str]] = {}
+        self._tmpfs_mounts: dict[str, str] = {}
+        self._extra_ports: dict[str, Any] = {}
+        self._container_name: str | None = None
+        self._network_name: str | None = None
+        self._network_aliases: list[str] = []
+        self._command_override: list[str] | None = None
         base = config or FunctionConfig()
         self.config = base.replace(**settings) if settings else base
         self.lambda_image: LambdaImage | None = image if isinstance(image, LambdaImage) else None
@@ -81,27 +94,6 @@ class LambdaFunction(DockerContainer):
         self._memory_limit: int | None = None
         self._oom_failcnt = 0
         self._invokes = 0  # the number of the last invoke sent
-
-    def _init_container_fields(self, ref: str) -> None:
-        """What testcontainers' DockerContainer methods use, set without its
-        __init__: that builds a second Docker client, logs in to a registry when
-        DOCKER_AUTH_CONFIG is set and may rewrite DOCKER_HOST for the whole
-        process. Its client is made from the engine's on start."""
-        self.env: dict[str, str] = {}
-        self.ports: dict[str, Any] = {}
-        self.volumes: dict[str, Any] = {}
-        self.tmpfs: dict[str, str] = {}
-        self.image = ref  # never prefixed with a hub mirror: we do not pull through testcontainers
-        self._docker: Any = None
-        self._container = None
-        self._command = None
-        self._name = None
-        self._network = None
-        self._network_aliases = None
-        self._kwargs: dict[str, Any] = {}
-        self._wait_strategy = None
-        self._cached_container_info = None
-        self._transferable_specs: list[Any] = []
 
     # -- fluent settings (validated at once) ----------------------------------
     def with_handler(self, handler: str) -> Self:
@@ -122,15 +114,6 @@ class LambdaFunction(DockerContainer):
 
     def with_rie(self, path: str | os.PathLike[str]) -> Self:
         self.config = self.config.replace(rie_path=str(path))
-        return self
-
-    def with_env(self, key: str, value: str) -> Self:
-        """testcontainers' builder, checked like every other setting (names, reserved, 4 KB)."""
-        self.config = self.config.replace(env={key: value})
-        return self
-
-    def with_envs(self, **variables: str) -> Self:
-        self.config = self.config.replace(env=variables)
         return self
 
     def with_fidelity(self, enabled: bool = True) -> Self:
@@ -160,24 +143,25 @@ class LambdaFunction(DockerContainer):
     def environment(self) -> dict[str, str]:
         """The variables the container gets on top of the image's own."""
         image_env = self.lambda_image.env if self.lambda_image is not None else {}
-        env = lambda_environment(self.config, self.function_name, image_env)
-        env.update(self.env)  # testcontainers' with_env / with_envs
-        return env
+        return lambda_environment(self.config, self.function_name, image_env)
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> Self:
         if self._container is not None:
             return self
         engine = self._engine = self._engine or DockerEngine.connect()
-        self._docker = _testcontainers_client(engine)
         if self.lambda_image is None:
             self.lambda_image = get_image(engine, self.image, self._pull)
         image = self.lambda_image
         rie_in_container, rie_binary = _choose_rie(engine, image, self.config.rie_path)
         launch = plan_launch(
-            image.entrypoint, image.cmd, rie=rie_in_container, handler=self.config.handler, rie_flags=RIE_LOG_FLAGS
+            image.entrypoint,
+            self._command_override if self._command_override is not None else image.cmd,
+            rie=rie_in_container,
+            handler=self.config.handler,
+            rie_flags=RIE_LOG_FLAGS,
         )
-        volumes = {host: {"bind": m["bind"], "mode": m["mode"]} for host, m in self.volumes.items()}
+        volumes = {host: dict(mount) for host, mount in self._mounts.items()}
         mounts = []
         if rie_binary is not None:
             if engine.shares_filesystem:
@@ -187,13 +171,13 @@ class LambdaFunction(DockerContainer):
         # A remote daemon publishes on its own interfaces; a local one on loopback only.
         binding = ("127.0.0.1", None) if engine.host_address == "127.0.0.1" else None
         kwargs = sandbox_options(self.config, host_cpus=_host_cpus(engine) if self.config.cpu_scaling else None)
-        tmpfs = {**kwargs.pop("tmpfs", {}), **self.tmpfs}
+        tmpfs = {**kwargs.pop("tmpfs", {}), **self._tmpfs_mounts}
         # Docker's "local" log driver: the RIE's debug lines cost a warm invoke
         # ~0.25 ms less than with json-file (measured), and `docker logs` still works.
         kwargs["log_config"] = docker.types.LogConfig(type="local")
-        kwargs.update(self._kwargs)  # testcontainers' with_kwargs wins: the user asked for it
-        if self._network is not None:
-            kwargs.setdefault("network", self._network.name)
+        kwargs.update(self._create_kwargs)  # with_kwargs wins: the user asked for it
+        if self._network_name is not None:
+            kwargs.setdefault("network", self._network_name)
         if mounts:
             kwargs["mounts"] = [*kwargs.get("mounts", []), *mounts]
         self._memory_limit = self.config.memory_size * 1024 * 1024 if "mem_limit" in kwargs else None
@@ -203,11 +187,11 @@ class LambdaFunction(DockerContainer):
             entrypoint=launch.entrypoint,
             command=launch.command,
             environment=self.environment(),
-            ports={f"{RIE_PORT}/tcp": binding},
+            ports={f"{RIE_PORT}/tcp": binding, **self._published(binding)},
             volumes=volumes,
             tmpfs=tmpfs or None,
             labels=cleanup.container_labels({**self.config.labels, "pytest-lambda-image.image": image.ref}),
-            name=self._name,
+            name=self._container_name,
             detach=True,
         )
         with docker_errors(f"creating a container from {image.ref}"):
@@ -215,7 +199,7 @@ class LambdaFunction(DockerContainer):
                 self._container = create(**kwargs)
             except docker.errors.APIError as exc:
                 # An engine without Docker's "local" log driver (Podman's API): its default will do.
-                if "log_config" in self._kwargs or "log" not in str(exc.explanation or exc).lower():
+                if "log_config" in self._create_kwargs or "log" not in str(exc.explanation or exc).lower():
                     raise
                 kwargs.pop("log_config", None)
                 self._container = create(**kwargs)
@@ -223,6 +207,8 @@ class LambdaFunction(DockerContainer):
         self.collector = LogCollector(_log_source(engine, self._container.id))
         self._gone = None
         try:
+            if self._network_aliases and kwargs.get("network"):
+                self._set_aliases(engine, kwargs["network"])
             if rie_binary is not None and not engine.shares_filesystem:
                 _copy_rie(self._container, rie_binary)
             with docker_errors(f"starting {image.ref}"):
@@ -243,6 +229,19 @@ class LambdaFunction(DockerContainer):
             self.stop()
             raise
         return self
+
+    def _published(self, binding: Any) -> dict[str, Any]:
+        """with_bind_ports / with_exposed_ports: on the same interface as the RIE's port."""
+        return {
+            key: ((binding[0], host) if binding else host) if host is not None else binding
+            for key, host in self._extra_ports.items()
+        }
+
+    def _set_aliases(self, engine: DockerEngine, network: str) -> None:
+        api = engine.client.api
+        with docker_errors(f"giving the container its aliases on {network}"):
+            api.disconnect_container_from_network(self._container.id, network)
+            api.connect_container_to_network(self._container.id, network, aliases=self._network_aliases)
 
     def _wait_until_listening(self) -> None:
         """Poll GET / (the RIE answers 404) every few ms: init is lazy, so the
@@ -275,9 +274,13 @@ class LambdaFunction(DockerContainer):
             f"listened; container log:\n{self._log_tail()}"
         )
 
-    def stop(self, force: bool = True, delete_volume: bool = True, *, graceful: bool = False) -> None:
+    def stop(
+        self, force: bool = True, delete_volume: bool = True, *, graceful: bool = False, background: bool = False
+    ) -> None:
         """Remove the container. `graceful=True` stops it first (SIGTERM, so the
-        RIE sends SHUTDOWN to extensions)."""
+        RIE sends SHUTDOWN to extensions). `background=True` returns at once
+        and leaves the removal to a thread (`cleanup.flush()` waits for it);
+        the fixtures stop their functions that way."""
         watch, self._watch = self._watch, None
         if watch is not None:
             if self._invokes:  # an outcome read after stop() still gets its verdict
@@ -296,7 +299,10 @@ class LambdaFunction(DockerContainer):
                 except (docker.errors.DockerException, requests.exceptions.RequestException):
                     pass
             if client is not None:
-                cleanup.remove_container(client, container.id)
+                if background and not self._own_engine:  # an engine of its own is closed below
+                    cleanup.remove_later(client, container.id)
+                else:
+                    cleanup.remove_container(client, container.id)
         if self._http is not None:
             self._http.close()
             self._http = None
@@ -364,27 +370,18 @@ class LambdaFunction(DockerContainer):
             watch, http = self._watch, self._http
             if watch is None or http is None:
                 raise InvokeError(self._gone or f"{self.function_name}: the function was stopped")
-            ticket = self.collector.ticket()
-            number = self._invokes = watch.next_number()
-            headers[INVOKE_HEADER] = str(number)
-            try:
-                status, content = http.request("POST", INVOKE_PATH, body, headers, read_timeout)
-            except InvokeTimeout:
-                # The RIE still runs this invoke and would panic on the next
-                # one: the container cannot be used any more.
-                self._gone = (
-                    f"{self.function_name}: an earlier invoke got no answer within its client-side timeout of "
-                    f"{read_timeout} s, so its container was removed (the RIE cannot take another invoke while one "
-                    "runs); start a new function, and give invoke(timeout=...) more than the function's timeout"
-                )
-                self.stop()
-                raise InvokeError(
-                    f"{self.function_name}: no answer within {read_timeout} s; the container was removed "
-                    "(the RIE cannot take another invoke while one runs)"
-                ) from None
-            except InvokeConnectionError as exc:
-                self.collector.cancel(ticket)
-                raise self._delivery_error(exc) from None
+            deadline = time.monotonic() + GATE_RETRY_S
+            while True:
+                ticket = self.collector.ticket()
+                number = self._invokes = watch.next_number()
+                headers[INVOKE_HEADER] = str(number)
+                status, content = self._send(http, ticket, body, headers, read_timeout)
+                if status == 200 or time.monotonic() > deadline or not _gate_canceled(watch, number, content):
+                    break
+                # The RIE was still resetting after the invoke before (a timeout or
+                # crash) and turned this one away before the runtime saw it (the
+                # RIE's race, not Lambda's behaviour): send it again.
+                time.sleep(0.05)
             verdict: Any = None
             if status == 200:
                 # Settled when the outcome is first read: the runtime's call reaches
@@ -405,6 +402,28 @@ class LambdaFunction(DockerContainer):
             memory_peak=functools.partial(self._peak_after, number),
             out_of_memory=out_of_memory,
         )
+
+    def _send(
+        self, http: InvokeConnection, ticket: Any, body: bytes, headers: dict[str, str], read_timeout: float
+    ) -> tuple[int, bytes]:
+        try:
+            return http.request("POST", INVOKE_PATH, body, headers, read_timeout)
+        except InvokeTimeout:
+            # The RIE still runs this invoke and would panic on the next
+            # one: the container cannot be used any more.
+            self._gone = (
+                f"{self.function_name}: an earlier invoke got no answer within its client-side timeout of "
+                f"{read_timeout} s, so its container was removed (the RIE cannot take another invoke while one "
+                "runs); start a new function, and give invoke(timeout=...) more than the function's timeout"
+            )
+            self.stop()
+            raise InvokeError(
+                f"{self.function_name}: no answer within {read_timeout} s; the container was removed "
+                "(the RIE cannot take another invoke while one runs)"
+            ) from None
+        except InvokeConnectionError as exc:
+            self.collector.cancel(ticket)
+            raise self._delivery_error(exc) from None
 
     # -- memory -------------------------------------------------------------------
     def _memory_stats(self) -> dict[str, Any]:
@@ -459,6 +478,15 @@ class LambdaFunction(DockerContainer):
         return InvokeError(f"{self.function_name}: invoke failed: {exc}")
 
 
+def _gate_canceled(watch: RapidWatch, number: int, content: bytes) -> bool:
+    """Whether the RIE refused invoke `number` at its gate, before the runtime
+    got it: a Sandbox.Failure its log explains as ErrGateCanceled."""
+    if b"Sandbox.Failure" not in content:
+        return False
+    verdict = watch.verdict(number, CRASH_REASON_WAIT_S, expected=False)
+    return verdict is not None and verdict.detail == "ErrGateCanceled"
+
+
 def _choose_rie(engine: DockerEngine, image: LambdaImage, explicit: str | None) -> tuple[str, Any]:
     """Where the RIE in front comes from: the host's (the version this plugin is
     tested with), else the image's own (AWS base images have one)."""
@@ -475,14 +503,6 @@ def _host_cpus(engine: DockerEngine) -> int | None:
         return int(engine.client.info().get("NCPU") or 0) or None
     except (docker.errors.DockerException, requests.exceptions.RequestException, ValueError):
         return None
-
-
-def _testcontainers_client(engine: DockerEngine) -> TestcontainersClient:
-    """testcontainers' client wrapper around the engine's client (for the
-    inherited DockerContainer methods), built without its side effects."""
-    wrapper = TestcontainersClient.__new__(TestcontainersClient)
-    wrapper.client = engine.client
-    return wrapper
 
 
 def _log_source(engine: DockerEngine, container_id: str) -> Callable[[float | None], bytes]:

@@ -18,6 +18,8 @@ from .errors import ConfigError
 from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
 
 _PULL_POLICIES = ("missing", "always", "never")
+DEFAULT_LOOKAHEAD = 2  # marked tests whose containers start ahead
+MAX_LOOKAHEAD = 8
 
 # name -> (ini help, ini type); each also has a CLI twin where listed in _CLI.
 _INI: dict[str, tuple[str, Literal["string", "linelist"]]] = {
@@ -58,6 +60,10 @@ _INI: dict[str, tuple[str, Literal["string", "linelist"]]] = {
         "string",
     ),
     "lambda_aws_image": ("moto's image for lambda_aws_server = container (default motoserver/moto:latest)", "string"),
+    "lambda_lookahead": (
+        "how many upcoming marked tests get their fresh container started ahead (default 2; 0 or false: none)",
+        "string",
+    ),
     "lambda_gateway_format": ("lambda_gateway's front: 1.0 (REST, default), 2.0 (HTTP API), url or alb", "string"),
     "lambda_gateway_routes": ("lambda_gateway routes, one per line, e.g. 'GET /items/{id}' (default: all)", "linelist"),
     "lambda_gateway_alb_multi_value_headers": (
@@ -120,14 +126,31 @@ class PluginSettings:
     aws_isolation: str = "test"
     aws_server: str = "auto"  # where moto runs: auto, process or container
     aws_image: str = "motoserver/moto:latest"
+    lookahead: int = DEFAULT_LOOKAHEAD
 
     @property
     def configured(self) -> bool:
         return self.image_ref is not None or self.build is not None
 
 
+_RESOLVED = pytest.StashKey["PluginSettings | ConfigError"]()
+
+
 def resolve(config: pytest.Config) -> PluginSettings:
-    """Read CLI, ini and environment. Raises ConfigError with the option's name."""
+    """Read CLI, ini and environment once per session. Raises ConfigError
+    with the option's name (the same one each time)."""
+    if _RESOLVED not in config.stash:
+        try:
+            config.stash[_RESOLVED] = _resolve(config)
+        except ConfigError as exc:
+            config.stash[_RESOLVED] = exc
+    found = config.stash[_RESOLVED]
+    if isinstance(found, ConfigError):
+        raise found.with_traceback(None)
+    return found
+
+
+def _resolve(config: pytest.Config) -> PluginSettings:
     base = config.inipath.parent if config.inipath else config.rootpath
     cwd = Path(config.invocation_params.dir)
 
@@ -260,4 +283,28 @@ def resolve(config: pytest.Config) -> PluginSettings:
         aws_isolation=isolation,
         aws_server=aws_server,
         aws_image=ini("lambda_aws_image") or "motoserver/moto:latest",
+        lookahead=parse_lookahead(ini("lambda_lookahead")),
     )
+
+
+def parse_lookahead(value: Any) -> int:
+    """A number of tests, or true (the default) / false (0)."""
+    if value is None:
+        return DEFAULT_LOOKAHEAD
+    text = str(value).strip().lower()
+    if text.isdigit() and int(text) <= MAX_LOOKAHEAD:
+        return int(text)
+    try:
+        return DEFAULT_LOOKAHEAD if parse_bool(text, "lambda_lookahead") else 0
+    except ConfigError:
+        raise ConfigError(
+            f"invalid lambda_lookahead {value!r}: give a number of tests from 0 to {MAX_LOOKAHEAD}, or true/false"
+        ) from None
+
+
+def lookahead_depth(config: pytest.Config) -> int:
+    """lambda_lookahead, read cheaply and never failing (a bad value fails the tests that use the plugin)."""
+    try:
+        return parse_lookahead(config.getini("lambda_lookahead") or None)
+    except (ConfigError, ValueError):
+        return 0

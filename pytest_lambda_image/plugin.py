@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .function import LambdaFunction
     from .gateway import LocalApiGateway
     from .image import LambdaImage
+    from .lookahead import Lookahead  # noqa: F401 (the stash key names it)
 
 MARKER = "lambda_function"
 # Functions a test used, with the invoke count when it began (None: the
@@ -34,6 +35,8 @@ _AUDITS = pytest.StashKey["AuditFactory"]()
 _AWS = pytest.StashKey["AwsBackend | LambdaImageError"]()
 _AWS_READY = pytest.StashKey[bool]()  # the test's backend was reset (isolation = test)
 _AWS_FIXTURES = ("lambda_aws", "lambda_aws_backend")
+_LOOKAHEAD = pytest.StashKey["Lookahead"]()
+_UPCOMING = pytest.StashKey["list[pytest.Item]"]()  # the items pytest runs after this one
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,6 +59,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _LOOKAHEAD in config.stash:  # first: a start under way must not outlive the cleanup below
+        config.stash[_LOOKAHEAD].close()
     if _AUDITS in config.stash:
         config.stash[_AUDITS].close()
     backend = config.stash.get(_AWS, None)
@@ -70,6 +75,45 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         for engine in engines:
             cleanup.remove_session(engine.client)
             engine.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    upcoming = _upcoming(item, nextitem)
+    if upcoming:
+        item.stash[_UPCOMING] = upcoming
+        _look_ahead(upcoming)
+    try:
+        return (yield)
+    finally:
+        if _LOOKAHEAD in item.config.stash:
+            item.config.stash[_LOOKAHEAD].discard(item.nodeid)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    # Again once this test's fixtures are set up: the session may only now have
+    # the engine and image the next tests' containers need (the first test's).
+    upcoming = item.stash.get(_UPCOMING, None)
+    if upcoming:
+        _look_ahead(upcoming)
+
+
+def _upcoming(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.Item]:
+    """The tests that run next, as far as this process knows: the session's
+    order when it runs them all, else (an xdist worker, whose own queue only
+    tells the next one) just `nextitem`."""
+    if nextitem is None:
+        return []
+    depth = options.lookahead_depth(item.config)
+    if depth <= 1 or hasattr(item.config, "workerinput"):
+        return [nextitem][:depth]
+    items = item.session.items
+    try:
+        start = items.index(nextitem)
+    except ValueError:
+        return [nextitem]
+    return items[start : start + depth]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -201,6 +245,44 @@ def _functions_aws(request: pytest.FixtureRequest, settings: PluginSettings) -> 
     return _test_aws(request)
 
 
+def _look_ahead(items: list[pytest.Item]) -> None:
+    for item in items:
+        _start_ahead(item)
+
+
+def _start_ahead(item: pytest.Item) -> None:
+    """Start the fresh container a marked test will ask for while the tests
+    before it run. Only with what the session already has (engine, image,
+    AWS backend): looking ahead never builds, pulls or starts a backend."""
+    config = item.config
+    marker = item.get_closest_marker(MARKER)
+    if marker is None or not (marker.args or marker.kwargs) or not config.stash.get(_ENGINE, None):
+        return
+    try:
+        settings = options.resolve(config)
+        overrides = dict(marker.kwargs)
+        image = marker.args[0] if marker.args else overrides.pop("image", None)
+        if image is None:
+            image = config.stash.get(_IMAGE, None)
+            if image is None or isinstance(image, LambdaImageError):
+                return
+        aws: AwsBackend | None = None
+        if settings.aws is not None or any(name in getattr(item, "fixturenames", ()) for name in _AWS_FIXTURES):
+            found = config.stash.get(_AWS, None)
+            if found is None or isinstance(found, LambdaImageError):
+                return
+            aws = found
+        from .factories import FunctionPlan
+        from .lookahead import Lookahead
+
+        plan = FunctionPlan.of(settings, aws, image, overrides)
+    except (LambdaImageError, TypeError, ValueError):
+        return  # the test itself reports a bad setting
+    engine = session_engine(config)
+    lookahead = config.stash.setdefault(_LOOKAHEAD, Lookahead())
+    lookahead.offer(item.nodeid, plan.key, lambda: plan.make(engine, settings.pull))
+
+
 def _note_use(item: pytest.Item) -> Callable[[LambdaFunction], None]:
     """Remember a test's own functions, so a failure report carries their logs."""
     return lambda function: item.stash.setdefault(_USED, []).append((function, None))
@@ -291,6 +373,7 @@ def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSetti
         lambda: request.getfixturevalue("lambda_image"),
         _note_use(request.node),
         aws,
+        (request.config.stash[_LOOKAHEAD], request.node.nodeid) if _LOOKAHEAD in request.config.stash else None,
     )
     try:
         function = or_fail(lambda: factory(image, **settings))

@@ -111,6 +111,7 @@ def session_containers(engine) -> set[str]:
 
 def remove_repository(engine, repository: str) -> None:
     """Untag every image of `repository` (an image goes when its last tag does)."""
+    cleanup.flush()  # the fixtures remove containers in the background: they must be gone first
     for image in engine.client.images.list(name=repository):
         for tag in image.tags:
             if tag.startswith(repository + ":"):

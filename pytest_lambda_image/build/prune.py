@@ -9,6 +9,7 @@ import contextlib
 import docker.errors
 import requests.exceptions
 
+from .. import cleanup
 from ..engine import DockerEngine
 from ..image import LABEL_INPUTS
 
@@ -21,6 +22,7 @@ def prune_builds(engine: DockerEngine, identity: str, keep: int) -> list[str]:
     """Untag the plugin's tags on all but the newest `keep` images of the
     build `identity`; returns the tags removed. Images in use stay."""
     removed: list[str] = []
+    cleanup.flush(timeout=10)  # containers the fixtures just stopped would hold their images
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
         images = engine.client.api.images(filters={"label": [f"{LABEL_BUILD}={identity}", LABEL_INPUTS]})
         # Only images carrying a tag of ours count: an image a user built FROM

@@ -10,7 +10,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from pytest_lambda_image import BuildSpec, ImageBuildError, ImageNotFoundError, build_image, get_image
+from pytest_lambda_image import BuildSpec, ImageBuildError, ImageNotFoundError, build_image, cleanup, get_image
 from pytest_lambda_image.image import LABEL_INPUTS
 
 from ..conftest import BASE_IMAGE, IMAGES
@@ -142,6 +142,7 @@ def pushed(registry, lambda_engine, scratch_context, tmp_path):
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get(built.id)
     yield {"repository": repository, "tag": tag, "digest": digest, "id": built.id}
+    cleanup.flush()  # the tests' containers are removed in the background: they must be gone first
     for image in client.images.list(name=repository):
         client.images.remove(image.id, force=True)
 

@@ -24,6 +24,7 @@ class FakeConfig:
         self.inipath = tmp_path / "pytest.ini"
         self.rootpath = tmp_path
         self.invocation_params = SimpleNamespace(dir=tmp_path)
+        self.stash = pytest.Stash()
         self._ini = ini
 
     def getini(self, name: str) -> Any:

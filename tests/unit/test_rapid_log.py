@@ -174,3 +174,35 @@ def test_a_stream_out_of_step_is_given_up():
     received = iter([b"garbage that is no frame header", b""])
     with pytest.raises(ValueError, match="not a multiplexed Docker stream"):
         list(payloads(lambda n: next(received)))
+
+
+def test_an_invoke_turned_away_while_the_rie_resets_is_told_apart():
+    """Right after a timeout the RIE may refuse the next invoke at its gate,
+    before the runtime sees it (recorded lines): the plugin sends it again."""
+    from pytest_lambda_image.function import _gate_canceled
+
+    ours, theirs = socket.socketpair()
+    watch = RapidWatch(lambda: (payloads(ours.recv), ours.close))
+    watch.start()
+
+    def frame(line: str) -> bytes:
+        data = f"{TS} {line}".encode()
+        return b"\x02\x00\x00\x00" + (len(data) + 1).to_bytes(4, "big") + data + b"\n"
+
+    refused, crashed = watch.next_number(), watch.next_number()
+    theirs.sendall(
+        b"\x02\x00\x00\x00" + (len(invoke_line(refused)) + 1).to_bytes(4, "big") + invoke_line(refused) + b"\n"
+        + frame(f"[INFO] (rapid) INVOKE START(requestId: {RID})")
+        + frame(f"[ERROR] (rapid) Invoke failed error=ErrGateCanceled InvokeID={RID}")
+        + frame("[ERROR] (rapid) Invoke DONE failed: Sandbox.Failure")
+        + b"\x02\x00\x00\x00" + (len(invoke_line(crashed)) + 1).to_bytes(4, "big") + invoke_line(crashed) + b"\n"
+        + frame(f"[INFO] (rapid) INVOKE START(requestId: {RID[:-1]}1)")
+        + frame(f"[ERROR] (rapid) Invoke failed error=Runtime.ExitError InvokeID={RID[:-1]}1")
+        + frame("[ERROR] (rapid) Invoke DONE failed: Sandbox.Failure")
+    )
+    body = b'{"errorType":"Sandbox.Failure","errorMessage":"RequestId: x Error: ..."}'
+    assert _gate_canceled(watch, refused, body)
+    assert not _gate_canceled(watch, crashed, body)
+    assert not _gate_canceled(watch, refused, b'{"errorType":"Runtime.ExitError"}')
+    theirs.close()
+    watch.close()
