@@ -28,7 +28,7 @@ if [ ! -x .venv/bin/pip ]; then
     fi
   fi
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test,lint]'
 
 step "Tools from Debian (registry for pull tests, static and arm64 compilers, arm64 emulation, aws-lambda-ric's native build)"
 missing=()

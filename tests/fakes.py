@@ -48,3 +48,26 @@ def private_key(seed: str = "k") -> str:
     body = _draw(seed, 64 * 12, _BASE64)
     lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
     return f"-----BEGIN RSA PRIVATE KEY-----\n{lines}\n-----END RSA PRIVATE KEY-----\n"
+
+
+_HEX = "0123456789abcdef"
+_URLSAFE = _ALNUM + "-_"
+
+
+def provider_tokens(seed: str = "p") -> dict[str, str]:
+    """One made-up token per provider rule, by rule id."""
+    return {
+        "stripe-secret-key": "sk_" + "live_" + _draw(seed + "st", 24, _ALNUM),
+        "stripe-restricted": "rk_" + "live_" + _draw(seed + "rk", 24, _ALNUM),
+        "slack-token": "xox" + "b-" + _draw(seed + "1", 12, "0123456789") + "-" + _draw(seed + "2", 13, "0123456789")
+        + "-" + _draw(seed + "sl", 24, _ALNUM),
+        "slack-webhook": "https://hooks.slack.com/services/T" + _draw(seed + "t", 10, _BASE32) + "/B"
+        + _draw(seed + "b", 10, _BASE32) + "/" + _draw(seed + "w", 24, _ALNUM),
+        "gitlab-token": "gl" + "pat-" + _draw(seed + "gl", 20, _URLSAFE),
+        "google-api-key": "AI" + "za" + _draw(seed + "go", 35, _URLSAFE),
+        "openai-api-key": "sk-" + "proj-" + _draw(seed + "o1", 40, _URLSAFE) + "T3Blbk" + "FJ" + _draw(seed + "o2", 40, _URLSAFE),
+        "pypi-token": "pypi-" + "AgEIcHlwaS5vcmc" + _draw(seed + "py", 120, _URLSAFE),
+        "npm-token": "npm" + "_" + _draw(seed + "np", 36, _ALNUM),
+        "twilio-api-key": "S" + "K" + _draw(seed + "tw", 32, _HEX),
+        "sendgrid-api-key": "S" + "G." + _draw(seed + "s1", 22, _URLSAFE) + "." + _draw(seed + "s2", 43, _URLSAFE),
+    }

@@ -24,7 +24,12 @@ from .secrets import (
 )
 
 CHECK = "credentials"
+# Files are read whole up to this size; larger ones in windows of it, each
+# overlapping the one before, so memory stays bounded and none is skipped.
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# Longer than any secret a rule matches whole (a PEM key body is at most
+# 20,000 characters): a secret that straddles two windows is whole in one.
+WINDOW_OVERLAP = 64 * 1024
 _BINARY_SNIFF = 8192
 
 
@@ -78,7 +83,7 @@ class CredentialScan:
     candidates: list[Candidate] = field(default_factory=list)
     history_steps: int = 0
     files: int = 0
-    too_big: list[str] = field(default_factory=list)
+    large: list[str] = field(default_factory=list)  # read in windows
     unreadable: list[str] = field(default_factory=list)
 
 
@@ -107,34 +112,60 @@ def scan_layers(fs: ImageFilesystem, max_file_bytes: int, stats: CredentialScan)
         if not entry.is_file or entry.hardlink or entry.size == 0:
             continue  # a hard link's content is scanned at its source
         if entry.size > max_file_bytes:
-            stats.too_big.append(entry.path)
-            continue
+            stats.large.append(entry.path)
         try:
-            data = fs.read(entry)
-        except (OSError, tarfile.TarError):
+            found = list(_scan_windows(fs, entry, removal, entry.path in installed, max_file_bytes))
+        except (OSError, tarfile.TarError, EOFError):
             stats.unreadable.append(entry.path)
             continue
         stats.files += 1
-        yield from _scan_file(fs, entry, removal, data, entry.path in installed)
+        yield from found
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a BOM, as Windows editors save .env files
-        return data.decode("utf-16", "replace")
-    return data.decode("latin-1")  # lossless and fast; every rule is ASCII
+def _scan_windows(
+    fs: ImageFilesystem, entry: FileEntry, removal: Removal | None, installed: bool, window: int
+) -> Iterator[Candidate]:
+    """A file's findings, read `window` bytes at a time (the whole file when it
+    fits), each window starting WINDOW_OVERLAP bytes before the last ended."""
+    seen: set[str] = set()
+    with fs.open(entry) as reader:
+        data = reader.read(window)
+        # UTF-16 with a BOM, as Windows editors save .env files; every other file as latin-1
+        codec = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}.get(data[:2], "latin-1")
+        binary = b"\0" in data[:_BINARY_SNIFF] and codec == "latin-1"
+        while data:
+            yield from _scan_file(fs, entry, removal, data, installed, binary=binary, codec=codec, seen=seen)
+            more = reader.read(window)
+            if not more:
+                break
+            data = data[-WINDOW_OVERLAP:] + more
+            if codec != "latin-1" and len(data) % 2:  # keep UTF-16 code units whole
+                data = data[1:]
+
+
+def _decode(data: bytes, codec: str) -> str:
+    # latin-1: lossless and fast, and every rule is ASCII
+    return data.decode(codec, "replace").lstrip("\ufeff")
 
 
 def _scan_file(
-    fs: ImageFilesystem, entry: FileEntry, removal: Removal | None, data: bytes, installed: bool
+    fs: ImageFilesystem,
+    entry: FileEntry,
+    removal: Removal | None,
+    data: bytes,
+    installed: bool,
+    *,
+    binary: bool,
+    codec: str,
+    seen: set[str],
 ) -> Iterator[Candidate]:
-    text = _decode(data)
+    text = _decode(data, codec)
     where = f"{entry.path} in {fs.layers[entry.layer].describe()}{_fate(removal)}"
-    seen: set[str] = set()
     for rule in file_rules_for(entry.path):
         for match in find_in_credential_file(rule, text):
-            seen.add(match.secret)
-            yield _finding(match, where, entry.path)
-    binary = b"\0" in data[:_BINARY_SNIFF] and not data.startswith((b"\xff\xfe", b"\xfe\xff"))
+            if match.secret not in seen:
+                seen.add(match.secret)
+                yield _finding(match, where, entry.path)
     context: Context = context_for(entry.path, vendored=installed)
     if binary and context != "vendored":
         context = "binary"
@@ -191,8 +222,8 @@ def report_credentials(
             )
         )
     checked = [f"{scan.history_steps} history steps", "config", f"{scan.files:,} files"]
-    if scan.too_big:
-        checked.append(f"{len(scan.too_big)} files over {max_file_bytes // (1024 * 1024)} MiB not read")
+    if scan.large:
+        checked.append(f"{len(scan.large)} over {max_file_bytes // (1024 * 1024)} MiB read in windows")
     if allowed:
         checked.append(f"{allowed} allowlisted")
     return AuditReport(CHECK, image, kept, checked=", ".join(checked))

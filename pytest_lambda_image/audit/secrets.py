@@ -40,6 +40,9 @@ class Rule:
     #: when `hints_lower`): a substring test is far cheaper than the regex
     hints: tuple[str, ...] = ()
     hints_lower: bool = False
+    #: bits per character the random part (group `body`, else the secret) must
+    #: reach: `sk_live_xxxxxxxx...` in docs is not a key
+    min_entropy: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,90 @@ RULES: tuple[Rule, ...] = (
         re.compile(r"(?<![A-Za-z0-9_])(?P<secret>github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?![A-Za-z0-9_])"),
         hints=("github_pat_",),
     ),
+    # Provider tokens: fixed prefixes and formats, found wherever they appear
+    # (not only when assigned to a *_TOKEN name), random enough to be real.
+    Rule(
+        "stripe-secret-key",
+        "Stripe live secret or restricted key",
+        re.compile(r"(?<![A-Za-z0-9_])(?P<secret>[sr]k_live_(?P<body>[0-9A-Za-z]{20,247}))(?![A-Za-z0-9_])"),
+        hints=("k_live_",),
+        min_entropy=3.5,
+    ),
+    Rule(
+        "slack-token",
+        "Slack token",
+        re.compile(
+            r"(?<![A-Za-z0-9_-])(?P<secret>(?:xox[abeoprs]|xapp)-(?P<body>[0-9A-Za-z][0-9A-Za-z.-]{14,250}[0-9A-Za-z]))"
+            r"(?![A-Za-z0-9_-])"
+        ),
+        hints=("xox", "xapp-"),
+        min_entropy=3.5,
+    ),
+    Rule(
+        "slack-webhook",
+        "Slack webhook URL",
+        re.compile(
+            r"(?P<secret>https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_-]{6,40}"
+            r"(?:/[A-Za-z0-9_-]{6,80}){0,2}/(?P<body>[A-Za-z0-9_-]{16,80}))"
+        ),
+        hints=("hooks.slack.com/",),
+        min_entropy=3.5,
+    ),
+    Rule(
+        "gitlab-token",
+        "GitLab token",
+        re.compile(
+            r"(?<![A-Za-z0-9_-])(?P<secret>gl(?:pat|ptt|dt|rt|cbt|ft|oas|imt|soat|agent)-(?P<body>[0-9A-Za-z_-]{20,64})"
+            r"(?:\.[0-9A-Za-z_-]{2,64}){0,3})(?![A-Za-z0-9_.-])"
+        ),
+        hints=tuple(f"gl{kind}-" for kind in ("pat", "ptt", "dt", "rt", "cbt", "ft", "oas", "imt", "soat", "agent")),
+        min_entropy=3.5,
+    ),
+    Rule(
+        "google-api-key",
+        "Google API key",
+        re.compile(r"(?<![A-Za-z0-9_-])(?P<secret>AIza(?P<body>[0-9A-Za-z_-]{35}))(?![A-Za-z0-9_-])"),
+        hints=("AIza",),
+        min_entropy=3.5,
+    ),
+    Rule(
+        "openai-api-key",
+        "OpenAI API key",
+        # "T3BlbkFJ" is "OpenAI" in base64: every key format carries it.
+        re.compile(r"(?<![A-Za-z0-9_-])(?P<secret>sk-(?P<body>[A-Za-z0-9_-]{16,200})T3BlbkFJ[A-Za-z0-9_-]{16,200})(?![A-Za-z0-9_-])"),
+        hints=("T3BlbkFJ",),
+        min_entropy=3.5,
+    ),
+    Rule(
+        "pypi-token",
+        "PyPI API token",
+        # a macaroon whose location is pypi.org ("AgEIcHlwaS5vcmc" in base64)
+        re.compile(r"(?<![A-Za-z0-9_-])(?P<secret>pypi-AgE[A-Za-z0-9_-]{0,8}cHlwaS5vcmc(?P<body>[A-Za-z0-9_-]{50,1000}))"),
+        hints=("cHlwaS5vcmc",),
+        min_entropy=3.5,
+    ),
+    Rule(
+        "npm-token",
+        "npm access token",
+        re.compile(r"(?<![A-Za-z0-9_])(?P<secret>npm_(?P<body>[A-Za-z0-9]{36}))(?![A-Za-z0-9_])"),
+        hints=("npm_",),
+        min_entropy=3.5,
+    ),
+    Rule(
+        "twilio-api-key",
+        "Twilio API key",
+        re.compile(r"(?<![A-Za-z0-9])(?P<secret>SK(?P<body>[0-9a-f]{32}))(?![A-Za-z0-9])"),
+        contexts=TEXT | {"vendored"},  # 34 hex-looking bytes turn up in compiled files by chance
+        hints=("SK",),
+        min_entropy=3.5,
+    ),
+    Rule(
+        "sendgrid-api-key",
+        "SendGrid API key",
+        re.compile(r"(?<![A-Za-z0-9_-])(?P<secret>SG\.[A-Za-z0-9_-]{22}\.(?P<body>[A-Za-z0-9_-]{43}))(?![A-Za-z0-9_-])"),
+        hints=("SG.",),
+        min_entropy=3.5,
+    ),
     Rule(
         "url-password",
         "password in a URL",
@@ -287,6 +374,8 @@ def _matches(rule: Rule, text: str, context: Context) -> Iterator[SecretMatch]:
     for m in rule.pattern.finditer(text):
         secret = m.group("secret")
         if is_placeholder(secret):
+            continue
+        if rule.min_entropy and entropy(m.groupdict().get("body") or secret) < rule.min_entropy:
             continue
         if rule.id == "generic-secret":
             if _REFERENCE_SUFFIX.search(m.group("name")) or secret.startswith("-----"):
@@ -386,10 +475,16 @@ _VENDORED = re.compile(
 )
 
 
+# The function's own trees: a file in a site-packages here is third-party only
+# when an installed distribution's RECORD lists it (the caller says so with
+# `vendored`); first-party code copied into a layer's site-packages is not.
+_FIRST_PARTY_PIP_TREE = re.compile(r"^/(?:opt|var/task)/.*/(?:site|dist)-packages/")
+
+
 def context_for(path: str, vendored: bool = False) -> Context:
     """How strictly to read a file, by where it is and what it is named.
     `vendored`: the caller knows it was installed by a package manager."""
-    if vendored or _VENDORED.search(path):
+    if vendored or (_VENDORED.search(path) and not _FIRST_PARTY_PIP_TREE.match(path)):
         return "vendored"
     name = posixpath.basename(path).lower()
     if _EXAMPLES.search(name):

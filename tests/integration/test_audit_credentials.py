@@ -147,3 +147,37 @@ def test_buildkit_secret_mount_passes(tmp_path, lambda_engine, base_image):
             audit.assert_no_credentials()
     finally:
         remove_repository(lambda_engine, tag.split(":")[0])
+
+
+def test_leaks_in_large_files_layer_packages_and_client_calls_are_found(build_case):
+    key_id, secret = fakes.access_key_id("bundle"), fakes.secret_access_key("bundle")
+    tokens = fakes.provider_tokens("clients")
+    bundle = "var a=function(){return 1};\n" * 440_000  # 12 MB, over the 10 MiB read window
+    bundle += f'const config={{accessKeyId:"{key_id}",secretAccessKey:"{secret}"}};\n'
+    clients = "\n".join(f'client_{i} = Client("{token}")' for i, token in enumerate(tokens.values()))
+    audit = build_case(
+        "first-party-leaks",
+        files={
+            "bundle.js": bundle,
+            "clients.py": clients + "\n",
+            "settings.py": f'DB_PASSWORD = "{fakes.password("layer")}9Zq"\n',
+            "key.pem": fakes.private_key("layer"),
+        },
+    )
+    report = audit.credentials()
+    site = "/opt/python/lib/python3.11/site-packages/mypkg"
+    expected = {
+        ("aws-access-key-id", "/var/task/bundle.js"),
+        ("aws-secret-access-key", "/var/task/bundle.js"),
+        ("generic-secret", f"{site}/settings.py"),
+        ("private-key", f"{site}/key.pem"),
+    } | {("stripe-secret-key" if name == "stripe-restricted" else name, "/var/task/clients.py") for name in tokens}
+    assert set(findings(report)) == expected, report.format()
+    assert "read in windows" in report.checked
+    assert_masked(report, key_id, *tokens.values())
+
+
+def test_realistic_boto3_function_image_is_clean(lambda_audit, orders_image):
+    """examples/orders-function: boto3 and botocore (their example keys and
+    docs) installed next to the code."""
+    lambda_audit(orders_image).assert_no_credentials()

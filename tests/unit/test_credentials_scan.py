@@ -104,3 +104,47 @@ def test_unreadable_files_are_reported_not_passed():
     report = audit_credentials("img", {}, fs)
     assert [(f.rule, f.severity) for f in report.findings] == [("unreadable-files", "error")]
     assert not report.ok
+
+
+def scan_windowed(*layers: bytes, window: int):
+    fs = ImageFilesystem(layers_from_bytes(layers), [Layer(i) for i in range(len(layers))])
+    return audit_credentials("img", {"history": [], "config": {}}, fs, max_file_bytes=window)
+
+
+def test_a_large_file_is_read_in_overlapping_windows_never_skipped():
+    window = 256 * 1024
+    filler = b"var a=function(){return 1};\n" * 40_000  # ~1.1 MB of minified-looking code
+    key = fakes.access_key_id("bundle")
+    straddling = fakes.provider_tokens("bundle")["stripe-secret-key"]
+    at = window - 10  # the Stripe key starts 10 bytes before the first window ends
+    bundle = filler[:at] + straddling.encode() + filler[at:] + f'const k="{key}";'.encode()
+    report = scan_windowed(layer(d("var"), d("var/task"), F("var/task/bundle.js", bundle)), window=window)
+
+    assert sorted(f.rule for f in report.findings) == ["aws-access-key-id", "stripe-secret-key"]
+    assert "1 over 0 MiB read in windows" in report.checked  # (a window under 1 MiB, for the test)
+
+
+def test_utf16_files_are_windowed_on_whole_code_units():
+    token = fakes.github_token("u16big")
+    text = ("x = 1\n" * 30_000 + f"GITHUB_TOKEN={token}\n").encode("utf-16")
+    report = scan_windowed(layer(F("app.env", text)), window=64 * 1024 + 1)
+    assert [f.rule for f in report.findings] == ["github-token"]
+
+
+def test_first_party_code_in_a_layers_site_packages_is_read_strictly():
+    site = "opt/python/lib/python3.11/site-packages"
+    password, key = fakes.password("layer"), fakes.private_key("layer")
+    record = b"requests/api.py,sha256=x,10\nrequests-2.0.dist-info/RECORD,,\n"
+    report = scan(
+        layer(
+            d("opt"), d("opt/python"), d("opt/python/lib"), d("opt/python/lib/python3.11"), d(site),
+            F(f"{site}/mypkg/settings.py", f'DB_PASSWORD = "{password}9Zq"\n'.encode()),
+            F(f"{site}/mypkg/key.pem", key.encode()),
+            F(f"{site}/requests/api.py", b'password = "Sup3rS3cretValue9"\n'),  # a RECORD lists it: vendored
+            F(f"{site}/requests-2.0.dist-info/RECORD", record),
+        )
+    )  # fmt: skip
+    assert sorted((f.rule, f.path) for f in report.findings) == [
+        ("generic-secret", f"/{site}/mypkg/settings.py"),
+        ("private-key", f"/{site}/mypkg/key.pem"),
+    ]

@@ -152,6 +152,12 @@ def test_context_by_path():
     assert context_for("/var/runtime/botocore/data/x.json") == "vendored"
     assert context_for("/usr/share/doc/x/README") == "vendored"
     assert context_for("/var/task/botocore/data.json", vendored=True) == "vendored"
+    # A layer's site-packages is third-party only where a RECORD says so (the caller's `vendored`).
+    layer_file = "/opt/python/lib/python3.11/site-packages/mypkg/settings.py"
+    assert context_for(layer_file) == "code"
+    assert context_for(layer_file, vendored=True) == "vendored"
+    assert context_for("/var/task/lib/site-packages/mine/.env") == "config"
+    assert context_for("/opt/nodejs/node_modules/left-pad/index.js") == "vendored"
 
 
 def test_structured_files_ignore_plain_words():
@@ -224,3 +230,41 @@ def test_placeholders(value):
 
 def test_real_looking_values_are_not_placeholders():
     assert not is_placeholder(fakes.password())
+
+
+PROVIDER_CALLS = [
+    'stripe.api_key = Stripe("{}")',
+    "client = WebClient(token='{}')",
+    'gl = gitlab.Gitlab("https://gitlab.example.org", private_token="{}")',
+    "const key = '{}';",
+    "requests.post(url, headers={{'Authorization': 'Bearer {}'}})",
+    "{}",
+]
+
+
+@pytest.mark.parametrize("name", sorted(fakes.provider_tokens()))
+@pytest.mark.parametrize("context", ["code", "data", "config", "vendored"])
+def test_provider_tokens_are_found_wherever_they_appear(name, context):
+    token = fakes.provider_tokens()[name]
+    expected = "stripe-secret-key" if name == "stripe-restricted" else name
+    for template in PROVIDER_CALLS:
+        found = find_secrets(template.format(token), context)
+        assert [(m.rule.id, m.secret) for m in found] == [(expected, token)], template
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sk_" + "live_" + "x" * 24,  # documentation placeholders
+        "sk_" + "live_" + "1234567890" * 3,
+        "xox" + "b-" + "0" * 30,
+        "AI" + "za" + "X" * 35,
+        "npm" + "_" + "a" * 36,
+        "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+        "SK" + "0" * 32,
+        "sk_test_" + "abcDEF123" * 3,  # a test-mode key is not a live one
+        "pypi-" + "AgEIcHlwaS5vcmc" + "A" * 60,
+    ],
+)
+def test_provider_lookalikes_are_not_findings(text):
+    assert rules(text, "code") == []
