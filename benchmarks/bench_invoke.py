@@ -17,6 +17,7 @@ import http.client
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 import docker
 import requests
@@ -29,9 +30,12 @@ EVENT = b'{"name": "bench"}'
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def raw_start(client: docker.DockerClient, image: str) -> tuple[object, requests.Session, str]:
+def raw_start(
+    client: docker.DockerClient, image: str, env: dict[str, str] | None = None
+) -> tuple[Any, requests.Session, str]:
+    """A container as `docker run -p 127.0.0.1::8080` starts it, once its RIE listens."""
     container = client.containers.run(
-        image, detach=True, ports={"8080/tcp": ("127.0.0.1", None)}, labels=container_labels()
+        image, detach=True, environment=env, ports={"8080/tcp": ("127.0.0.1", None)}, labels=container_labels()
     )
     container.reload()
     base = f"http://127.0.0.1:{container.ports['8080/tcp'][0]['HostPort']}"

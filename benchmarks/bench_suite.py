@@ -24,10 +24,9 @@ import time
 from pathlib import Path
 
 import docker
-import requests
+from bench_invoke import raw_start  # this directory: run as `python benchmarks/bench_suite.py`
 
 from pytest_lambda_image import BuildSpec, DockerEngine, build_image, events
-from pytest_lambda_image.cleanup import container_labels
 
 INVOKE = "/2015-03-31/functions/function/invocations"
 FRESH, WARM, GATEWAY, INVOKES = 6, 6, 3, 3
@@ -96,30 +95,14 @@ def plugin_run(project: Path, image: str) -> tuple[float, float]:
     return json.loads((project / "timing.json").read_text())["session"], total
 
 
-def raw_container(client: docker.DockerClient, image: str, env: dict[str, str] | None = None):
-    container = client.containers.run(
-        image, detach=True, environment=env, ports={"8080/tcp": ("127.0.0.1", None)}, labels=container_labels()
-    )
-    container.reload()
-    base = f"http://127.0.0.1:{container.ports['8080/tcp'][0]['HostPort']}"
-    session = requests.Session()
-    while True:
-        try:
-            session.get(base + "/", timeout=1)
-            break
-        except requests.exceptions.RequestException:
-            time.sleep(0.005)
-    return container, session, base
-
-
 def raw_run(client: docker.DockerClient, image: str) -> float:
     t0 = time.perf_counter()
     for n in range(FRESH):
-        container, session, base = raw_container(client, image, {"TEST": f"fresh-{n}"})
+        container, session, base = raw_start(client, image, {"TEST": f"fresh-{n}"})
         for i in range(INVOKES):
             assert session.post(base + INVOKE, json={"i": i}, timeout=30).json() == {"echo": {"i": i}}
         container.remove(force=True)
-    container, session, base = raw_container(client, image)
+    container, session, base = raw_start(client, image)
     for n in range(WARM):
         for i in range(INVOKES):
             session.post(base + INVOKE, json={"n": n, "i": i}, timeout=30).raise_for_status()

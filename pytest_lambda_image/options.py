@@ -14,7 +14,8 @@ from typing import Any, Literal, cast
 
 import pytest
 
-from .errors import ConfigError
+from .errors import ConfigError, LambdaImageError
+from .once import once
 from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
 
 _PULL_POLICIES = ("missing", "always", "never")
@@ -133,21 +134,13 @@ class PluginSettings:
         return self.image_ref is not None or self.build is not None
 
 
-_RESOLVED = pytest.StashKey["PluginSettings | ConfigError"]()
+_RESOLVED: pytest.StashKey[PluginSettings | LambdaImageError] = pytest.StashKey()
 
 
 def resolve(config: pytest.Config) -> PluginSettings:
     """Read CLI, ini and environment once per session. Raises ConfigError
     with the option's name (the same one each time)."""
-    if _RESOLVED not in config.stash:
-        try:
-            config.stash[_RESOLVED] = _resolve(config)
-        except ConfigError as exc:
-            config.stash[_RESOLVED] = exc
-    found = config.stash[_RESOLVED]
-    if isinstance(found, ConfigError):
-        raise found.with_traceback(None)
-    return found
+    return once(config.stash, _RESOLVED, lambda: _resolve(config))
 
 
 def _resolve(config: pytest.Config) -> PluginSettings:

@@ -13,6 +13,7 @@ import pytest
 
 from . import gate, options
 from .errors import LambdaImageError
+from .once import once
 from .options import PluginSettings
 from .reporting import or_fail
 
@@ -157,18 +158,14 @@ def session_engine(config: pytest.Config) -> DockerEngine:
 def session_image(config: pytest.Config) -> LambdaImage:
     """The configured function image, built or looked up once per session
     (a failure too: every test and audit item reports it without rebuilding)."""
-    if _IMAGE not in config.stash:
+
+    def build() -> LambdaImage:
         from .factories import configured_image
 
-        try:
-            settings = options.resolve(config)
-            config.stash[_IMAGE] = configured_image(settings, session_engine(config), _build_progress(config, settings))
-        except LambdaImageError as exc:
-            config.stash[_IMAGE] = exc
-    found = config.stash[_IMAGE]
-    if isinstance(found, LambdaImageError):
-        raise found.with_traceback(None)  # the same object each time: do not let its traceback grow
-    return found
+        settings = options.resolve(config)
+        return configured_image(settings, session_engine(config), _build_progress(config, settings))
+
+    return once(config.stash, _IMAGE, build)
 
 
 def _build_progress(config: pytest.Config, settings: PluginSettings) -> Callable[[str], None] | None:
@@ -204,25 +201,21 @@ def session_audit(config: pytest.Config) -> AuditFactory:
 
 def session_aws(config: pytest.Config) -> AwsBackend:
     """The session's AWS backend (per xdist worker), started on first use."""
-    if _AWS not in config.stash:
+
+    def start() -> AwsBackend:
         from .aws import start_backend
 
         settings = options.resolve(config)
-        try:
-            config.stash[_AWS] = start_backend(
-                session_engine(config),
-                settings.aws,
-                settings.function.region,
-                server=settings.aws_server,
-                image=settings.aws_image,
-                pull=settings.pull,
-            )
-        except LambdaImageError as exc:
-            config.stash[_AWS] = exc
-    found = config.stash[_AWS]
-    if isinstance(found, LambdaImageError):
-        raise found.with_traceback(None)
-    return found
+        return start_backend(
+            session_engine(config),
+            settings.aws,
+            settings.function.region,
+            server=settings.aws_server,
+            image=settings.aws_image,
+            pull=settings.pull,
+        )
+
+    return once(config.stash, _AWS, start)
 
 
 def _test_aws(request: pytest.FixtureRequest) -> AwsBackend:

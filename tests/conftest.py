@@ -43,22 +43,23 @@ def python_image(lambda_image_factory, base_image) -> LambdaImage:
     return lambda_image_factory.build(IMAGES / "python-fn", build_args={"BASE_IMAGE": BASE_IMAGE})
 
 
-@pytest.fixture(scope="session")
-def orders_image(lambda_image_factory, base_image) -> LambdaImage:
-    """examples/orders-function (boto3 from wheels that scripts/setup.sh downloads)."""
-    context = EXAMPLES / "orders-function"
+def build_from_wheels(lambda_image_factory, context: Path) -> LambdaImage:
+    """An image whose Dockerfile installs from the wheels scripts/setup.sh downloads into it (builds are offline)."""
     if not (context / "wheels" / ".complete").exists():
         pytest.fail(f"{context}/wheels is missing: run scripts/setup.sh first", pytrace=False)
     return lambda_image_factory.build(context, build_args={"BASE_IMAGE": BASE_IMAGE})
+
+
+@pytest.fixture(scope="session")
+def orders_image(lambda_image_factory, base_image) -> LambdaImage:
+    """examples/orders-function (boto3 installed next to the code)."""
+    return build_from_wheels(lambda_image_factory, EXAMPLES / "orders-function")
 
 
 @pytest.fixture(scope="session")
 def moto_server_image(lambda_image_factory, base_image) -> LambdaImage:
     """tests/images/moto-server: moto's server in a container (a stand-in for motoserver/moto)."""
-    context = IMAGES / "moto-server"
-    if not (context / "wheels" / ".complete").exists():
-        pytest.fail(f"{context}/wheels is missing: run scripts/setup.sh first", pytrace=False)
-    return lambda_image_factory.build(context, build_args={"BASE_IMAGE": BASE_IMAGE})
+    return build_from_wheels(lambda_image_factory, IMAGES / "moto-server")
 
 
 @pytest.fixture(scope="session")

@@ -65,7 +65,8 @@ def provider_tokens(seed: str = "p") -> dict[str, str]:
         + _draw(seed + "b", 10, _BASE32) + "/" + _draw(seed + "w", 24, _ALNUM),
         "gitlab-token": "gl" + "pat-" + _draw(seed + "gl", 20, _URLSAFE),
         "google-api-key": "AI" + "za" + _draw(seed + "go", 35, _URLSAFE),
-        "openai-api-key": "sk-" + "proj-" + _draw(seed + "o1", 40, _URLSAFE) + "T3Blbk" + "FJ" + _draw(seed + "o2", 40, _URLSAFE),
+        "openai-api-key": "sk-" + "proj-" + _draw(seed + "o1", 40, _URLSAFE) + "T3Blbk" + "FJ"
+        + _draw(seed + "o2", 40, _URLSAFE),
         "pypi-token": "pypi-" + "AgEIcHlwaS5vcmc" + _draw(seed + "py", 120, _URLSAFE),
         "npm-token": "npm" + "_" + _draw(seed + "np", 36, _ALNUM),
         "twilio-api-key": "S" + "K" + _draw(seed + "tw", 32, _HEX),

@@ -4,7 +4,9 @@ subprocess, in a fresh directory with its own ini file and Dockerfile."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +47,27 @@ class Project:
 
     def run(self, *args: str, timeout: float = 300) -> pytest.RunResult:
         return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=timeout)
+
+    @property
+    def ready_file(self) -> Path:
+        """Where an inner test says it has got where the outer test waits for (`start_until_ready`)."""
+        return self.pytester.path / "ready"
+
+    def start_until_ready(self, timeout: float = 120) -> subprocess.Popen[bytes]:
+        """Run the inner session in the background until one of its tests
+        creates `ready_file`; the caller then interrupts or kills it."""
+        process = self.pytester.popen(
+            [*self.pytester._getpytestargs(), "-p", "no:cacheprovider"],
+            stdout=open(self.pytester.path / "out.txt", "w"),
+            stderr=open(self.pytester.path / "err.txt", "w"),
+        )
+        deadline = time.monotonic() + timeout
+        while not self.ready_file.exists():
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the inner session never got ready:\n{(self.pytester.path / 'out.txt').read_text()}")
+            time.sleep(0.05)
+        return process
 
     def sessions(self) -> list[str]:
         path = self.pytester.path / "sessions.txt"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 
 import pytest
 
@@ -102,21 +101,16 @@ def test_a_killed_sessions_moto_container_and_network_are_reaped(plain_project, 
     plain_project.pytester.makeini(
         f"[pytest]\nlambda_aws_server = container\nlambda_aws_image = {moto_server_image.ref}\n"
     )
-    ready = plain_project.pytester.path / "ready"
     plain_project.tests(
         f"""
         import time
 
         def test_waits(lambda_aws):
-            open({str(ready)!r}, "w").close()
+            open({str(plain_project.ready_file)!r}, "w").close()
             time.sleep(60)
         """
     )
-    process = plain_project.pytester.popen([*plain_project.pytester._getpytestargs(), "-p", "no:cacheprovider"])
-    deadline = time.monotonic() + 120
-    while not ready.exists():
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.1)
+    process = plain_project.start_until_ready()
     process.kill()  # SIGKILL: nothing in that process can clean up
     process.wait()
     assert len(session_networks(plain_project)) <= 1  # (another worker's inner session may have reaped it)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 # Helpers the inner tests share: when a container was created, and which
 # containers of this session exist (after the background removals are done).
@@ -120,7 +119,6 @@ def began():
 
 def test_ctrl_c_while_a_container_starts_ahead_leaves_nothing(project):
     project.ini()
-    ready = project.pytester.path / "ready"
     project.tests(
         f"""
         import time
@@ -131,7 +129,7 @@ def test_ctrl_c_while_a_container_starts_ahead_leaves_nothing(project):
 
         @pytest.mark.lambda_function(env={{"WHO": "ahead"}})
         def test_interrupted(lambda_function):
-            open({str(ready)!r}, "w").close()
+            open({str(project.ready_file)!r}, "w").close()
             time.sleep(60)
 
         @pytest.mark.lambda_function(env={{"WHO": "never"}})
@@ -139,19 +137,10 @@ def test_ctrl_c_while_a_container_starts_ahead_leaves_nothing(project):
             pass
         """
     )
-    process = project.pytester.popen(
-        [*project.pytester._getpytestargs(), "-p", "no:cacheprovider"],
-        stdout=open(project.pytester.path / "out.txt", "w"),
-        stderr=open(project.pytester.path / "err.txt", "w"),
-    )
+    process = project.start_until_ready()
+    # test_never's container is starting ahead right now
+    os.kill(process.pid, signal.SIGINT)
     try:
-        deadline = time.monotonic() + 120
-        while not ready.exists():
-            assert process.poll() is None, (project.pytester.path / "out.txt").read_text()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        # test_never's container is starting ahead right now
-        os.kill(process.pid, signal.SIGINT)
         process.wait(timeout=60)
     finally:
         if process.poll() is None:

@@ -228,28 +228,18 @@ def test_containers_are_removed_after_failures_and_errors(project):
 def test_containers_are_removed_on_interrupt(project, signum):
     """Ctrl-C (SIGINT) and a CI cancel (SIGTERM) in the middle of a test."""
     project.ini()
-    ready = project.pytester.path / "ready"
     project.tests(
         f"""
         import time
 
         def test_waits(lambda_function):
             lambda_function.invoke({{}})
-            open({str(ready)!r}, "w").close()
+            open({str(project.ready_file)!r}, "w").close()
             time.sleep(60)
         """
     )
-    process = project.pytester.popen(
-        [*project.pytester._getpytestargs(), "-p", "no:cacheprovider"],
-        stdout=open(project.pytester.path / "out.txt", "w"),
-        stderr=open(project.pytester.path / "err.txt", "w"),
-    )
+    process = project.start_until_ready()
     try:
-        deadline = time.monotonic() + 120
-        while not ready.exists():
-            assert process.poll() is None, (project.pytester.path / "out.txt").read_text()
-            assert time.monotonic() < deadline, "the inner test never started its function"
-            time.sleep(0.1)
         assert len(project.leftovers()) == 1
         os.kill(process.pid, signum)
         process.wait(timeout=60)
@@ -261,21 +251,16 @@ def test_containers_are_removed_on_interrupt(project, signum):
 
 def test_a_killed_sessions_containers_are_reaped_by_the_next(project):
     project.ini()
-    ready = project.pytester.path / "ready"
     project.tests(
         f"""
         import time
 
         def test_waits(lambda_function):
-            open({str(ready)!r}, "w").close()
+            open({str(project.ready_file)!r}, "w").close()
             time.sleep(60)
         """
     )
-    process = project.pytester.popen([*project.pytester._getpytestargs(), "-p", "no:cacheprovider"])
-    deadline = time.monotonic() + 120
-    while not ready.exists():
-        assert process.poll() is None and time.monotonic() < deadline
-        time.sleep(0.1)
+    process = project.start_until_ready()
     process.kill()  # SIGKILL: nothing in that process can clean up
     process.wait()
     # (another worker's inner session may already have reaped it)
