@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from ._lazy import lazy_names
 
 _WHERE = {
+    "AsyncInvocation": "async_invoke",
+    "invoke_async": "async_invoke",
     "Allow": "audit",
     "AuditFailure": "audit",
     "AuditReport": "audit",
@@ -43,6 +45,7 @@ _WHERE = {
 }
 
 if TYPE_CHECKING:
+    from .async_invoke import AsyncInvocation, invoke_async
     from .audit import Allow, AuditFailure, AuditReport, ImageAudit
     from .aws import AwsBackend, BatchResult, batch_result
     from .build import build_image
@@ -69,6 +72,7 @@ __getattr__, __dir__ = lazy_names(__name__, _WHERE, globals())
 
 __all__ = [
     "Allow",
+    "AsyncInvocation",
     "AuditFailure",
     "AuditReport",
     "ImageAudit",
@@ -95,5 +99,6 @@ __all__ = [
     "batch_result",
     "build_image",
     "get_image",
+    "invoke_async",
     "pull_image",
 ]

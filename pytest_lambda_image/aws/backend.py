@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import json
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse, urlunparse
 
@@ -108,6 +109,12 @@ class AwsBackend:
         return SqsEventSource(
             self, function, queue_url, batch_size=batch_size, report_batch_item_failures=report_batch_item_failures
         )
+
+    def sqs_destination(self, queue_url: str) -> Callable[[dict[str, Any]], None]:
+        """An async invoke's destination (`invoke_async(..., on_failure=...)`):
+        sends Lambda's invocation record to a queue of this backend, as JSON."""
+        sqs = self.client("sqs")
+        return lambda record: sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
 
     def close(self) -> None:
         while self._relays:
