@@ -22,7 +22,7 @@ from typing_extensions import Self
 
 from . import cleanup
 from .container_api import ContainerApi
-from .engine import DockerEngine, docker_errors
+from .engine import DockerEngine, describe_docker_host, docker_errors, short_reason
 from .errors import FunctionStartError, InvokeError, LambdaImageError, RequestEntityTooLarge, RieNotFoundError
 from .image import LambdaImage, get_image
 from .invocation import Invocation, error_document
@@ -40,6 +40,8 @@ VERDICT_WAIT_S = 2.0  # the RIE logs the runtime's call before it answers: this 
 CRASH_REASON_WAIT_S = 1.0
 STOP_VERDICT_WAIT_S = 0.2
 GATE_RETRY_S = 2.0  # how long an invoke the RIE turns away while it resets is sent again
+CONNECT_TIMEOUT_S = 10.0
+UNREACHABLE_AFTER_S = 5.0  # connects to the published port that time out this long: give up with the reason
 _has_file_cache: dict[tuple[str, str], bool] = {}
 
 
@@ -223,7 +225,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
                 self._watch.start()
             port = int(published[0]["HostPort"])
             self.endpoint = f"http://{engine.host_address}:{port}"
-            self._http = InvokeConnection(engine.host_address, port)
+            self._http = InvokeConnection(engine.host_address, port, CONNECT_TIMEOUT_S)
             self._wait_until_listening()
         except BaseException:
             self.stop()
@@ -248,12 +250,36 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         invoke path must not be touched, and a 1 s poll would dominate cold start."""
         assert self._http is not None and self._container is not None
         deadline = time.monotonic() + self._start_timeout
+        self._http.connect_timeout = 1.0
+        try:
+            self._poll_until_listening(deadline)
+        finally:
+            self._http.connect_timeout = CONNECT_TIMEOUT_S
+
+    def _poll_until_listening(self, deadline: float) -> None:
+        assert self._http is not None
         attempt = 0
+        unanswered_since: float | None = None  # connects that time out: nothing at that address answers
         while True:
             try:
                 self._http.request("GET", "/", None, {}, read_timeout=1.0)
                 return
-            except (InvokeConnectionError, InvokeTimeout):
+            except InvokeConnectionError as exc:
+                if not exc.timed_out:
+                    unanswered_since = None
+                elif unanswered_since is None:
+                    unanswered_since = time.monotonic()
+                elif time.monotonic() - unanswered_since > UNREACHABLE_AFTER_S and self._state().get("Running"):
+                    # Docker publishes a port at once (refused or reset until the RIE
+                    # listens); connects that go unanswered mean the address is not reachable.
+                    raise FunctionStartError(
+                        f"{self.function_name}: cannot reach {self._http.host}:{self._http.port} from here (the "
+                        f"RIE's port {RIE_PORT}, published by the Docker engine at {describe_docker_host()}): "
+                        "connections get no answer. Check that this machine may connect to that host on the ports "
+                        "Docker publishes (a firewall or security group), and that DOCKER_HOST names an address "
+                        "reachable from here"
+                    ) from None
+            except InvokeTimeout:
                 pass
             attempt += 1
             if attempt % 40 == 0:
@@ -321,8 +347,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             self._container.reload()
         except docker.errors.NotFound:
             return {"Status": "removed"}
-        except (docker.errors.DockerException, requests.exceptions.RequestException):
-            return {"Status": "unknown"}
+        except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+            return {"Status": "unknown", "EngineError": short_reason(exc)}
         return self._container.attrs.get("State") or {}
 
     # -- logs ---------------------------------------------------------------------
@@ -409,6 +435,18 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         try:
             return http.request("POST", INVOKE_PATH, body, headers, read_timeout)
         except InvokeTimeout:
+            engine_error = self._engine.unreachable() if self._engine is not None else None
+            if engine_error:  # not the function: the engine (and its host) went away
+                self._gone = (
+                    f"{self.function_name}: the Docker engine at {describe_docker_host()} stopped answering "
+                    f"({engine_error}) during an earlier invoke"
+                )
+                self.stop()
+                raise InvokeError(
+                    f"{self.function_name}: no answer within {read_timeout} s, and the Docker engine at "
+                    f"{describe_docker_host()} does not answer either ({engine_error}): check that the engine is "
+                    "running and reachable"
+                ) from None
             # The RIE still runs this invoke and would panic on the next
             # one: the container cannot be used any more.
             self._gone = (
@@ -463,6 +501,12 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         return hit
 
     def _delivery_error(self, exc: Exception) -> InvokeError:
+        engine_error = self._engine.unreachable() if self._engine is not None else None
+        if engine_error:
+            return InvokeError(
+                f"{self.function_name}: invoke failed ({exc}) and the Docker engine at {describe_docker_host()} does "
+                f"not answer either ({engine_error}): check that the engine is running and reachable"
+            )
         # The connection drops a moment before docker marks the container exited.
         deadline = time.monotonic() + 2.0
         state = self._state()
@@ -474,6 +518,11 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             return InvokeError(
                 f"{self.function_name}: the container is {state.get('Status')} "
                 f"(exit code {state.get('ExitCode')}){oom}; container log:\n{self._log_tail()}"
+            )
+        if state.get("EngineError"):
+            return InvokeError(
+                f"{self.function_name}: invoke failed ({exc}) and the Docker engine at {describe_docker_host()} does "
+                f"not answer either ({state['EngineError']}): check that the engine is running and reachable"
             )
         return InvokeError(f"{self.function_name}: invoke failed: {exc}")
 

@@ -23,6 +23,10 @@ class InvokeTimeout(Exception):
 class InvokeConnectionError(Exception):
     """The connection could not be made, or broke before the answer."""
 
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out  # connecting got no answer at all (as behind a firewall that drops)
+
 
 class InvokeConnection:
     def __init__(self, host: str, port: int, connect_timeout: float = 10.0) -> None:
@@ -63,7 +67,8 @@ class InvokeConnection:
                 conn.connect()
             except OSError as exc:
                 conn.close()
-                raise InvokeConnectionError(f"{type(exc).__name__}: {exc}") from None
+                timed_out = isinstance(exc, socket.timeout)
+                raise InvokeConnectionError(f"{type(exc).__name__}: {exc}", timed_out=timed_out) from None
             conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._conn = conn
         return conn

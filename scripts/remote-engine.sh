@@ -5,6 +5,7 @@
 #
 #   scripts/remote-engine.sh start   prints the DOCKER_HOST to use
 #   scripts/remote-engine.sh stop    stops it and removes its namespace and data
+#   scripts/remote-engine.sh cut     loses it: dockerd killed, its address gone (then stop)
 #
 # Needs root (ip netns, nsenter), as scripts/setup.sh does.
 set -euo pipefail
@@ -19,6 +20,9 @@ answers() { docker -H "$URL" version >/dev/null 2>&1; }
 
 start() {
   if answers; then echo "$URL"; return; fi
+  # Traffic for these addresses never leaves this machine, even after the veth is gone
+  # (else it would follow the default route out): the test hosts are ours alone.
+  ip route replace unreachable 10.213.0.0/16 metric 4000
   ip netns add "$NS" 2>/dev/null || true
   if ! ip link show veth-pli0 >/dev/null 2>&1; then
     ip link add veth-pli0 type veth peer name veth-pli1
@@ -49,6 +53,8 @@ stop() {
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$pid" 2>/dev/null || true
   fi
+  # What a killed dockerd leaves running in the namespace (containerd, shims, containers)
+  ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
   ip link del veth-pli0 2>/dev/null || true
   ip netns del "$NS" 2>/dev/null || true
   grep -o " $ROOT[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
@@ -58,5 +64,10 @@ stop() {
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  # The engine lost as a crashed or unplugged host would be: dockerd killed, its address gone.
+  cut)
+    kill -9 "$(cat "$ROOT/dockerd.pid")" 2>/dev/null || true
+    ip netns exec "$NS" ip link set veth-pli1 down 2>/dev/null || true  # packets to it now go unanswered
+    ;;
+  *) echo "usage: $0 start|stop|cut" >&2; exit 2 ;;
 esac

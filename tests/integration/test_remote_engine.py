@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import docker
 import pytest
 
+from pytest_lambda_image import DockerEngine, FunctionStartError, InvokeError, LambdaFunction
+
 from ..conftest import BASE_IMAGE, EXAMPLES, IMAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "remote-engine.sh"
+NAMESPACE = ["ip", "netns", "exec", "pli-remote"]
 
 
 @pytest.fixture
@@ -46,7 +50,7 @@ def plugin_containers(url: str) -> list[str]:
         client.close()
 
 
-def test_a_function_repo_against_a_remote_engine(pytester, remote_engine, moto_server_image, monkeypatch):
+def test_function_repos_against_a_remote_engine(pytester, remote_engine, moto_server_image, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", remote_engine)
     monkeypatch.delenv("TESTCONTAINERS_RYUK_DISABLED", raising=False)
 
@@ -99,3 +103,48 @@ def test_audit(lambda_audit):
     )  # fmt: skip
     result.assert_outcomes(passed=3)
     assert plugin_containers(remote_engine) == []
+
+    # A docker context instead of DOCKER_HOST, as `docker context use` leaves it.
+    config = pytester.path / "docker-config"
+    config.mkdir()
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    create = ["docker", "context", "create", "pli-remote", "--docker", f"host={remote_engine}"]
+    subprocess.run(create, check=True, capture_output=True)
+    monkeypatch.delenv("DOCKER_HOST")
+    monkeypatch.setenv("DOCKER_CONTEXT", "pli-remote")
+    result = pytester.runpytest_subprocess(
+        str(function), "--rootdir", str(function), "-c", str(function / "pytest.ini"), "-p", "no:cacheprovider",
+        "-k", "invoke_and_logs", timeout=600,
+    )  # fmt: skip
+    result.assert_outcomes(passed=1, deselected=2)
+    assert plugin_containers(remote_engine) == []
+
+    # Last, as it ends the engine (one test: two would each start and stop it).
+    monkeypatch.delenv("DOCKER_CONTEXT")
+    monkeypatch.setenv("DOCKER_HOST", remote_engine)
+    failures_say_what_to_check(remote_engine)
+
+
+def failures_say_what_to_check(remote_engine: str) -> None:
+    """A published port this machine cannot reach (a firewall that drops),
+    then the engine gone in the middle of a session."""
+    engine = DockerEngine.connect()
+    assert engine.host_address == remote_engine.split("//")[1].split(":")[0]
+    drop = ["-s", "10.213.0.1", "-p", "tcp", "-j", "DROP"]  # what Docker forwards to containers, from here
+    subprocess.run([*NAMESPACE, "iptables", "-I", "DOCKER-USER", *drop], check=True)
+    try:
+        function = LambdaFunction(BASE_IMAGE, engine=engine, handler="nothing.here", start_timeout=60)
+        started = time.monotonic()
+        with pytest.raises(FunctionStartError, match=rf"cannot reach {engine.host_address}:\d+ from here.*firewall"):
+            function.start()
+        assert time.monotonic() - started < 30  # told well before start_timeout
+    finally:
+        subprocess.run([*NAMESPACE, "iptables", "-D", "DOCKER-USER", *drop], check=True)
+    assert plugin_containers(remote_engine) == []
+
+    function = LambdaFunction(BASE_IMAGE, engine=engine, handler="nothing.here").start()
+    subprocess.run([str(SCRIPT), "cut"], check=True, capture_output=True)
+    with pytest.raises(InvokeError, match=rf"the Docker engine at {remote_engine} does not answer"):
+        function.invoke({}, timeout=3)  # the host is gone: nothing refuses, nothing answers
+    function.stop()
+    engine.close()
