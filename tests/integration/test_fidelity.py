@@ -126,7 +126,7 @@ def test_bad_settings_fail_before_any_container(python_image, lambda_engine, set
     before = _containers(lambda_engine)
     with pytest.raises(ConfigError, match=message):
         LambdaFunction(python_image, engine=lambda_engine, **settings)
-    assert _containers(lambda_engine) == before
+    assert _containers(lambda_engine) <= before  # none new (earlier tests' may be going in the background)
 
 
 def test_reserved_names_are_fine_without_fidelity(python_image, lambda_function_factory):
