@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .errors import InvokeError, LambdaImageError, RequestEntityTooLarge
+from .errors import InvokeError, LambdaImageError
 from .events._common import ACCOUNT_ID, iso_time, now
 from .function import LambdaFunction, encode_payload
 from .invocation import Invocation
@@ -151,12 +151,7 @@ def invoke_async(
     `on_failure` (any callable; `lambda_aws.sqs_destination(queue_url)` sends
     it to a queue)."""
     __tracebackhide__ = True
-    body = encode_payload(event, payload)
-    if len(body) > MAX_ASYNC_REQUEST_BYTES:
-        raise RequestEntityTooLarge(
-            f"request payload is {len(body):,} bytes; Lambda refuses asynchronous invokes over "
-            f"{MAX_ASYNC_REQUEST_BYTES:,} bytes"
-        )
+    body = encode_payload(event, payload, MAX_ASYNC_REQUEST_BYTES, "asynchronous")
     if not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
         raise InvokeError(f"invalid retries {retries!r}: Lambda retries an async invoke 0 to {MAX_RETRIES} times")
     if retry_delay < 0:

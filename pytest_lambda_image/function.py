@@ -377,12 +377,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         """Invoke synchronously with `event` (JSON-serialized; `{}` when omitted)
         or a raw `payload`. Thread-safe: calls on one function run one at a time."""
         __tracebackhide__ = True
-        body = encode_payload(event, payload)
-        if len(body) > MAX_REQUEST_BYTES:
-            raise RequestEntityTooLarge(
-                f"request payload is {len(body):,} bytes; Lambda refuses synchronous invokes over "
-                f"{MAX_REQUEST_BYTES:,} bytes (RequestEntityTooLarge), and the RIE would silently truncate it"
-            )
+        body = encode_payload(event, payload, MAX_REQUEST_BYTES, "synchronous")
         headers = {"Content-Type": "application/json"}
         if client_context is not None:
             headers["X-Amz-Client-Context"] = encode_client_context(client_context)
@@ -561,18 +556,28 @@ def _log_source(engine: DockerEngine, container_id: str) -> Callable[[float | No
     return fetch
 
 
-def encode_payload(event: Any, payload: bytes | str | None) -> bytes:
+def encode_payload(event: Any, payload: bytes | str | None, limit: int, invocation_type: str) -> bytes:
+    """The request body, refused over Lambda's `limit` for this invocation type."""
     __tracebackhide__ = True
     if payload is not None:
         if event is not None:
             raise InvokeError("pass either an event or a raw payload, not both")
-        return payload.encode() if isinstance(payload, str) else bytes(payload)
-    try:
-        return json.dumps({} if event is None else event).encode()
-    except (TypeError, ValueError) as exc:
-        raise InvokeError(
-            f"event is not JSON-serializable ({exc}): pass dicts, lists, strings and numbers, or raw bytes as payload="
-        ) from None
+        body = payload.encode() if isinstance(payload, str) else bytes(payload)
+    else:
+        try:
+            body = json.dumps({} if event is None else event).encode()
+        except (TypeError, ValueError) as exc:
+            raise InvokeError(
+                f"event is not JSON-serializable ({exc}): pass dicts, lists, strings and numbers, or raw bytes as "
+                "payload="
+            ) from None
+    if len(body) > limit:
+        truncates = ", and the RIE would silently truncate it" if limit == MAX_REQUEST_BYTES else ""
+        raise RequestEntityTooLarge(
+            f"request payload is {len(body):,} bytes; Lambda refuses {invocation_type} invokes over {limit:,} bytes "
+            f"(RequestEntityTooLarge){truncates}"
+        )
+    return body
 
 
 def encode_client_context(context: Mapping[str, Any]) -> str:
