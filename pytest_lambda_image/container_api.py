@@ -23,12 +23,12 @@ from typing_extensions import Self
 
 from .engine import docker_errors
 from .errors import ConfigError, FunctionStartError, LambdaImageError
+from .rie import RIE_PORT
 
 if TYPE_CHECKING:
     from .engine import DockerEngine
     from .settings import FunctionConfig
 
-RIE_PORT = 8080
 
 
 class ContainerApi:

@@ -29,13 +29,12 @@ from .invocation import Invocation, error_document
 from .invoke_http import InvokeConnection, InvokeConnectionError, InvokeTimeout
 from .logs import LogCollector
 from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
-from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
+from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, find_rie, plan_launch, rie_arch
 from .sandbox import lambda_environment, sandbox_options
 from .settings import FunctionConfig, PullPolicy
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke limit (the RIE truncates instead)
-RIE_PORT = 8080
 VERDICT_WAIT_S = 2.0  # the RIE logs the runtime's call before it answers: this is only a safety net
 CRASH_REASON_WAIT_S = 1.0
 STOP_VERDICT_WAIT_S = 0.2

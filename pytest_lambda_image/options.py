@@ -293,11 +293,3 @@ def parse_lookahead(value: Any) -> int:
         raise ConfigError(
             f"invalid lambda_lookahead {value!r}: give a number of tests from 0 to {MAX_LOOKAHEAD}, or true/false"
         ) from None
-
-
-def lookahead_depth(config: pytest.Config) -> int:
-    """lambda_lookahead, read cheaply and never failing (a bad value fails the tests that use the plugin)."""
-    try:
-        return parse_lookahead(config.getini("lambda_lookahead") or None)
-    except (ConfigError, ValueError):
-        return 0

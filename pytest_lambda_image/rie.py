@@ -17,6 +17,7 @@ from pathlib import Path
 from .errors import RieNotFoundError
 
 RIE_IN_IMAGE = "/usr/local/bin/aws-lambda-rie"
+RIE_PORT = 8080  # where the RIE takes invokes inside the container
 RIE_MOUNT_POINT = "/aws-lambda/aws-lambda-rie"
 RIE_ENV = "PYTEST_LAMBDA_RIE"
 RIE_ARCHES = ("x86_64", "arm64")

@@ -40,6 +40,10 @@ class Rule:
     #: when `hints_lower`): a substring test is far cheaper than the regex
     hints: tuple[str, ...] = ()
     hints_lower: bool = False
+    #: characters that must not come right before the secret. Checked in code, not
+    #: by a lookbehind: a pattern that starts with its literal prefix is found by
+    #: the regex engine's fast literal search (measured: 50 times faster on binaries)
+    not_after: frozenset[str] = frozenset()
     #: bits per character the random part (group `body`, else the secret) must
     #: reach: `sk_live_xxxxxxxx...` in docs is not a key
     min_entropy: float = 0.0
@@ -174,6 +178,9 @@ _REFERENCE_SUFFIX = re.compile(
 _PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[-_][A-Za-z]+)?")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "host.docker.internal"}
 
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_WORD_DASH = _ALNUM | {"_", "-"}
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "private-key",
@@ -262,10 +269,10 @@ RULES: tuple[Rule, ...] = (
         "gitlab-token",
         "GitLab token",
         re.compile(
-            r"(?<![A-Za-z0-9_-])(?P<secret>gl(?:pat|ptt|dt|rt|cbt|ft|oas|imt|soat|agent)-(?P<body>[0-9A-Za-z_-]{20,64})"
+            r"(?P<secret>gl(?:pat|ptt|dt|rt|cbt|ft|oas|imt|soat|agent)-(?P<body>[0-9A-Za-z_-]{20,64})"
             r"(?:\.[0-9A-Za-z_-]{2,64}){0,3})(?![A-Za-z0-9_.-])"
         ),
-        hints=tuple(f"gl{kind}-" for kind in ("pat", "ptt", "dt", "rt", "cbt", "ft", "oas", "imt", "soat", "agent")),
+        not_after=_WORD_DASH,
         min_entropy=3.5,
     ),
     Rule(
@@ -301,9 +308,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "twilio-api-key",
         "Twilio API key",
-        re.compile(r"(?<![A-Za-z0-9])(?P<secret>SK(?P<body>[0-9a-f]{32}))(?![A-Za-z0-9])"),
+        re.compile(r"(?P<secret>SK(?P<body>[0-9a-f]{32}))(?![A-Za-z0-9])"),
         contexts=TEXT | {"vendored"},  # 34 hex-looking bytes turn up in compiled files by chance
-        hints=("SK",),
+        not_after=_ALNUM,
         min_entropy=3.5,
     ),
     Rule(
@@ -373,6 +380,8 @@ def find_secrets(text: str, context: Context = "config") -> list[SecretMatch]:
 def _matches(rule: Rule, text: str, context: Context) -> Iterator[SecretMatch]:
     for m in rule.pattern.finditer(text):
         secret = m.group("secret")
+        if rule.not_after and m.start("secret") and text[m.start("secret") - 1] in rule.not_after:
+            continue
         if is_placeholder(secret):
             continue
         if rule.min_entropy and entropy(m.groupdict().get("body") or secret) < rule.min_entropy:

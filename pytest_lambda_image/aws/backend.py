@@ -15,7 +15,7 @@ import ipaddress
 import json
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse, urlunparse
 
@@ -313,9 +313,3 @@ def _import_boto3() -> Any:
     except ImportError:
         raise ConfigError(f"AWS clients need boto3: {INSTALL_HINT}") from None
     return boto3
-
-
-def merge_environment(backend_env: Mapping[str, str], configured: Mapping[str, str]) -> dict[str, str]:
-    """The backend's variables under the user's own: an explicit
-    AWS_ENDPOINT_URL (or credentials) in lambda_env or a marker wins."""
-    return {**backend_env, **configured}

@@ -268,3 +268,10 @@ def test_provider_tokens_are_found_wherever_they_appear(name, context):
 )
 def test_provider_lookalikes_are_not_findings(text):
     assert rules(text, "code") == []
+
+
+@pytest.mark.parametrize("name", ["gitlab-token", "twilio-api-key"])
+def test_a_provider_token_glued_to_a_longer_word_is_not_one(name):
+    token = fakes.provider_tokens("glued")[name]
+    assert rules("x" + token, "code") == []
+    assert rules("=" + token, "code") == [name]
