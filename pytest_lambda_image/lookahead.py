@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from .function import LambdaFunction
 
 STARTED_WAIT_S = 120.0
+# At the session's end (also Ctrl-C) a start under way gets this long; a
+# container it makes later is tracked, and removed at exit or by the next session.
+CLOSE_WAIT_S = 15.0
 
 
 @dataclass
@@ -81,10 +84,10 @@ class Lookahead:
             self._closed = True
             left, self._entries = self._entries, []
         for entry in left:
-            _drop(entry, background=False)
+            _drop(entry, background=False, wait=CLOSE_WAIT_S)
 
 
-def _drop(entry: _Entry, background: bool) -> None:
-    entry.done.wait(STARTED_WAIT_S)
+def _drop(entry: _Entry, background: bool, wait: float = STARTED_WAIT_S) -> None:
+    entry.done.wait(wait)
     if entry.function is not None:
         entry.function.stop(background=background)
