@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import string
+import zlib
 
 _BASE32 = string.ascii_uppercase + "234567"
 _ALNUM = string.ascii_letters + string.digits
@@ -32,8 +33,21 @@ def session_token(seed: str = "t") -> str:
     return "IQoJb3JpZ2luX2Vj" + _draw(seed, 340, _BASE64)
 
 
+_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+def with_checksum(prefix: str, body: str) -> str:
+    """GitHub's and npm's token format: prefix, 30 random characters, then
+    the CRC32 of those 30 in six base62 digits (computed here, at run time)."""
+    crc, digits = zlib.crc32(body.encode()), ""
+    while len(digits) < 6:
+        crc, digit = divmod(crc, 62)
+        digits = _BASE62[digit] + digits
+    return prefix + body + digits
+
+
 def github_token(seed: str = "g") -> str:
-    return "ghp_" + _draw(seed, 36, _ALNUM)
+    return with_checksum("ghp_", _draw(seed, 30, _ALNUM))
 
 
 def github_fine_grained(seed: str = "f") -> str:
@@ -68,7 +82,7 @@ def provider_tokens(seed: str = "p") -> dict[str, str]:
         "openai-api-key": "sk-" + "proj-" + _draw(seed + "o1", 40, _URLSAFE) + "T3Blbk" + "FJ"
         + _draw(seed + "o2", 40, _URLSAFE),
         "pypi-token": "pypi-" + "AgEIcHlwaS5vcmc" + _draw(seed + "py", 120, _URLSAFE),
-        "npm-token": "npm" + "_" + _draw(seed + "np", 36, _ALNUM),
+        "npm-token": with_checksum("npm" + "_", _draw(seed + "np", 30, _ALNUM)),
         "twilio-api-key": "S" + "K" + _draw(seed + "tw", 32, _HEX),
         "sendgrid-api-key": "S" + "G." + _draw(seed + "s1", 22, _URLSAFE) + "." + _draw(seed + "s2", 43, _URLSAFE),
     }

@@ -7,6 +7,7 @@ config values and file contents.
 
 from __future__ import annotations
 
+import binascii
 import bisect
 import functools
 import hashlib
@@ -47,6 +48,10 @@ class Rule:
     #: bits per character the random part (group `body`, else the secret) must
     #: reach: `sk_live_xxxxxxxx...` in docs is not a key
     min_entropy: float = 0.0
+    #: for formats that carry a checksum: False drops the match. A value whose
+    #: checksum fails was never issued (a typo, a truncation, a made-up sample),
+    #: so it cannot authenticate, and reporting it would only be noise
+    checksum: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,27 @@ _REFERENCE_SUFFIX = re.compile(
 _PLAIN_WORD = re.compile(r"[A-Za-z]+(?:[-_][A-Za-z]+)?")
 _LOCAL_HOSTS = {"localhost", "127.0.0.1", "0.0.0.0", "host.docker.internal"}
 
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def base62_crc32(text: str) -> str:
+    """CRC32 of `text` in base62 (0-9, A-Z, a-z), six characters, zero-padded:
+    the checksum GitHub (2021) and npm tokens end with."""
+    value, digits = binascii.crc32(text.encode()), []
+    for _ in range(6):
+        value, digit = divmod(value, 62)
+        digits.append(_BASE62[digit])
+    return "".join(reversed(digits))
+
+
+def _checksum_ok(token: str) -> bool:
+    """`ghp_`/`npm_` + 30 random characters + base62 CRC32 of those 30 (the
+    prefix is not part of the sum). Only that 36-character body has the
+    documented checksum; longer GitHub App tokens are judged by format alone."""
+    body = token.split("_", 1)[1]
+    return len(body) != 36 or base62_crc32(body[:30]) == body[30:]
+
+
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _WORD_DASH = _ALNUM | {"_", "-"}
 
@@ -229,6 +255,7 @@ RULES: tuple[Rule, ...] = (
         "GitHub token",
         re.compile(r"(?<![A-Za-z0-9_])(?P<secret>gh[pousr]_[A-Za-z0-9]{36,251})(?![A-Za-z0-9_])"),
         hints=("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
+        checksum=_checksum_ok,
     ),
     Rule(
         "github-fine-grained-token",
@@ -304,6 +331,7 @@ RULES: tuple[Rule, ...] = (
         re.compile(r"(?<![A-Za-z0-9_])(?P<secret>npm_(?P<body>[A-Za-z0-9]{36}))(?![A-Za-z0-9_])"),
         hints=("npm_",),
         min_entropy=3.5,
+        checksum=_checksum_ok,
     ),
     Rule(
         "twilio-api-key",
@@ -385,6 +413,8 @@ def _matches(rule: Rule, text: str, context: Context) -> Iterator[SecretMatch]:
         if is_placeholder(secret):
             continue
         if rule.min_entropy and entropy(m.groupdict().get("body") or secret) < rule.min_entropy:
+            continue
+        if rule.checksum is not None and not rule.checksum(secret):
             continue
         if rule.id == "generic-secret":
             if _REFERENCE_SUFFIX.search(m.group("name")) or secret.startswith("-----"):

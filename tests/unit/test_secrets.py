@@ -275,3 +275,46 @@ def test_a_provider_token_glued_to_a_longer_word_is_not_one(name):
     token = fakes.provider_tokens("glued")[name]
     assert rules("x" + token, "code") == []
     assert rules("=" + token, "code") == [name]
+
+
+def _break_checksum(token: str) -> str:
+    """The same token with its last checksum digit changed."""
+    return token[:-1] + ("0" if token[-1] != "0" else "1")
+
+
+@pytest.mark.parametrize(
+    ("make", "rule"),
+    [
+        (fakes.github_token, "github-token"),
+        (lambda seed: fakes.provider_tokens(seed)["npm-token"], "npm-token"),
+    ],
+    ids=["github", "npm"],
+)
+def test_tokens_whose_checksum_fails_are_not_findings(make, rule):
+    """GitHub and npm tokens end with a base62 CRC32 of their random part: one
+    that does not add up was never issued (a typo, a sample, chance)."""
+    for seed in ("c1", "c2", "c3"):
+        token = make(seed)
+        assert rules(f"const t = '{token}';", "code") == [rule]
+        assert rules(f"const t = '{_break_checksum(token)}';", "code") == []
+        swapped = token[:4] + token[5] + token[4] + token[6:]  # two body characters transposed
+        assert swapped == token or rules(f"t = '{swapped}'", "code") == []
+
+
+def test_the_checksum_covers_the_random_part_not_the_prefix():
+    token = fakes.github_token("prefix")
+    for prefix in ("gho_", "ghu_", "ghs_", "ghr_"):
+        assert rules(prefix + token[4:], "code") == ["github-token"]
+
+
+def test_longer_github_app_tokens_carry_no_checksum_and_are_judged_by_format():
+    token = "gh" + "s_" + fakes.password("app") * 4  # 56 characters: no documented checksum
+    assert rules(f"X-Token: {token}", "code") == ["github-token"]
+
+
+def test_base62_crc32_matches_an_independent_computation():
+    from pytest_lambda_image.audit.secrets import base62_crc32
+
+    body = (fakes.password("crc") + fakes.password("crc2") + fakes.password("crc3"))[:30]
+    assert fakes.with_checksum("", body)[30:] == base62_crc32(body)
+    assert base62_crc32("") == "000000"  # zero-padded to six digits
