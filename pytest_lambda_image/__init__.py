@@ -22,6 +22,7 @@ _WHERE = {
     "BatchResult": "aws",
     "batch_result": "aws",
     "build_image": "build",
+    "image_from_zip": "build.zip_image",
     "DockerEngine": "engine",
     "ConfigError": "errors",
     "DockerUnavailableError": "errors",
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from .audit import Allow, AuditFailure, AuditReport, ImageAudit
     from .aws import AwsBackend, BatchResult, batch_result
     from .build import build_image
+    from .build.zip_image import image_from_zip
     from .engine import DockerEngine
     from .errors import (
         ConfigError,
@@ -99,6 +101,7 @@ __all__ = [
     "batch_result",
     "build_image",
     "get_image",
+    "image_from_zip",
     "invoke_async",
     "pull_image",
 ]

@@ -15,6 +15,10 @@ python -m pytest_lambda_image build [CONTEXT] --tag TAG [--file Dockerfile] [--t
 python -m pytest_lambda_image audit IMAGE|ARCHIVE.tar [--allow SPEC ...] [--strict]
     the built-in static audit (extensions, credentials, layers, limits) of an
     image on the engine or a `docker save` / OCI archive; exit 1 on findings
+python -m pytest_lambda_image from-zip FUNCTION.zip [--layer LAYER.zip ...] --handler H
+    --out DIR [--base IMAGE] [--tag TAG] [--platform P] [--builder B] [--no-build]
+    a function image from a .zip function and its layers (in the function's
+    order) on a Lambda base; DIR keeps the Dockerfile and extracted zips to commit
 """
 
 from __future__ import annotations
@@ -71,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("image", help="image tag, id, or path to a .tar archive")
     audit.add_argument("--allow", action="append", default=[], help="allowlist entry: rule=R path=GLOB fingerprint=F")
     audit.add_argument("--strict", action="store_true", help="warnings fail too")
+    from_zip = commands.add_parser("from-zip", help="build a function image from a .zip function and layer zips")
+    from_zip.add_argument("function_zip", metavar="FUNCTION.zip", help="the function's deployment package")
+    from_zip.add_argument(
+        "--layer", action="append", default=[], metavar="LAYER.zip", help="a layer zip, in the function's order"
+    )
+    from_zip.add_argument("--handler", required=True, help="the zip function's handler, e.g. app.handler")
+    from_zip.add_argument("--out", required=True, metavar="DIR", help="where the Dockerfile and extracted zips go")
+    from_zip.add_argument("--base", default=None, help="Lambda base image (default public.ecr.aws/lambda/python:3.12)")
+    from_zip.add_argument("--tag", "-t", help="the image's tag (default pytest-lambda-image/<DIR name>:<hash>)")
+    from_zip.add_argument("--platform", choices=("linux/amd64", "linux/arm64"), help="target platform")
+    from_zip.add_argument("--builder", choices=("auto", "buildkit", "legacy"), default="auto")
+    from_zip.add_argument("--no-build", action="store_true", help="only write DIR (to commit or build elsewhere)")
     return parser
 
 
@@ -86,6 +102,12 @@ def main(argv: list[str] | None = None) -> int:
             return run_build(args)
         except LambdaImageError as exc:
             print(f"build: {exc}", file=sys.stderr)
+            return 1
+    if args.command == "from-zip":
+        try:
+            return run_from_zip(args)
+        except LambdaImageError as exc:
+            print(f"from-zip: {exc}", file=sys.stderr)
             return 1
     if args.command == "fetch-rie":
         try:
@@ -190,6 +212,34 @@ def run_build(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     print(f"build: {image.build_summary or image.ref}", file=sys.stderr)
+    print(image.ref)
+    return 0
+
+
+def run_from_zip(args: argparse.Namespace) -> int:
+    from .build import build_image
+    from .build.zip_image import DEFAULT_BASE, prepare_zip_image
+    from .engine import DockerEngine
+
+    spec = prepare_zip_image(
+        args.function_zip,
+        args.layer,
+        handler=args.handler,
+        out_dir=args.out,
+        base=args.base or DEFAULT_BASE,
+        tag=args.tag,
+        platform=args.platform,
+        builder=args.builder,
+    )
+    print(f"from-zip: wrote {spec.dockerfile_path} and the extracted zips", file=sys.stderr)
+    if args.no_build:
+        return 0
+    engine = DockerEngine.connect()
+    try:
+        image = build_image(engine, spec, progress=lambda line: print(line, file=sys.stderr))
+    finally:
+        engine.close()
+    print(f"from-zip: {image.build_summary or image.ref}", file=sys.stderr)
     print(image.ref)
     return 0
 
