@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 import tarfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .elf import ARCHITECTURE_MACHINE, parse_elf
 from .filesystem import FileEntry, ImageFilesystem
@@ -40,6 +40,8 @@ class Extension:
 
 
 def find_on_path(fs: ImageFilesystem, command: str, env: Mapping[str, str]) -> str | None:
+    """The first PATH entry holding `command` as a file, as execvp and env
+    search (each candidate resolved through symlinked directories)."""
     for directory in (env.get("PATH") or DEFAULT_PATH).split(":"):
         candidate = posixpath.join(directory or ".", command)
         entry = fs.resolve(candidate)
@@ -61,7 +63,13 @@ class ExecutableChecker:
     def report(self, entry: FileEntry, rule: str, message: str, severity: Severity = "error") -> None:
         self.findings.append(Finding(CHECK, rule, entry.path, message, severity=severity, path=entry.path))
 
-    def check(self, entry: FileEntry) -> Extension:
+    def check(self, entry: FileEntry, path: str | None = None) -> Extension:
+        """`entry`: the program itself (a symlink not followed); `path`: how
+        it is started, when that differs (through a symlinked directory):
+        findings name it, and permissions are judged on the directories the
+        kernel walks from there."""
+        if path is not None and path != entry.path:
+            entry = replace(entry, path=path)
         if entry.is_dir:
             self.report(
                 entry,
@@ -144,20 +152,28 @@ class ExecutableChecker:
             self.report(entry, "bad-shebang", "the #! line names no interpreter")
             return Extension(entry.name, entry.path, "script")
         interpreter = words[0].rstrip("\r")
+        # Resolved as the kernel does: #!/bin/sh on a merged-/usr image goes
+        # through the /bin -> usr/bin symlink to /usr/bin/dash.
+        found = self.fs.resolve(interpreter) if interpreter.startswith("/") else None
         if not interpreter.startswith("/"):
             self.report(entry, "bad-shebang", f"the #! interpreter {interpreter!r} is not an absolute path")
-        elif self.fs.resolve(interpreter) is None:
+        elif found is None:
             self.report(entry, "missing-interpreter", f"its interpreter {interpreter} is not in the image")
+        elif not found.is_file:
+            self.report(entry, "missing-interpreter", f"its interpreter {interpreter} is a {found.kind}, not a program")
         elif (problem := access_problem(self.fs, interpreter, EXECUTE)) is not None:
             self.report(entry, "missing-interpreter", f"its interpreter cannot be run by Lambda's user: {problem}")
-        elif posixpath.basename(interpreter) == "env" and len(words) > 1:
+        elif posixpath.basename(found.path) == "env" and len(words) > 1:
             command = next((w for w in words[1:] if not w.startswith("-")), "")
-            if command and find_on_path(self.fs, command, self.env) is None:
+            program = find_on_path(self.fs, command, self.env) if command else None
+            if command and program is None:
                 self.report(
                     entry,
                     "missing-interpreter",
                     f"`env {command}` finds no {command} on the image's PATH ({self.env.get('PATH') or DEFAULT_PATH})",
                 )
+            elif program is not None and (problem := access_problem(self.fs, program, EXECUTE)) is not None:
+                self.report(entry, "missing-interpreter", f"`env {command}` finds {program}, but {problem}")
             interpreter = f"{interpreter} {command}"
         return Extension(entry.name, entry.path, "script", interpreter)
 
@@ -173,7 +189,8 @@ def audit_extensions(
     """Check every entry of /opt/extensions; with `expected`, also that those
     names are present."""
     checker = ExecutableChecker(fs, architecture, env)
-    extensions = [checker.check(entry) for entry in fs.listdir(EXTENSIONS_DIR)]
+    # Named as the RIE starts them, even when /opt/extensions is itself a symlink.
+    extensions = [checker.check(entry, f"{EXTENSIONS_DIR}/{entry.name}") for entry in fs.listdir(EXTENSIONS_DIR)]
     for name in expected or ():
         if not any(ext.name == name for ext in extensions):
             checker.findings.append(

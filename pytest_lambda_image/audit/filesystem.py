@@ -275,33 +275,44 @@ class ImageFilesystem:
         """Follow symlinks (in every component, and the last one when `follow`)
         the way the kernel would inside the container: absolute targets start
         at the image root. None when anything on the way is missing or loops."""
+        return self.traverse(path, follow=follow)[0]
+
+    def traverse(self, path: str, *, follow: bool = True) -> tuple[FileEntry | None, list[FileEntry]]:
+        """resolve(), plus every directory the kernel looked a name up in on
+        the way, in order: each needs search (x) permission, including those
+        a symlink only passed through (`a/../b`, a symlinked parent's own
+        parents), which the resolved path no longer shows."""
         # Not normalize(): ".." must apply after the symlinks before it, as in the kernel.
         parts = deque(part for part in path.split("/") if part)
         current = "/"
         hops = 0
+        searched: list[FileEntry] = []
         while parts:
             name = parts.popleft()
             if name == ".":
                 continue
+            directory = self.get(current)
+            if directory is not None:
+                searched.append(directory)
             if name == "..":
                 current = posixpath.dirname(current)
                 continue
             candidate = posixpath.join(current, name)
             entry = self._view.get(candidate)
             if entry is None:
-                return None
+                return None, searched
             if entry.is_symlink and (parts or follow):
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS or not entry.link:
-                    return None  # ELOOP, or an empty target (ENOENT)
+                    return None, searched  # ELOOP, or an empty target (ENOENT)
                 if entry.link.startswith("/"):
                     current = "/"
                 parts.extendleft(reversed([p for p in entry.link.split("/") if p]))
                 continue
             if parts and not entry.is_dir:
-                return None
+                return None, searched
             current = candidate
-        return self.get(current)
+        return self.get(current), searched
 
     # -- content -----------------------------------------------------------
 

@@ -18,16 +18,19 @@ from .findings import AuditReport, Finding
 
 CHECK = "layers"
 RUNTIMES = ("python", "nodejs", "java", "ruby", "bin", "lib")
-_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("python", re.compile(r"^/opt/python/lib/python3\.\d+/site-packages$")),
-    ("python", re.compile(r"^/opt/python$")),
-    ("nodejs", re.compile(r"^/opt/nodejs/node_modules$")),
-    ("nodejs", re.compile(r"^/opt/nodejs/node\d+/node_modules$")),
-    ("java", re.compile(r"^/opt/java/lib$")),
-    ("ruby", re.compile(r"^/opt/ruby/gems/\d+\.\d+\.\d+$")),
-    ("ruby", re.compile(r"^/opt/ruby/lib$")),
-    ("bin", re.compile(r"^/opt/bin$")),
-    ("lib", re.compile(r"^/opt/lib$")),
+_FIXED = (
+    ("python", "/opt/python"),
+    ("nodejs", "/opt/nodejs/node_modules"),
+    ("java", "/opt/java/lib"),
+    ("ruby", "/opt/ruby/lib"),
+    ("bin", "/opt/bin"),
+    ("lib", "/opt/lib"),
+)
+#: (runtime, directory, versioned child name, path below it)
+_VERSIONED = (
+    ("python", "/opt/python/lib", re.compile(r"python3\.\d+"), "/site-packages"),
+    ("nodejs", "/opt/nodejs", re.compile(r"node\d+"), "/node_modules"),
+    ("ruby", "/opt/ruby/gems", re.compile(r"\d+\.\d+\.\d+"), ""),
 )
 _KNOWN_TOP = {"python", "nodejs", "java", "ruby", "bin", "lib", "extensions"}
 _PYTHON_HOMES = ("/var/lang/lib", "/usr/local/lib", "/usr/lib")
@@ -74,29 +77,35 @@ class LayerLayout:
         return "\n".join(lines) or "nothing under /opt"
 
 
+def _runtime_paths(fs: ImageFilesystem) -> list[tuple[str, str]]:
+    """(runtime, path) for each place a runtime searches, named under /opt as
+    the runtime names it; symlinked directories on the way are followed, as
+    the runtime's open() would."""
+    found = [(runtime, path) for runtime, path in _FIXED]
+    for runtime, parent, versioned, tail in _VERSIONED:
+        for child in fs.listdir(parent):
+            if versioned.fullmatch(child.name):
+                found.append((runtime, f"{parent}/{child.name}{tail}"))
+    return [(runtime, path) for runtime, path in found if (entry := fs.resolve(path)) is not None and entry.is_dir]
+
+
 def read_layout(fs: ImageFilesystem) -> LayerLayout:
     layout = LayerLayout()
-    for entry in fs.walk("/opt") if fs.get("/opt") else ():
-        target = fs.resolve(entry.path) if entry.is_symlink else None
-        if not entry.is_dir and not (target is not None and target.is_dir):
-            continue
-        for runtime, pattern in _PATTERNS:
-            if pattern.match(entry.path):
-                names = []
-                for child in fs.listdir(entry.path):
-                    if runtime == "nodejs" and child.name.startswith("@"):  # scoped packages: @scope/name
-                        names += [f"{child.name}/{pkg.name}" for pkg in fs.listdir(child.path)] or [child.name]
-                    else:
-                        names.append(child.name)
-                layout.paths.append(LayerPath(runtime, entry.path, tuple(names)))
-                break
+    for runtime, path in _runtime_paths(fs):
+        names = []
+        for child in fs.listdir(path):
+            if runtime == "nodejs" and child.name.startswith("@"):  # scoped packages: @scope/name
+                names += [f"{child.name}/{pkg.name}" for pkg in fs.listdir(child.path)] or [child.name]
+            else:
+                names.append(child.name)
+        layout.paths.append(LayerPath(runtime, path, tuple(names)))
     layout.paths.sort(key=lambda p: (RUNTIMES.index(p.runtime), p.path))
     layout.other = tuple(e.name for e in fs.listdir("/opt") if e.name not in _KNOWN_TOP)
     versions = set()
     for home in _PYTHON_HOMES:
         for entry in fs.listdir(home):
             match = re.fullmatch(r"python(3\.\d+)", entry.name)
-            if match and fs.get(f"{entry.path}/os.py"):
+            if match and fs.resolve(f"{home}/{entry.name}/os.py"):
                 versions.add(match.group(1))
     layout.python_versions = tuple(sorted(versions, key=lambda v: int(v.split(".")[1])))
     return layout

@@ -137,7 +137,7 @@ def entrypoint_findings(fs: ImageFilesystem, config: Mapping[str, Any], architec
     if entry is None or fs.resolve(program) is None:
         return [_entry_finding(field, f"{program} does not exist in the image", program)]
     checker = ExecutableChecker(fs, architecture, env)
-    checker.check(entry)
+    checker.check(entry, program)  # permissions on the directories walked from the path as written
     return [
         Finding(CHECK, f"entrypoint-{f.rule}", f"{field} {program}", f.message, f.severity, path=f"config:{field}")
         for f in checker.findings

@@ -6,7 +6,6 @@ so a root-owned 0700 file is out of reach however it looks in `docker run`.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 
 from .filesystem import FileEntry, ImageFilesystem
@@ -38,27 +37,15 @@ LAMBDA_USER = User()
 
 
 def access_problem(fs: ImageFilesystem, path: str, bits: int, user: User = LAMBDA_USER) -> str | None:
-    """Why `user` cannot open `path` with `bits`, or None when it can:
-    every directory on the way needs search (x) permission too."""
-    parts = [p for p in path.split("/") if p]
-    current = "/"
-    for name in parts[:-1]:
-        current = posixpath.join(current, name)
-        directory = fs.resolve(current)
-        if directory is None:
-            return f"{current} does not exist"
+    """Why `user` cannot open `path` with `bits`, or None when it can: every
+    directory the kernel searches on the way needs search (x) permission too,
+    those a symlink leads through included (/bin -> usr/bin searches /usr)."""
+    target, searched = fs.traverse(path)
+    for directory in searched:
         if not user.may(directory, EXECUTE):
-            return f"directory {current} ({directory.describe()}) cannot be entered by uid {user.uid}"
-    target = fs.resolve(path)
+            return f"directory {directory.path} ({directory.describe()}) cannot be entered by uid {user.uid}"
     if target is None:
         return f"{path} does not exist"
-    # Where symlinks led: the kernel walks the target's directories too.
-    current = "/"
-    for name in [p for p in target.path.split("/") if p][:-1]:
-        current = posixpath.join(current, name)
-        directory = fs.get(current)
-        if directory is not None and not user.may(directory, EXECUTE):
-            return f"directory {current} ({directory.describe()}) cannot be entered by uid {user.uid}"
     if not user.may(target, bits):
         return f"{path} ({target.describe()}) cannot be {'/'.join(_past(bits))} by uid {user.uid}"
     return None

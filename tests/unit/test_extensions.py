@@ -123,3 +123,81 @@ def test_report_reads_well():
         "  ERROR   [not-executable-by-lambda] /opt/extensions/x: /opt/extensions/x (0700 root:root) cannot be executed "
         "by uid 993; Lambda runs it as uid 993 (gid 990), not root: chmod 0755 /opt/extensions/x"
     )
+
+
+def merged_usr_run(*items: F, **kw):
+    """Debian bookworm's layout: /bin, /lib and /lib64 are symlinks into /usr,
+    python3 a symlink to python3.11, /usr/bin/env a real program."""
+    base = layer(
+        d("usr"), d("usr/bin"), d("usr/lib"), d("usr/lib64"),
+        F("usr/bin/dash", elf(), mode=0o755), link("usr/bin/sh", "dash"),
+        F("usr/bin/env", elf(), mode=0o755), F("usr/bin/python3.11", elf(), mode=0o755),
+        link("usr/bin/python3", "python3.11"), F("usr/lib64/ld-linux-x86-64.so.2", elf(), mode=0o755),
+        link("bin", "usr/bin"), link("lib", "usr/lib"), link("lib64", "usr/lib64"),
+        d("opt"), d("opt/extensions"), d("opt/tools"), d("opt/tools/real"), link("opt/toolbox", "tools/real"),
+        link("opt/runtime", "/usr"), *items,
+    )  # fmt: skip
+    fs = ImageFilesystem(layers_from_bytes([base]))
+    return audit_extensions("img", fs, architecture="amd64", env={"PATH": "/usr/local/bin:/bin"}, **kw)
+
+
+def test_paths_through_symlinked_directories_are_followed_as_the_kernel_does():
+    report, found = merged_usr_run(
+        F("opt/extensions/sh-script", b"#!/bin/sh\necho hi\n", mode=0o755),
+        F("opt/extensions/env-python", b"#!/usr/bin/env python3\nprint(1)\n", mode=0o755),
+        F("opt/extensions/env-on-bin", b"#!/bin/env python3\nprint(1)\n", mode=0o755),
+        F("opt/extensions/dynamic", elf(62, "/lib64/ld-linux-x86-64.so.2"), mode=0o755),
+        F("opt/tools/real/ext.sh", b"#!/opt/runtime/bin/sh\necho hi\n", mode=0o755),
+        link("opt/extensions/via-toolbox", "/opt/toolbox/ext.sh"),  # a symlink into a symlinked directory
+        link("opt/extensions/relative", "../toolbox/ext.sh"),
+    )
+    assert report.findings == [], report.format()
+    assert {e.name: e.interpreter for e in found if e.format == "script"} == {
+        "env-on-bin": "/bin/env python3",
+        "env-python": "/usr/bin/env python3",
+        "relative": "/opt/runtime/bin/sh",
+        "sh-script": "/bin/sh",
+        "via-toolbox": "/opt/runtime/bin/sh",
+    }
+
+
+@pytest.mark.parametrize(
+    ("items", "rule", "says"),
+    [
+        ((link("opt/extensions/x", "/opt/toolbox/missing.sh"),), "dangling-symlink", "/opt/toolbox/missing.sh"),
+        ((F("opt/extensions/x", b"#!/opt/runtime/bin/bash\n", mode=0o755),), "missing-interpreter", "not in the image"),
+        ((F("opt/extensions/x", b"#!/opt/runtime/bin\n", mode=0o755),), "missing-interpreter", "a dir, not a program"),
+        (
+            (d("opt/locked", mode=0o700), F("opt/extensions/x", b"#!/opt/locked/../runtime/bin/sh\n", mode=0o755)),
+            "missing-interpreter",
+            "directory /opt/locked (0700 root:root) cannot be entered",
+        ),
+        (
+            (d("opt/locked", mode=0o700), link("opt/extensions/x", "/opt/locked/../toolbox/ext.sh"),
+             F("opt/tools/real/ext.sh", b"#!/bin/sh\n", mode=0o755)),
+            "not-executable-by-lambda",
+            "directory /opt/locked (0700 root:root) cannot be entered",
+        ),
+        (
+            (d("usr/local", mode=0o700), d("usr/local/bin"), F("usr/local/bin/python3", elf(), mode=0o755),
+             F("opt/extensions/x", b"#!/usr/bin/env python3\n", mode=0o755)),
+            "missing-interpreter",
+            "`env python3` finds /usr/local/bin/python3, but directory /usr/local (0700 root:root)",
+        ),
+    ],
+    ids=["dangling-through-symlinked-dir", "no-interpreter-there", "interpreter-is-a-dir", "dotdot-interpreter",
+         "dotdot-extension", "env-finds-a-locked-program"],
+)  # fmt: skip
+def test_what_symlinks_do_not_hide(items, rule, says):
+    report, _ = merged_usr_run(*items)
+    assert rules(report) == {"x": rule}, report.format()
+    assert says in report.findings[0].message
+
+
+def test_a_symlinked_extensions_directory_names_entries_as_the_rie_starts_them():
+    fs = ImageFilesystem(layers_from_bytes([layer(
+        d("opt"), d("opt/ext-real"), F("opt/ext-real/x", elf(), mode=0o700), link("opt/extensions", "ext-real"),
+    )]))  # fmt: skip
+    report, found = audit_extensions("img", fs, architecture="amd64", env={})
+    assert [(f.rule, f.path) for f in report.findings] == [("not-executable-by-lambda", "/opt/extensions/x")]
+    assert found[0].path == "/opt/extensions/x"

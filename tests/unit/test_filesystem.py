@@ -169,4 +169,40 @@ def test_permissions_follow_symlink_targets():
         d("var"), link("var/task", "/root"),
     ))  # fmt: skip
     assert "directory /root (0700 root:root)" in access_problem(fs, "/opt/extensions/ext", EXECUTE)
-    assert "directory /var/task (0700 root:root)" in access_problem(fs, "/var/task/bin/ext", READ)
+    # the directory to chmod is named, not the symlink that led there
+    assert "directory /root (0700 root:root)" in access_problem(fs, "/var/task/bin/ext", READ)
+
+
+def merged_usr(*items: F, usr_mode: int = 0o755) -> ImageFilesystem:
+    """Debian's layout: /bin, /lib, /lib64 are symlinks into /usr."""
+    return build(layer(
+        d("usr", mode=usr_mode), d("usr/bin"), d("usr/lib"), F("usr/bin/dash", mode=0o755),
+        link("usr/bin/sh", "dash"), link("bin", "usr/bin"), link("lib", "usr/lib"), *items,
+    ))  # fmt: skip
+
+
+def test_traverse_lists_every_directory_searched_including_a_symlinks_parents():
+    fs = merged_usr()
+    target, searched = fs.traverse("/bin/sh")
+    assert target.path == "/usr/bin/dash"
+    assert [e.path for e in searched] == ["/", "/", "/usr", "/usr/bin", "/usr/bin"]
+    assert fs.traverse("/bin/sh", follow=False)[0].path == "/usr/bin/sh"
+    assert fs.traverse("/bin/nothing")[0] is None
+
+
+def test_merged_usr_paths_are_checked_on_the_directories_really_walked():
+    assert access_problem(merged_usr(), "/bin/sh", EXECUTE) is None
+    locked = merged_usr(usr_mode=0o700)
+    assert "directory /usr (0700 root:root)" in access_problem(locked, "/bin/sh", EXECUTE)
+
+
+def test_dotdot_through_a_locked_directory_is_refused_as_the_kernel_does():
+    """`/opt/locked/../tools/x` ends in a readable place, but the kernel looked
+    `..` up inside /opt/locked, which needs search permission."""
+    fs = build(layer(
+        d("opt"), d("opt/locked", mode=0o700), d("opt/tools"), F("opt/tools/x", mode=0o755),
+        link("opt/shortcut", "locked/../tools/x"),
+    ))  # fmt: skip
+    assert fs.resolve("/opt/shortcut").path == "/opt/tools/x"
+    assert access_problem(fs, "/opt/tools/x", EXECUTE) is None
+    assert "directory /opt/locked (0700 root:root)" in access_problem(fs, "/opt/shortcut", EXECUTE)

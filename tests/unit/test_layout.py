@@ -73,3 +73,23 @@ def test_expectations_explain_where_the_runtime_looks():
 def test_unknown_runtime_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown layer runtime 'go'"):
         audit_layers("img", read_layout(fs_with()), expect={"go": True})
+
+
+def test_layer_paths_through_symlinked_directories_are_found():
+    """A layer unpacked elsewhere and linked into /opt is where the runtime
+    looks: its open() follows the symlink, so the layout does too."""
+    layout = read_layout(
+        fs_with(
+            F("srv/layers/python/lib/python3.12/site-packages/yaml/__init__.py"),
+            F("srv/layers/node/lodash/index.js"),
+            F("opt/nodejs/.keep"),
+            F("opt/python", kind="symlink", link="/srv/layers/python"),
+            F("opt/nodejs/node_modules", kind="symlink", link="../../srv/layers/node"),
+        )
+    )
+    assert [(p.runtime, p.path) for p in layout.paths] == [
+        ("python", "/opt/python"),
+        ("python", "/opt/python/lib/python3.12/site-packages"),
+        ("nodejs", "/opt/nodejs/node_modules"),
+    ]
+    assert layout.packages("python") == {"yaml"} and layout.packages("nodejs") == {"lodash"}
