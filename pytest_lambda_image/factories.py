@@ -151,12 +151,17 @@ class FunctionFactory:
         self._lookahead = lookahead
 
     def plan(self, image: str | LambdaImage | None, settings: dict[str, Any]) -> FunctionPlan:
+        template_function = settings.pop("template_function", None)
+        if template_function is not None:  # another function of the template: its image and settings
+            chosen = self._settings.for_template_function(str(template_function))
+            image = image if image is not None else configured_image(chosen, self._engine)
+            return FunctionPlan.of(chosen, self._aws, image, settings)
         image = image if image is not None else self._default_image()
         return FunctionPlan.of(self._settings, self._aws, image, settings)
 
     def __call__(self, image: str | LambdaImage | None = None, **settings: Any) -> LambdaFunction:
         __tracebackhide__ = True
-        plan = self.plan(image, settings)
+        plan = self.plan(image, dict(settings))
         function = None
         if self._lookahead is not None:
             lookahead, owner = self._lookahead

@@ -32,6 +32,7 @@ from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
 from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, find_rie, plan_launch, rie_arch
 from .sandbox import lambda_environment, sandbox_options
 from .settings import FunctionConfig, PullPolicy
+from .tracing import TRACE_HEADER, new_trace_id, normalize_trace_id
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke limit (the RIE truncates instead)
@@ -155,9 +156,12 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             self.lambda_image = get_image(engine, self.image, self._pull)
         image = self.lambda_image
         rie_in_container, rie_binary = _choose_rie(engine, image, self.config.rie_path)
+        # ImageConfig (config.entrypoint/command) replaces the image's own, as on
+        # Lambda; a testcontainers-style with_command() is the test's explicit word.
+        command = self._command_override if self._command_override is not None else self.config.command
         launch = plan_launch(
-            image.entrypoint,
-            self._command_override if self._command_override is not None else image.cmd,
+            self.config.entrypoint if self.config.entrypoint is not None else image.entrypoint,
+            command if command is not None else image.cmd,
             rie=rie_in_container,
             handler=self.config.handler,
             rie_flags=RIE_LOG_FLAGS,
@@ -176,6 +180,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         # Docker's "local" log driver: the RIE's debug lines cost a warm invoke
         # ~0.25 ms less than with json-file (measured), and `docker logs` still works.
         kwargs["log_config"] = docker.types.LogConfig(type="local")
+        if self.config.working_dir:
+            kwargs["working_dir"] = self.config.working_dir
         kwargs.update(self._create_kwargs)  # with_kwargs wins: the user asked for it
         if self._network_name is not None:
             kwargs.setdefault("network", self._network_name)
@@ -372,12 +378,16 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         payload: bytes | str | None = None,
         client_context: Mapping[str, Any] | None = None,
         timeout: float | None = None,
+        trace_id: str | None = None,
     ) -> Invocation:
         """Invoke synchronously with `event` (JSON-serialized; `{}` when omitted)
-        or a raw `payload`. Thread-safe: calls on one function run one at a time."""
+        or a raw `payload`. Every invoke carries an X-Ray `trace_id` (a fresh
+        one unless given; `Invocation.trace_id` tells which). Thread-safe:
+        calls on one function run one at a time."""
         __tracebackhide__ = True
         body = encode_payload(event, payload, MAX_REQUEST_BYTES, "synchronous")
-        headers = {"Content-Type": "application/json"}
+        trace = new_trace_id() if trace_id is None else normalize_trace_id(trace_id)
+        headers = {"Content-Type": "application/json", TRACE_HEADER: trace}
         if client_context is not None:
             headers["X-Amz-Client-Context"] = encode_client_context(client_context)
         if self._http is None or self._watch is None:
@@ -421,6 +431,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             verdict=verdict,
             memory_peak=functools.partial(self._peak_after, number),
             out_of_memory=out_of_memory,
+            trace_id=trace,
         )
 
     def _send(

@@ -7,7 +7,9 @@ function settings for its own test, over all of these.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -17,6 +19,7 @@ import pytest
 from .errors import ConfigError, LambdaImageError
 from .once import once
 from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
+from .template import LambdaTemplate, TemplateFunction, TemplateSource
 
 _PULL_POLICIES = ("missing", "always", "never")
 DEFAULT_LOOKAHEAD = 2  # marked tests whose containers start ahead
@@ -65,6 +68,16 @@ _INI: dict[str, tuple[str, Literal["string", "linelist"]]] = {
         "how many upcoming marked tests get their fresh container started ahead (default 2; 0 or false: none)",
         "string",
     ),
+    "lambda_template": (
+        "SAM / CloudFormation template to read the function's image and settings from (relative to the ini file)",
+        "string",
+    ),
+    "lambda_template_function": ("the template's function to test (logical id; default: its only function)", "string"),
+    "lambda_template_parameters": (
+        "values for the template, one per line: Parameter=VALUE, Resource=NAME, Resource.Attribute=VALUE or "
+        "ExportName=VALUE",
+        "linelist",
+    ),
     "lambda_gateway_format": ("lambda_gateway's front: 1.0 (REST, default), 2.0 (HTTP API), url or alb", "string"),
     "lambda_gateway_routes": ("lambda_gateway routes, one per line, e.g. 'GET /items/{id}' (default: all)", "linelist"),
     "lambda_gateway_alb_multi_value_headers": (
@@ -105,6 +118,15 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="true|false",
         help="run functions like Lambda (user 993, read-only root, sized /tmp, memory limit); false: plain docker run",
     )
+    group.addoption("--lambda-template", metavar="PATH", help="SAM / CloudFormation template with the function")
+    group.addoption("--lambda-template-function", metavar="LOGICAL_ID", help="the template's function to test")
+    group.addoption(
+        "--lambda-template-parameter",
+        metavar="NAME=VALUE",
+        action="append",
+        default=[],
+        help="a template parameter (or resource, Resource.Attribute, export) value (repeatable)",
+    )
     group.addoption(
         "--lambda-aws",
         metavar="moto|URL",
@@ -128,10 +150,42 @@ class PluginSettings:
     aws_server: str = "auto"  # where moto runs: auto, process or container
     aws_image: str = "motoserver/moto:latest"
     lookahead: int = DEFAULT_LOOKAHEAD
+    template: TemplateSource | None = None  # the settings' template, for another of its functions
+    build_extras: Mapping[str, Any] = field(default_factory=dict)  # BuildSpec fields for template builds
 
     @property
     def configured(self) -> bool:
         return self.image_ref is not None or self.build is not None
+
+    def for_template_function(self, name: str) -> PluginSettings:
+        """These settings for another function of the same template: its image
+        and settings, under the explicit (ini, CLI) ones."""
+        if self.template is None:
+            raise ConfigError(
+                f"template_function={name!r} needs a template: set lambda_template (or --lambda-template)"
+            )
+        if name == self.template.function_name:
+            return self
+        try:
+            function = FunctionConfig(**self.template.function_kwargs(name))
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (from {self.template.template.path.name}, function {name})") from None
+        image_ref, build = template_image(self.template.template.function(name), self.build_extras)
+        return dataclasses.replace(self, function=function, image_ref=image_ref, build=build)
+
+
+def template_image(found: TemplateFunction, extras: Mapping[str, Any]) -> tuple[str | None, BuildSpec | None]:
+    """The image a template function names, or the build its Metadata describes
+    (explicit build args and platform over the template's)."""
+    if found.build_fields is None:
+        return found.image_uri, None
+    fields = dict(found.build_fields)
+    fields["build_args"] = {**dict(fields.get("build_args") or {}), **dict(extras.get("build_args") or {})}
+    fields.update({key: value for key, value in extras.items() if key != "build_args" and value is not None})
+    try:
+        return None, BuildSpec(**fields)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (from the template's function {found.logical_id})") from None
 
 
 _RESOLVED: pytest.StashKey[PluginSettings | LambdaImageError] = pytest.StashKey()
@@ -178,7 +232,20 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         image_ref = os.environ.get("PYTEST_LAMBDA_IMAGE") or None
 
     build = None
-    platform = config.getoption("lambda_platform") or ini("lambda_platform")
+    keep = ini("lambda_keep_images")
+    # What every build of this session takes, a template's builds included.
+    build_extras: dict[str, Any] = {
+        "build_args": {
+            **parse_key_values(ini("lambda_build_args"), "lambda_build_args entry"),
+            **parse_key_values(config.getoption("lambda_build_arg"), "--lambda-build-arg value"),
+        },
+        "platform": config.getoption("lambda_platform") or ini("lambda_platform"),
+        "secrets": (*(ini("lambda_build_secrets") or ()), *(config.getoption("lambda_build_secret") or ())),
+        "ssh": (*(ini("lambda_build_ssh") or ()), *(config.getoption("lambda_build_ssh") or ())),
+        "builder": config.getoption("lambda_builder") or ini("lambda_builder") or "auto",
+        "docker_cli": config.getoption("lambda_docker_cli") or ini("lambda_docker_cli"),
+        "keep": keep if keep is not None else DEFAULT_KEEP_IMAGES,
+    }
     if dockerfile:
         dockerfile_path = path(dockerfile, dockerfile_base)
         # Context and target come with the Dockerfile: an ini context does not
@@ -191,24 +258,8 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         else:
             context = dockerfile_path.parent
         target = config.getoption("lambda_target") or (None if from_cli else ini("lambda_target"))
-        build_args = {
-            **parse_key_values(ini("lambda_build_args"), "lambda_build_args entry"),
-            **parse_key_values(config.getoption("lambda_build_arg"), "--lambda-build-arg value"),
-        }
-        keep = ini("lambda_keep_images")
         try:
-            build = BuildSpec(
-                context=context,
-                dockerfile=dockerfile_path,
-                target=target,
-                build_args=build_args,
-                platform=platform,
-                secrets=(*(ini("lambda_build_secrets") or ()), *config.getoption("lambda_build_secret")),
-                ssh=(*(ini("lambda_build_ssh") or ()), *config.getoption("lambda_build_ssh")),
-                builder=config.getoption("lambda_builder") or ini("lambda_builder") or "auto",
-                docker_cli=config.getoption("lambda_docker_cli") or ini("lambda_docker_cli"),
-                keep=keep if keep is not None else DEFAULT_KEEP_IMAGES,
-            )
+            build = BuildSpec(context=context, dockerfile=dockerfile_path, target=target, **build_extras)
         except ConfigError as exc:
             raise ConfigError(f"{exc} (check the lambda_build* options)") from None
 
@@ -240,10 +291,18 @@ def _resolve(config: pytest.Config) -> PluginSettings:
             function_fields[key] = ini(name)
     if config.getoption("lambda_fidelity") is not None:
         function_fields["fidelity"] = config.getoption("lambda_fidelity")
+    template = _template(config, ini, base, cwd, function_fields)
+    where = "the lambda_* ini options"
+    if template is not None:
+        where += f" and {template.template.path.name}'s function {template.function_name}"
+        found = template.template.function(template.function_name)
+        if image_ref is None and build is None:  # any explicit image or Dockerfile wins
+            image_ref, build = template_image(found, build_extras)
+        function_fields = template.function_kwargs()
     try:
         function = FunctionConfig(**function_fields)
     except ConfigError as exc:
-        raise ConfigError(f"{exc} (check the lambda_* ini options)") from None
+        raise ConfigError(f"{exc} (check {where})") from None
     gateway_format = ini("lambda_gateway_format") or "1.0"
     if gateway_format not in ("1.0", "2.0", "url", "alb"):
         raise ConfigError(f"invalid lambda_gateway_format {gateway_format!r}: use 1.0, 2.0, url or alb")
@@ -277,7 +336,29 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         aws_server=aws_server,
         aws_image=ini("lambda_aws_image") or "motoserver/moto:latest",
         lookahead=parse_lookahead(ini("lambda_lookahead")),
+        template=template,
+        build_extras=build_extras,
     )
+
+
+def _template(
+    config: pytest.Config, ini: Callable[[str], Any], base: Path, cwd: Path, explicit: dict[str, Any]
+) -> TemplateSource | None:
+    """The template the options name, with the function they pick (or its only one)."""
+    given = config.getoption("lambda_template")
+    name = config.getoption("lambda_template_function") or ini("lambda_template_function")
+    location = (cwd / given) if given else (base / ini("lambda_template")) if ini("lambda_template") else None
+    if location is None:
+        if name:
+            raise ConfigError("lambda_template_function names a function, but no lambda_template is set")
+        return None
+    values = {
+        **parse_key_values(ini("lambda_template_parameters"), "lambda_template_parameters entry"),
+        **parse_key_values(config.getoption("lambda_template_parameter"), "--lambda-template-parameter value"),
+    }
+    region = str(explicit.get("region") or FunctionConfig.region)
+    template = LambdaTemplate.load(location.expanduser().resolve(), values, region=region)
+    return TemplateSource(template, name or template.default_function_name(), explicit=dict(explicit))
 
 
 def parse_lookahead(value: Any) -> int:

@@ -71,6 +71,27 @@ _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
+def parse_debug(value: Any) -> str | None:
+    """lambda_debug: off, on/auto, python or node, each optionally `:PORT`
+    (the host port to publish the debugger on), or a bare PORT -> None or
+    "kind" / "kind:port"."""
+    if value is None or value is False:
+        return None
+    text = "auto" if value is True else str(value).strip().lower()
+    kind, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    if text.isdigit():
+        kind, port = "auto", text
+    kind = {"true": "auto", "on": "auto", "yes": "auto", "1": "auto", "nodejs": "node"}.get(kind, kind)
+    if kind in ("off", "false", "no", "0", "none", "") and not port:
+        return None
+    if kind not in ("auto", "python", "node") or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise ConfigError(
+            f"invalid lambda_debug {value!r}: use auto, python or node, optionally with :PORT for the host port "
+            "(e.g. python:5678), or off"
+        )
+    return f"{kind}:{int(port)}" if port else kind
+
+
 def parse_timeout(value: Any) -> int:
     """Whole seconds, 1..900: the RIE reads AWS_LAMBDA_FUNCTION_TIMEOUT as an
     integer and a value like "2.5" breaks every request."""
@@ -139,6 +160,17 @@ def _whole_number(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+def parse_argv(value: Any, what: str) -> tuple[str, ...] | None:
+    """ImageConfig's EntryPoint / Command: a list of strings (a string is one word)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(item, (str, int, float)) for item in value):
+        return tuple(str(item) for item in value)
+    raise ConfigError(f"invalid {what} {value!r}: give a list of strings")
 
 
 def parse_key_values(items: Iterable[str] | Mapping[str, Any] | None, what: str) -> dict[str, str]:
@@ -276,6 +308,11 @@ class FunctionConfig:
     cpu_scaling: bool = False  # CPU in proportion to memory, as Lambda (1,769 MB = one vCPU)
     log_format: str | None = None  # AWS_LAMBDA_LOG_FORMAT: Text or JSON
     log_level: str | None = None  # AWS_LAMBDA_LOG_LEVEL, read by the runtime clients
+    # Lambda's ImageConfig: replace the image's ENTRYPOINT, CMD and WORKDIR.
+    entrypoint: tuple[str, ...] | None = None
+    command: tuple[str, ...] | None = None
+    working_dir: str | None = None
+    debug: str | None = None  # a debugger attaches (debug.py): auto, python or node [:host port]
 
     def __post_init__(self) -> None:
         env = parse_key_values(self.env, "environment variable")
@@ -310,6 +347,7 @@ class FunctionConfig:
                 "bytes (names and values): shorten them or move large values into the image or a file"
             )
         object.__setattr__(self, "env", env)
+        object.__setattr__(self, "debug", parse_debug(self.debug))
         object.__setattr__(self, "timeout", parse_timeout(self.timeout))
         object.__setattr__(self, "memory_size", parse_memory_size(self.memory_size))
         if self.function_name is not None and not _FUNCTION_NAME.match(self.function_name):
@@ -318,6 +356,10 @@ class FunctionConfig:
             )
         if self.handler is not None and (not isinstance(self.handler, str) or not self.handler.strip()):
             raise ConfigError(f"invalid handler {self.handler!r}: give a non-empty string such as 'app.handler'")
+        for name in ("entrypoint", "command"):
+            object.__setattr__(self, name, parse_argv(getattr(self, name), name))
+        if self.working_dir is not None and not str(self.working_dir).startswith("/"):
+            raise ConfigError(f"invalid working_dir {self.working_dir!r}: give an absolute path in the image")
 
     def replace(self, **changes: Any) -> FunctionConfig:
         """A copy with `changes`; `env` is merged, not replaced."""

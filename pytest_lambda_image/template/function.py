@@ -1,0 +1,217 @@
+"""One function of a SAM or CloudFormation template, read into the plugin's
+settings: how its image is built (or which image it is) and how it runs."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..settings import parse_argv
+from .intrinsics import NO_VALUE, Resolver, Unresolved
+
+SERVERLESS = "AWS::Serverless::Function"
+CLOUDFORMATION = "AWS::Lambda::Function"
+FUNCTION_TYPES = (SERVERLESS, CLOUDFORMATION)
+_PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}
+
+
+@dataclass(frozen=True)
+class TemplateFunction:
+    """What a template says about one image function. `function_fields` are
+    FunctionConfig keyword arguments; the image comes from `image_uri` or,
+    when the template says how to build it (SAM's Metadata), `build_fields`."""
+
+    logical_id: str
+    image_uri: str | None = None
+    build_fields: Mapping[str, Any] | None = None  # BuildSpec keyword arguments
+    platform: str | None = None
+    function_fields: Mapping[str, Any] = field(default_factory=dict)
+    # Environment variables whose value only a deployed stack knows: name -> Unresolved.
+    unresolved_env: Mapping[str, Unresolved] = field(default_factory=dict)
+
+
+def function_resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {
+        name: resource
+        for name, resource in (template.get("Resources") or {}).items()
+        if isinstance(resource, dict) and resource.get("Type") in FUNCTION_TYPES
+    }
+
+
+def package_type(resource: Mapping[str, Any], resolver: Resolver) -> str:
+    properties = resource.get("Properties") or {}
+    declared = properties.get("PackageType")
+    if declared is not None:
+        return resolver.text(declared)
+    code = properties.get("Code") if resource.get("Type") == CLOUDFORMATION else None
+    if properties.get("ImageUri") or (isinstance(code, dict) and "ImageUri" in code):
+        return "Image"
+    return "Zip"
+
+
+def merged_properties(template: Mapping[str, Any], resource: Mapping[str, Any]) -> dict[str, Any]:
+    """The resource's properties with SAM's Globals.Function under them:
+    maps merge (the function's keys win), lists add up (globals first), any
+    other value of the function's replaces the global one. Globals apply to
+    AWS::Serverless::Function only."""
+    properties = copy.deepcopy(dict(resource.get("Properties") or {}))
+    if resource.get("Type") != SERVERLESS:
+        return properties
+    globals_ = ((template.get("Globals") or {}).get("Function")) or {}
+    return _merge(copy.deepcopy(globals_), properties)
+
+
+def _merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict) and not _is_intrinsic(override):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base[key], value) if key in base else value
+        return merged
+    if isinstance(base, list) and isinstance(override, list):
+        return base + override
+    return override
+
+
+def _is_intrinsic(value: Mapping[str, Any]) -> bool:
+    return len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))
+
+
+def read_function(
+    template: Mapping[str, Any], logical_id: str, resolver: Resolver, template_dir: Path, where: str
+) -> TemplateFunction:
+    """The image function `logical_id`, its values resolved. `where` names
+    the template in messages."""
+    resource = function_resources(template)[logical_id]
+    what = f"{where}: function {logical_id}"
+    kind = package_type(resource, resolver)
+    if kind != "Image":
+        raise ConfigError(
+            f"{what} is a {kind} function (PackageType {kind}); the plugin tests container images: name an "
+            "Image function, or build an image from its .zip (python -m pytest_lambda_image from-zip)"
+        )
+    properties = merged_properties(template, resource)
+
+    def value(name: str, source: Mapping[str, Any] = properties) -> Any:
+        if name not in source:
+            return None
+        try:
+            resolved = resolver.resolve(source[name])
+        except Unresolved as exc:
+            raise ConfigError(f"{what}: {name} is {exc}: {_how_to_give(exc)}") from None
+        return None if resolved is NO_VALUE else resolved
+
+    fields: dict[str, Any] = {}
+    env, unresolved = _environment(properties, resolver)
+    if env:
+        fields["env"] = env
+    for name, key in (("MemorySize", "memory_size"), ("Timeout", "timeout"), ("FunctionName", "function_name")):
+        if value(name) is not None:
+            fields[key] = value(name)
+    storage = value("EphemeralStorage")
+    if isinstance(storage, dict) and storage.get("Size") is not None:
+        fields["ephemeral_storage"] = storage["Size"]
+    image_config = value("ImageConfig") or {}
+    if not isinstance(image_config, dict):
+        raise ConfigError(f"{what}: ImageConfig must be a mapping of Command, EntryPoint and WorkingDirectory")
+    for name, key in (("Command", "command"), ("EntryPoint", "entrypoint")):
+        if image_config.get(name) is not None:
+            fields[key] = parse_argv(image_config[name], f"{what}: ImageConfig.{name}")
+    if image_config.get("WorkingDirectory"):
+        fields["working_dir"] = str(image_config["WorkingDirectory"])
+    logging = value("LoggingConfig") or {}
+    if isinstance(logging, dict):
+        if logging.get("LogFormat"):
+            fields["log_format"] = logging["LogFormat"]
+        if logging.get("ApplicationLogLevel"):
+            fields["log_level"] = logging["ApplicationLogLevel"]
+
+    platform = None
+    architectures = value("Architectures")
+    if architectures is not None:
+        arches = architectures if isinstance(architectures, list) else [architectures]
+        if len(set(arches)) != 1 or arches[0] not in _PLATFORMS:
+            raise ConfigError(f"{what}: Architectures {arches} must name one of x86_64 or arm64")
+        platform = _PLATFORMS[arches[0]]
+
+    image_uri = value("ImageUri")
+    if image_uri is None and resource.get("Type") == CLOUDFORMATION:
+        code = value("Code")
+        image_uri = code.get("ImageUri") if isinstance(code, dict) else None
+    build_fields = _build_fields(resource, resolver, template_dir, what, platform)
+    if build_fields is None and not image_uri:
+        raise ConfigError(
+            f"{what} says neither how to build its image (Metadata: DockerContext, Dockerfile) nor which "
+            "image it is (ImageUri): add one, or set lambda_image / lambda_dockerfile"
+        )
+    return TemplateFunction(
+        logical_id,
+        image_uri=str(image_uri) if image_uri and build_fields is None else None,
+        build_fields=build_fields,
+        platform=platform,
+        function_fields=fields,
+        unresolved_env=unresolved,
+    )
+
+
+def _environment(properties: Mapping[str, Any], resolver: Resolver) -> tuple[dict[str, str], dict[str, Unresolved]]:
+    """Each variable on its own, so one unresolvable value names itself and
+    the others are still read (an explicit lambda_env entry may replace it)."""
+    variables = (properties.get("Environment") or {}).get("Variables") or {}
+    if not isinstance(variables, dict):
+        try:
+            variables = resolver.resolve(variables)
+        except Unresolved:
+            variables = {}
+    env: dict[str, str] = {}
+    unresolved: dict[str, Unresolved] = {}
+    for name, raw in variables.items():
+        try:
+            resolved = resolver.resolve(raw)
+        except Unresolved as exc:
+            unresolved[str(name)] = exc
+            continue
+        if resolved is NO_VALUE:
+            continue
+        if isinstance(resolved, (dict, list)):
+            raise ConfigError(f"environment variable {name} in the template is not a single value: {resolved!r}")
+        env[str(name)] = str(resolved).lower() if isinstance(resolved, bool) else str(resolved)
+    return env, unresolved
+
+
+def _build_fields(
+    resource: Mapping[str, Any], resolver: Resolver, template_dir: Path, what: str, platform: str | None
+) -> dict[str, Any] | None:
+    metadata = resource.get("Metadata") or {}
+    if not isinstance(metadata, dict) or not ({"DockerContext", "Dockerfile"} & set(metadata)):
+        return None
+    try:
+        metadata = resolver.resolve(metadata)
+    except Unresolved as exc:
+        raise ConfigError(f"{what}: its Metadata uses {exc}: {_how_to_give(exc)}") from None
+    context = (template_dir / str(metadata.get("DockerContext") or ".")).resolve()
+    if not context.is_dir():
+        raise ConfigError(f"{what}: DockerContext {context} is not a directory")
+    dockerfile = context / str(metadata.get("Dockerfile") or "Dockerfile")
+    if not dockerfile.is_file():
+        raise ConfigError(
+            f"{what}: Dockerfile {dockerfile} does not exist (Metadata.Dockerfile is relative to DockerContext)"
+        )
+    args = metadata.get("DockerBuildArgs") or {}
+    if not isinstance(args, dict):
+        raise ConfigError(f"{what}: Metadata.DockerBuildArgs must be a mapping of build arguments")
+    fields: dict[str, Any] = {"context": context, "dockerfile": dockerfile, "build_args": args}
+    if metadata.get("DockerBuildTarget"):
+        fields["target"] = str(metadata["DockerBuildTarget"])
+    if platform:
+        fields["platform"] = platform
+    return fields
+
+
+def _how_to_give(exc: Unresolved) -> str:
+    if exc.key:
+        return f"give it with lambda_template_parameters = {exc.key}=VALUE"
+    return "replace it with a plain value, or give the setting in the ini options"

@@ -1,0 +1,324 @@
+"""SAM / CloudFormation templates read into settings: short tags, intrinsic
+functions, Globals, the function's properties, and one clear line for each
+kind of bad input."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from pytest_lambda_image.errors import ConfigError
+from pytest_lambda_image.template import LambdaTemplate, TemplateSource, load_template
+from pytest_lambda_image.template.intrinsics import NO_VALUE, Resolver, Unresolved
+
+
+def write(tmp_path: Path, text: str, name: str = "template.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    (tmp_path / "src").mkdir(exist_ok=True)
+    (tmp_path / "src" / "Dockerfile").write_text("FROM scratch\n")
+    return path
+
+
+SHORT_TAGS = """
+AWSTemplateFormatVersion: 2010-09-09
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      A: !Ref Stage
+      B: !GetAtt Db.Endpoint.Address
+      C: !Sub "${AWS::Region}-x"
+      D: !Sub ["${X}", {X: !Ref Stage}]
+      E: !Join [",", [a, !Ref Stage]]
+      F: !Select [1, !Split [",", "a,b,c"]]
+      G: !If [Cond, yes, no]
+      H: !FindInMap [M, K, V]
+      I: !ImportValue Shared
+      J: !Base64 text
+      K: !Condition Cond
+      L: !GetAtt [Db, Arn]
+"""
+
+
+def test_short_tags_become_the_long_form(tmp_path):
+    data = load_template(write(tmp_path, SHORT_TAGS))
+    assert data["AWSTemplateFormatVersion"] == "2010-09-09"  # not a date
+    props = data["Resources"]["Fn"]["Properties"]
+    assert props["A"] == {"Ref": "Stage"}
+    assert props["B"] == {"Fn::GetAtt": ["Db", "Endpoint.Address"]}
+    assert props["C"] == {"Fn::Sub": "${AWS::Region}-x"}
+    assert props["D"] == {"Fn::Sub": ["${X}", {"X": {"Ref": "Stage"}}]}
+    assert props["F"] == {"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]}
+    assert props["K"] == {"Condition": "Cond"}
+    assert props["L"] == {"Fn::GetAtt": ["Db", "Arn"]}
+
+
+def test_json_templates_are_read(tmp_path):
+    path = write(tmp_path, '{"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {}}}}', "t.json")
+    assert load_template(path)["Resources"]["Fn"]["Type"] == "AWS::Lambda::Function"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("Resources: [\n", "is not valid YAML at line"),
+        ("Description: nothing\n", "has no Resources section"),
+        ('{"Resources": ', "is not valid JSON"),
+    ],
+)
+def test_unreadable_templates_say_where(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message):
+        load_template(write(tmp_path, text))
+
+
+def test_missing_template(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist: check lambda_template"):
+        load_template(tmp_path / "nope.yaml")
+
+
+TEMPLATE = {
+    "Parameters": {
+        "Stage": {"Type": "String", "Default": "dev", "AllowedValues": ["dev", "prod"]},
+        "Subnets": {"Type": "CommaDelimitedList", "Default": "a, b"},
+        "Secret": {"Type": "String"},
+    },
+    "Mappings": {"Sizes": {"dev": {"Memory": 256}}},
+    "Conditions": {
+        "IsProd": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]},
+        "IsDev": {"Fn::Not": [{"Condition": "IsProd"}]},
+        "Both": {"Fn::And": [{"Condition": "IsDev"}, {"Fn::Equals": ["a", "a"]}]},
+        "Either": {"Fn::Or": [{"Condition": "IsProd"}, {"Condition": "IsDev"}]},
+    },
+    "Resources": {
+        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": {"Fn::Sub": "${AWS::StackName}-t"}}},
+        "Queue": {"Type": "AWS::SQS::Queue"},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ({"Ref": "Stage"}, "dev"),
+        ({"Ref": "Subnets"}, ["a", "b"]),
+        ({"Ref": "AWS::Region"}, "eu-west-1"),
+        ({"Ref": "AWS::AccountId"}, "123456789012"),
+        ({"Ref": "Table"}, "local-t"),  # the name the template gives it
+        ({"Fn::Sub": "arn:${AWS::Partition}:s3:::${Stage}-${!Literal}"}, "arn:aws:s3:::dev-${Literal}"),
+        ({"Fn::Sub": ["${A}/${Stage}", {"A": {"Ref": "AWS::Region"}}]}, "eu-west-1/dev"),
+        ({"Fn::Join": ["-", ["a", {"Ref": "Stage"}, 3]]}, "a-dev-3"),
+        ({"Fn::Select": [1, {"Fn::Split": [",", "x,y,z"]}]}, "y"),
+        ({"Fn::FindInMap": ["Sizes", {"Ref": "Stage"}, "Memory"]}, 256),
+        ({"Fn::FindInMap": ["Sizes", "prod", "Memory", {"DefaultValue": 128}]}, 128),
+        ({"Fn::If": ["IsProd", "big", "small"]}, "small"),
+        ({"Fn::If": ["Both", "yes", "no"]}, "yes"),
+        ({"Fn::If": ["Either", "yes", "no"]}, "yes"),
+        ({"Fn::Base64": "hi"}, "aGk="),
+        ({"Fn::GetAtt": ["Queue", "Arn"]}, "arn:given"),
+        ({"Fn::ImportValue": "Shared"}, "shared-value"),
+        ({"Fn::Length": [1, 2, 3]}, 3),
+        ({"Fn::ToJsonString": {"a": [1]}}, '{"a":[1]}'),
+    ],
+)
+def test_intrinsics_resolve_as_a_stack_would(expression, expected):
+    resolver = Resolver(TEMPLATE, {"Queue.Arn": "arn:given", "Shared": "shared-value"}, "eu-west-1")
+    assert resolver.resolve(expression) == expected
+
+
+def test_no_value_removes_the_property():
+    resolver = Resolver(TEMPLATE, {}, "us-east-1")
+    value = {"Keep": 1, "Drop": {"Fn::If": ["IsProd", 2, {"Ref": "AWS::NoValue"}]}}
+    assert resolver.resolve(value) == {"Keep": 1}
+    assert resolver.resolve({"Ref": "AWS::NoValue"}) is NO_VALUE
+
+
+@pytest.mark.parametrize(
+    ("expression", "key", "why"),
+    [
+        ({"Fn::GetAtt": ["Queue", "Arn"]}, "Queue.Arn", "known only once the stack is deployed"),
+        ({"Ref": "Queue"}, "Queue", "AWS::SQS::Queue the stack creates"),
+        ({"Ref": "Secret"}, "Secret", "parameter without a Default"),
+        ({"Fn::ImportValue": "Other"}, "Other", "another stack's export"),
+        ({"Fn::Sub": "${Queue.QueueName}"}, "Queue.QueueName", "known only once"),
+    ],
+)
+def test_what_only_a_stack_knows_names_its_key(expression, key, why):
+    with pytest.raises(Unresolved) as raised:
+        Resolver(TEMPLATE, {}, "us-east-1").resolve(expression)
+    assert raised.value.key == key and why in raised.value.why
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ({"Ref": "Nothing"}, "no parameter or resource Nothing"),
+        ({"Fn::GetAtt": ["Nothing", "Arn"]}, "no resource Nothing"),
+        ({"Fn::If": ["NoSuch", 1, 2]}, "no condition NoSuch"),
+        ({"Fn::Join": ["-"]}, "malformed"),
+        ({"Fn::Select": [5, ["a"]]}, "outside the list"),
+    ],
+)
+def test_template_mistakes_are_config_errors(expression, message):
+    with pytest.raises(ConfigError, match=message):
+        Resolver(TEMPLATE, {}, "us-east-1").resolve(expression)
+
+
+def test_parameter_outside_allowed_values():
+    template = {"Parameters": {"S": {"Default": "x", "AllowedValues": ["y"]}}, "Resources": {}}
+    with pytest.raises(ConfigError, match="not one of its AllowedValues"):
+        Resolver(template, {}, "us-east-1").resolve({"Ref": "S"})
+
+
+SAM = """
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Stage: {Type: String, Default: dev}
+Globals:
+  Function:
+    Timeout: 10
+    MemorySize: 512
+    Layers: [global-layer]
+    Environment:
+      Variables:
+        STAGE: !Ref Stage
+        SHARED: from-globals
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      MemorySize: 1024
+      Architectures: [arm64]
+      EphemeralStorage: {Size: 2048}
+      FunctionName: !Sub "${Stage}-api"
+      ImageConfig:
+        Command: [app.handler]
+        EntryPoint: [/lambda-entrypoint.sh]
+        WorkingDirectory: /var/task
+      LoggingConfig: {LogFormat: JSON, ApplicationLogLevel: DEBUG, SystemLogLevel: WARN}
+      Environment:
+        Variables:
+          SHARED: from-function
+          QUEUE_ARN: !GetAtt Queue.Arn
+    Metadata:
+      DockerContext: ./src
+      Dockerfile: Dockerfile
+      DockerBuildTarget: final
+      DockerBuildArgs: {STAGE: !Ref Stage}
+  Plain:
+    Type: AWS::Lambda::Function
+    Properties:
+      PackageType: Image
+      Code: {ImageUri: !Sub "123456789012.dkr.ecr.${AWS::Region}.amazonaws.com/plain:${Stage}"}
+      Timeout: 30
+  Zipped:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: app.handler, Runtime: python3.12, CodeUri: src/}
+"""
+
+
+def test_an_image_function_with_globals(tmp_path):
+    template = LambdaTemplate.load(write(tmp_path, SAM), {"Queue.Arn": "arn:q"}, region="eu-west-1")
+    assert template.function_names == ["Api", "Plain", "Zipped"]
+    assert template.image_function_names() == ["Api", "Plain"]
+    api = template.function("Api")
+    assert api.platform == "linux/arm64" and api.image_uri is None
+    assert api.build_fields == {
+        "context": (tmp_path / "src").resolve(),
+        "dockerfile": (tmp_path / "src" / "Dockerfile").resolve(),
+        "build_args": {"STAGE": "dev"},
+        "target": "final",
+        "platform": "linux/arm64",
+    }
+    assert api.function_fields == {
+        "env": {"STAGE": "dev", "SHARED": "from-function", "QUEUE_ARN": "arn:q"},  # maps merge, the function wins
+        "memory_size": 1024,
+        "timeout": 10,  # from Globals
+        "function_name": "dev-api",
+        "ephemeral_storage": 2048,
+        "command": ("app.handler",),
+        "entrypoint": ("/lambda-entrypoint.sh",),
+        "working_dir": "/var/task",
+        "log_format": "JSON",
+        "log_level": "DEBUG",
+    }
+
+
+def test_cloudformation_functions_take_no_globals(tmp_path):
+    plain = LambdaTemplate.load(write(tmp_path, SAM), region="eu-west-1").function("Plain")
+    assert plain.image_uri == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/plain:dev"
+    assert plain.build_fields is None
+    assert plain.function_fields == {"timeout": 30}
+
+
+def test_explicit_settings_win_over_the_template(tmp_path):
+    template = LambdaTemplate.load(write(tmp_path, SAM), {"Queue.Arn": "arn:q"})
+    source = TemplateSource(template, "Api", {"env": {"SHARED": "ini", "EXTRA": "1"}, "timeout": 3})
+    kwargs = source.function_kwargs()
+    assert kwargs["timeout"] == 3 and kwargs["memory_size"] == 1024
+    assert kwargs["env"] == {"STAGE": "dev", "SHARED": "ini", "QUEUE_ARN": "arn:q", "EXTRA": "1"}
+    assert source.function_kwargs("Plain")["timeout"] == 3
+
+
+def test_unresolved_environment_names_each_variable_and_the_fix(tmp_path):
+    source = TemplateSource(LambdaTemplate.load(write(tmp_path, SAM)), "Api")
+    with pytest.raises(ConfigError) as raised:
+        source.function_kwargs()
+    message = str(raised.value)
+    assert "QUEUE_ARN is !GetAtt Queue.Arn" in message
+    assert "lambda_template_parameters = Queue.Arn=VALUE" in message and "\n" not in message
+    # An explicit value for the variable is enough.
+    assert (
+        TemplateSource(source.template, "Api", {"env": {"QUEUE_ARN": "x"}}).function_kwargs()["env"]["QUEUE_ARN"] == "x"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Zipped", "Zipped is a Zip function (PackageType Zip)"),
+        ("Missing", "has no function 'Missing' (its functions: Api, Plain, Zipped)"),
+    ],
+)
+def test_wrong_function_names(tmp_path, name, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        LambdaTemplate.load(write(tmp_path, SAM)).function(name)
+
+
+def test_the_function_to_test_must_be_chosen_among_several(tmp_path):
+    with pytest.raises(ConfigError, match=r"has 3 functions .*set lambda_template_function"):
+        LambdaTemplate.load(write(tmp_path, SAM)).default_function_name()
+    single = SAM.split("  Plain:")[0]
+    assert LambdaTemplate.load(write(tmp_path, single)).default_function_name() == "Api"
+
+
+def test_values_for_names_the_template_lacks_are_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"names Typo, which template\.yaml does not have"):
+        LambdaTemplate.load(write(tmp_path, SAM), {"Typo": "x", "Stage": "prod", "Queue.Arn": "a"})
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ("Architectures: [x86_64, arm64]", "must name one of x86_64 or arm64"),
+        ("ImageUri: !GetAtt Repo.Uri", "ImageUri is !GetAtt Repo.Uri .*lambda_template_parameters = Repo.Uri=VALUE"),
+        ("Timeout: 5", "says neither how to build its image"),
+    ],
+)
+def test_bad_function_properties(tmp_path, properties, message):
+    text = f"""
+    Resources:
+      Repo: {{Type: AWS::ECR::Repository}}
+      Fn:
+        Type: AWS::Serverless::Function
+        Properties:
+          PackageType: Image
+          {properties}
+    """
+    with pytest.raises(ConfigError, match=message):
+        LambdaTemplate.load(write(tmp_path, text)).function("Fn")
