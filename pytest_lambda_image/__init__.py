@@ -43,6 +43,7 @@ _WHERE = {
     "Report": "invocation",
     "BuildSpec": "settings",
     "FunctionConfig": "settings",
+    "LambdaTemplate": "template",
 }
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from .image import LambdaImage, get_image, pull_image
     from .invocation import Invocation, Outcome, Report
     from .settings import BuildSpec, FunctionConfig
+    from .template import LambdaTemplate
 
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE, globals())
@@ -94,6 +96,7 @@ __all__ = [
     "LambdaFunction",
     "LambdaImage",
     "LambdaImageError",
+    "LambdaTemplate",
     "Outcome",
     "Report",
     "RequestEntityTooLarge",

@@ -12,14 +12,16 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pytest
 
 from .errors import ConfigError, LambdaImageError
 from .once import once
 from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
-from .template import LambdaTemplate, TemplateFunction, TemplateSource
+
+if TYPE_CHECKING:  # templates (and PyYAML) load only for a session that names one
+    from .template import TemplateFunction, TemplateSource
 
 _PULL_POLICIES = ("missing", "always", "never")
 DEFAULT_LOOKAHEAD = 2  # marked tests whose containers start ahead
@@ -52,6 +54,7 @@ _INI: dict[str, tuple[str, Literal["string", "linelist"]]] = {
     "lambda_cpu_scaling": ("CPU quota in proportion to memory, as Lambda (1,769 MB = 1 vCPU; default false)", "string"),
     "lambda_log_format": ("AWS_LAMBDA_LOG_FORMAT: Text or JSON", "string"),
     "lambda_log_level": ("AWS_LAMBDA_LOG_LEVEL: TRACE, DEBUG, INFO, WARN, ERROR or FATAL", "string"),
+    "lambda_debug": ("start functions ready for a debugger: auto, python or node [:host port], or off", "string"),
     "lambda_aws": (
         "give every function an AWS backend: moto (moto's server, started by the plugin) or the URL of an endpoint "
         "such as LocalStack's; unset: only tests that use the lambda_aws fixture get one",
@@ -126,6 +129,13 @@ def add_options(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         help="a template parameter (or resource, Resource.Attribute, export) value (repeatable)",
+    )
+    group.addoption(
+        "--lambda-debug",
+        metavar="auto|python|node[:PORT]",
+        nargs="?",
+        const="auto",
+        help="start functions ready for a debugger to attach (debugpy / Node's inspector), on PORT if given",
     )
     group.addoption(
         "--lambda-aws",
@@ -286,11 +296,14 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         ("lambda_cpu_scaling", "cpu_scaling"),
         ("lambda_log_format", "log_format"),
         ("lambda_log_level", "log_level"),
+        ("lambda_debug", "debug"),
     ):
         if ini(name) is not None:
             function_fields[key] = ini(name)
     if config.getoption("lambda_fidelity") is not None:
         function_fields["fidelity"] = config.getoption("lambda_fidelity")
+    if config.getoption("lambda_debug") is not None:
+        function_fields["debug"] = config.getoption("lambda_debug")
     template = _template(config, ini, base, cwd, function_fields)
     where = "the lambda_* ini options"
     if template is not None:
@@ -356,6 +369,8 @@ def _template(
         **parse_key_values(ini("lambda_template_parameters"), "lambda_template_parameters entry"),
         **parse_key_values(config.getoption("lambda_template_parameter"), "--lambda-template-parameter value"),
     }
+    from .template import LambdaTemplate, TemplateSource
+
     region = str(explicit.get("region") or FunctionConfig.region)
     template = LambdaTemplate.load(location.expanduser().resolve(), values, region=region)
     return TemplateSource(template, name or template.default_function_name(), explicit=dict(explicit))

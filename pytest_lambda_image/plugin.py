@@ -50,7 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(image=None, **settings): run this test's `lambda_function` in its own container with these "
         "settings (env, handler, timeout, memory_size, function_name, region, pass_aws_credentials, fidelity, "
-        "user, ephemeral_storage, cpu_scaling, log_format, log_level)",
+        "user, ephemeral_storage, cpu_scaling, log_format, log_level, entrypoint, command, working_dir; "
+        "template_function: another function of lambda_template)",
     )
     config.stash[_ENGINE] = []
     if config.getoption("lambda_audit"):
@@ -155,7 +156,25 @@ def session_engine(config: pytest.Config) -> DockerEngine:
         # must unwind like Ctrl-C so that they are removed.
         cleanup.sigterm_as_interrupt()
         cleanup.reap_stale(engine.client)
+        _announce_past_capture(config)
     return engines[0]
+
+
+def _announce_past_capture(config: pytest.Config) -> None:
+    """Where to attach a debugger must show while the test waits, not in its captured output."""
+    from . import debug
+
+    def announce(line: str) -> None:
+        capture, reporter = (config.pluginmanager.get_plugin(name) for name in ("capturemanager", "terminalreporter"))
+        if capture is None or reporter is None:
+            import sys
+
+            print(line, file=sys.stderr, flush=True)
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line, yellow=True)
+
+    debug.announce = announce
 
 
 def session_image(config: pytest.Config) -> LambdaImage:

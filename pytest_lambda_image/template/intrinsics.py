@@ -35,6 +35,45 @@ _NAME_PROPERTY = {
     "AWS::IAM::Role": "RoleName",
     "AWS::ECR::Repository": "RepositoryName",
 }
+# What a stack gives for resources whose name the template fixes: Ref (key
+# "Ref") and attributes, built from the name, the region and the account, as
+# AWS forms them (and moto, with the same account id, accepts them).
+_DERIVED = {
+    "AWS::SQS::Queue": (
+        "QueueName",
+        {
+            "Ref": "https://sqs.{region}.amazonaws.com/{account}/{name}",
+            "QueueUrl": "https://sqs.{region}.amazonaws.com/{account}/{name}",
+            "Arn": "arn:aws:sqs:{region}:{account}:{name}",
+            "QueueName": "{name}",
+        },
+    ),
+    "AWS::SNS::Topic": (
+        "TopicName",
+        {
+            "Ref": "arn:aws:sns:{region}:{account}:{name}",
+            "TopicArn": "arn:aws:sns:{region}:{account}:{name}",
+            "TopicName": "{name}",
+        },
+    ),
+    "AWS::DynamoDB::Table": ("TableName", {"Arn": "arn:aws:dynamodb:{region}:{account}:table/{name}"}),
+    "AWS::Serverless::SimpleTable": ("TableName", {"Arn": "arn:aws:dynamodb:{region}:{account}:table/{name}"}),
+    "AWS::S3::Bucket": (
+        "BucketName",
+        {
+            "Arn": "arn:aws:s3:::{name}",
+            "DomainName": "{name}.s3.amazonaws.com",
+            "RegionalDomainName": "{name}.s3.{region}.amazonaws.com",
+        },
+    ),
+    "AWS::Lambda::Function": ("FunctionName", {"Arn": "arn:aws:lambda:{region}:{account}:function:{name}"}),
+    "AWS::Serverless::Function": ("FunctionName", {"Arn": "arn:aws:lambda:{region}:{account}:function:{name}"}),
+    "AWS::Kinesis::Stream": ("Name", {"Arn": "arn:aws:kinesis:{region}:{account}:stream/{name}"}),
+    "AWS::Events::EventBus": (
+        "Name",
+        {"Ref": "{name}", "Name": "{name}", "Arn": "arn:aws:events:{region}:{account}:event-bus/{name}"},
+    ),
+}
 _SUB_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 
@@ -167,12 +206,27 @@ class Resolver:
             return self._parameter(name)
         resource = self._resources.get(name)
         if isinstance(resource, dict):
+            derived = self._derived(name, "Ref")
+            if derived is not None:
+                return derived
             prop = _NAME_PROPERTY.get(str(resource.get("Type")))
             given = (resource.get("Properties") or {}).get(prop) if prop else None
             if given is not None:
                 return self.text(given)
             raise Unresolved(f"!Ref {name}", name, f"is the {resource.get('Type')} the stack creates")
         raise ConfigError(f"!Ref {name}: the template has no parameter or resource {name}")
+
+    def _derived(self, resource: str, what: str) -> str | None:
+        """`what` (Ref or an attribute) of a resource whose name the template fixes."""
+        found = self._resources.get(resource)
+        kind = found.get("Type") if isinstance(found, dict) else None
+        if kind not in _DERIVED:
+            return None
+        prop, forms = _DERIVED[str(kind)]
+        name = (found.get("Properties") or {}).get(prop) if isinstance(found, dict) else None
+        if name is None or what not in forms:
+            return None
+        return forms[what].format(region=self._region, account=ACCOUNT_ID, name=self.text(name))
 
     def _parameter(self, name: str) -> Any:
         spec = self._parameters[name] if isinstance(self._parameters[name], dict) else {}
@@ -193,6 +247,9 @@ class Resolver:
             return self._values[key]
         if resource not in self._resources:
             raise ConfigError(f"!GetAtt {key}: the template has no resource {resource}")
+        derived = self._derived(resource, attribute)
+        if derived is not None:
+            return derived
         raise Unresolved(f"!GetAtt {key}", key, "is known only once the stack is deployed")
 
     def _sub(self, argument: Any, expression: str) -> str:

@@ -322,3 +322,37 @@ def test_bad_function_properties(tmp_path, properties, message):
     """
     with pytest.raises(ConfigError, match=message):
         LambdaTemplate.load(write(tmp_path, text)).function("Fn")
+
+
+NAMED = {
+    "Resources": {
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::Sub": "${AWS::StackName}-events"}}},
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "alerts"}},
+        "Table": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "orders"}},
+        "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "receipts"}},
+        "Unnamed": {"Type": "AWS::SQS::Queue"},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ({"Ref": "Queue"}, "https://sqs.eu-west-1.amazonaws.com/123456789012/local-events"),
+        ({"Fn::GetAtt": ["Queue", "Arn"]}, "arn:aws:sqs:eu-west-1:123456789012:local-events"),
+        ({"Fn::GetAtt": ["Queue", "QueueName"]}, "local-events"),
+        ({"Ref": "Topic"}, "arn:aws:sns:eu-west-1:123456789012:alerts"),
+        ({"Ref": "Table"}, "orders"),
+        ({"Fn::GetAtt": ["Table", "Arn"]}, "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"),
+        ({"Fn::Sub": "${Bucket.Arn}/*"}, "arn:aws:s3:::receipts/*"),
+    ],
+)
+def test_named_resources_give_what_the_stack_would(expression, expected):
+    assert Resolver(NAMED, {}, "eu-west-1").resolve(expression) == expected
+
+
+def test_generated_names_and_unknown_attributes_stay_unresolved():
+    resolver = Resolver(NAMED, {}, "eu-west-1")
+    for expression in ({"Ref": "Unnamed"}, {"Fn::GetAtt": ["Table", "StreamArn"]}):
+        with pytest.raises(Unresolved):
+            resolver.resolve(expression)

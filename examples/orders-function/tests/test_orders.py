@@ -67,7 +67,7 @@ def test_without_the_table_the_function_fails_as_on_aws(lambda_function):
     assert result.error_type == "ResourceNotFoundException"
 
 
-@pytest.mark.lambda_function(handler="consumer.handler")
+@pytest.mark.lambda_function(template_function="OrdersConsumer")
 def test_the_consumer_ships_orders_and_returns_only_bad_messages(resources, lambda_function, lambda_aws):
     table = lambda_aws.resource("dynamodb").Table("orders")
     table.put_item(Item={"orderId": "o-1", "status": "placed"})
