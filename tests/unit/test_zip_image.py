@@ -176,9 +176,39 @@ def test_a_zip_whose_data_outgrows_its_directory_is_not_written(tmp_path):
     with pytest.raises(ConfigError) as error:
         prepare_zip_image(fn, [path], handler="app.handler", out_dir=tmp_path / "out")
     assert "python/x.bin" in str(error.value) and "\n" not in str(error.value)
-    blob = tmp_path / "out/layers/1-bomb/python/x.bin"
-    assert not blob.exists() or blob.stat().st_size <= 16
+    assert not (tmp_path / "out/layers").exists()  # nothing half-written left behind
 
 
 def test_exported_from_the_package():
     assert callable(image_from_zip)
+
+
+def test_command_no_build_writes_the_directory_with_the_default_base(tmp_path, capsys):
+    from pytest_lambda_image.__main__ import main
+
+    zips = migration_zips(tmp_path / "zips")
+    out = tmp_path / "lambda-image"
+    layers = [arg for layer in zips.layers for arg in ("--layer", str(layer))]
+    assert (
+        main(["from-zip", str(zips.function), *layers, "--handler", "app.handler", "--out", str(out), "--no-build"])
+        == 0
+    )
+    assert "ARG BASE_IMAGE=public.ecr.aws/lambda/python:3.12" in (out / "Dockerfile").read_text()
+    assert capsys.readouterr().out == ""  # no image: nothing on stdout for a script to take as a tag
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 truncated")
+    code = main(["from-zip", str(tmp_path / "broken.zip"), "--handler", "app.handler", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and err.startswith("from-zip: function ") and "is not a zip file" in err
+
+
+def test_a_file_where_the_zip_also_has_a_directory_is_one_line(tmp_path):
+    fn = write_zip(tmp_path / "function.zip", {"app.py": "", "app.py/inner.py": ""})
+    with pytest.raises(ConfigError, match=r"^cannot extract function function.zip into .*function: ") as error:
+        prepare_zip_image(fn, handler="app.handler", out_dir=tmp_path / "out")
+    assert "\n" not in str(error.value)
+
+
+def test_an_oversized_symlink_entry_is_not_read(tmp_path):
+    layer = write_zip(tmp_path / "l.zip", {"x": Link("a" * 5000)})
+    with pytest.raises(ConfigError, match="is a symlink with a 5000-byte target"):
+        read_zip(layer, "layer 1", "/opt")
