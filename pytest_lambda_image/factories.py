@@ -31,7 +31,9 @@ def configured_image(
 ) -> LambdaImage:
     """The image the settings name: a tag (pulled if need be) or a build."""
     if settings.image_ref:
-        return get_image(engine, settings.image_ref, settings.pull)
+        image = get_image(engine, settings.image_ref, settings.pull)
+        settings.check_architecture(image)
+        return image
     if settings.build:
         return build_image(engine, settings.build, progress)
     raise LambdaImageError(

@@ -21,6 +21,7 @@ from .once import once
 from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
 
 if TYPE_CHECKING:  # templates (and PyYAML) load only for a session that names one
+    from .image import LambdaImage
     from .template import TemplateFunction, TemplateSource
 
 _PULL_POLICIES = ("missing", "always", "never")
@@ -181,7 +182,21 @@ class PluginSettings:
         except ConfigError as exc:
             raise ConfigError(f"{exc} (from {self.template.template.path.name}, function {name})") from None
         image_ref, build = template_image(self.template.template.function(name), self.build_extras)
-        return dataclasses.replace(self, function=function, image_ref=image_ref, build=build)
+        template = dataclasses.replace(self.template, function_name=name)
+        return dataclasses.replace(self, function=function, image_ref=image_ref, build=build, template=template)
+
+    def check_architecture(self, image: LambdaImage) -> None:
+        """The template's Architectures must match the image: Lambda refuses
+        an arm64 image for an x86_64 function (an explicit platform wins)."""
+        if self.template is None or self.build_extras.get("platform"):
+            return
+        found = self.template.template.function(self.template.function_name)
+        if found.platform and found.platform != f"linux/{image.architecture}":
+            raise ConfigError(
+                f"image {image.ref} is for linux/{image.architecture}, but {self.template.template.path.name}'s "
+                f"function {found.logical_id} runs on {found.platform} (Architectures): Lambda would refuse it; "
+                "build it for that platform or correct Architectures"
+            )
 
 
 def template_image(found: TemplateFunction, extras: Mapping[str, Any]) -> tuple[str | None, BuildSpec | None]:

@@ -162,3 +162,42 @@ def test_bad_template_choices(project):
         result = project.run()
         result.assert_outcomes(errors=1)
         result.stdout.fnmatch_lines([message])
+
+
+def test_image_uri_and_the_architecture_it_must_match(project):
+    (project.pytester.path / "template.yaml").write_text(
+        textwrap.dedent(
+            f"""
+            Resources:
+              Plain:
+                Type: AWS::Lambda::Function
+                Properties:
+                  PackageType: Image
+                  Code: {{ImageUri: "{BASE_IMAGE}"}}
+                  Timeout: 42
+              Arm:
+                Type: AWS::Lambda::Function
+                Properties:
+                  PackageType: Image
+                  Architectures: [arm64]
+                  Code: {{ImageUri: "{BASE_IMAGE}"}}
+            """
+        )
+    )
+    project.ini("lambda_template = template.yaml\nlambda_template_function = Plain\n", dockerfile=False)
+    project.tests(
+        f"""
+        import pytest
+
+        def test_the_image_the_template_names(lambda_image, lambda_settings):
+            assert lambda_image.ref == "{BASE_IMAGE}"
+            assert lambda_settings.function.timeout == 42
+
+        @pytest.mark.lambda_function(template_function="Arm")
+        def test_an_arm64_function_on_an_amd64_image(lambda_function):
+            pass
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*is for linux/amd64, but template.yaml's function Arm runs on linux/arm64*"])
