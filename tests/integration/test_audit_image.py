@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from pytest_lambda_image.audit import AuditFailure, ImageAudit
+from pytest_lambda_image.audit.limits import entrypoint_findings
 from tests.conftest import BASE_IMAGE, IMAGES, compile_static, remove_repository
 
 GOOD_C = "int main(void) { return 0; }\n"
@@ -240,3 +241,35 @@ def test_command_line_audit(opt_layout_image, scratch_image):
     assert (
         audit("no-such-image:1").stderr == "audit: image no-such-image:1 is not on the engine: build or pull it first\n"
     )
+
+
+def test_paths_through_symlinked_directories(lambda_image_factory, lambda_engine):
+    """tests/images/audit/symlinked-paths on the merged-/usr stand-in base:
+    ENTRYPOINT /bin/sh, a `#!/usr/bin/env python3` extension and one that is
+    a symlink into a symlinked directory (its #! line going through another)
+    are fine; a path dangling through a symlinked directory and one whose walk
+    passes a directory Lambda cannot enter are reported."""
+    image = lambda_image_factory.build(IMAGES / "audit" / "symlinked-paths", build_args={"BASE_IMAGE": BASE_IMAGE})
+    with ImageAudit.of(lambda_engine, image) as audit:
+        fs = audit.filesystem
+        assert fs.get("/bin").is_symlink and fs.get("/opt/toolbox").is_symlink  # the premise
+        report = audit.extensions()
+        assert by_name(report) == {
+            "dangling-through-link": "dangling-symlink",
+            "through-locked": "not-executable-by-lambda",
+        }, report.format()
+        assert "directory /opt/locked (0700 root:root) cannot be entered" in report.format()
+        scripts = {e.name: e.interpreter for e in audit.extension_list() if e.format == "script"}
+        assert scripts == {
+            "env-python": "/usr/bin/env python3",
+            "sh-script": "/bin/sh",
+            "through-locked": "/opt/runtime/bin/sh",
+            "via-toolbox": "/opt/runtime/bin/sh",
+        }
+        limits = audit.limits()
+        assert limits.ok and [f.rule for f in limits.findings] == ["unreadable-by-lambda"], limits.format()
+        assert "/opt/locked (0700 root:root)" in limits.findings[0].message  # a warning, not the entrypoint
+        missing = entrypoint_findings(fs, {"Entrypoint": ["/bin/no-such-shell"]}, audit.architecture)
+        assert [(f.rule, f.message) for f in missing] == [
+            ("entrypoint-not-runnable", "/bin/no-such-shell does not exist in the image")
+        ]
