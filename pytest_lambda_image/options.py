@@ -321,6 +321,7 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         function_fields["debug"] = config.getoption("lambda_debug")
     template = _template(config, ini, base, cwd, function_fields)
     where = "the lambda_* ini options"
+    found: TemplateFunction | None = None
     if template is not None:
         where += f" and {template.template.path.name}'s function {template.function_name}"
         found = template.template.function(template.function_name)
@@ -331,7 +332,7 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         function = FunctionConfig(**function_fields)
     except ConfigError as exc:
         raise ConfigError(f"{exc} (check {where})") from None
-    gateway_format = ini("lambda_gateway_format") or "1.0"
+    gateway_format = ini("lambda_gateway_format") or (found and found.gateway_format) or "1.0"
     if gateway_format not in ("1.0", "2.0", "url", "alb"):
         raise ConfigError(f"invalid lambda_gateway_format {gateway_format!r}: use 1.0, 2.0, url or alb")
     multi_value = ini("lambda_gateway_alb_multi_value_headers")
@@ -357,7 +358,8 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         pull=cast(PullPolicy, pull),
         function=function,
         gateway_format=gateway_format,
-        gateway_routes=tuple(r for r in (ini("lambda_gateway_routes") or []) if r.strip()),
+        gateway_routes=tuple(r for r in (ini("lambda_gateway_routes") or []) if r.strip())
+        or (found.gateway_routes if found is not None else ()),
         gateway_alb_multi_value_headers=multi_value_headers,
         aws=aws,
         aws_isolation=isolation,

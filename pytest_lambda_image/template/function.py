@@ -32,6 +32,9 @@ class TemplateFunction:
     function_fields: Mapping[str, Any] = field(default_factory=dict)
     # Environment variables whose value only a deployed stack knows: name -> Unresolved.
     unresolved_env: Mapping[str, Unresolved] = field(default_factory=dict)
+    # The API in front of it, from SAM's Events (Api: REST, 1.0; HttpApi: 2.0) or a FunctionUrlConfig.
+    gateway_format: str | None = None
+    gateway_routes: tuple[str, ...] = ()
 
 
 def function_resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -147,8 +150,11 @@ def read_function(
             f"{what} says neither how to build its image (Metadata: DockerContext, Dockerfile) nor which "
             "image it is (ImageUri): add one, or set lambda_image / lambda_dockerfile"
         )
+    gateway_format, routes = _api_events(properties, resolver)
     return TemplateFunction(
         logical_id,
+        gateway_format=gateway_format,
+        gateway_routes=routes,
         image_uri=str(image_uri) if image_uri and build_fields is None else None,
         build_fields=build_fields,
         platform=platform,
@@ -180,6 +186,36 @@ def _environment(properties: Mapping[str, Any], resolver: Resolver) -> tuple[dic
             raise ConfigError(f"environment variable {name} in the template is not a single value: {resolved!r}")
         env[str(name)] = str(resolved).lower() if isinstance(resolved, bool) else str(resolved)
     return env, unresolved
+
+
+def _api_events(properties: Mapping[str, Any], resolver: Resolver) -> tuple[str | None, tuple[str, ...]]:
+    """Routes of the function's API events, and the payload format of the
+    first kind found (an Api event is a REST API: 1.0; HttpApi: 2.0 unless
+    its PayloadFormatVersion says 1.0)."""
+    events = properties.get("Events") or {}
+    payload_format: str | None = None
+    routes: list[str] = []
+    for event in events.values() if isinstance(events, dict) else ():
+        kind = event.get("Type") if isinstance(event, dict) else None
+        if kind not in ("Api", "HttpApi"):
+            continue
+        try:
+            spec = resolver.resolve(event.get("Properties") or {})
+        except Unresolved:
+            continue  # a route the stack alone knows: leave it to lambda_gateway_routes
+        path, method = spec.get("Path"), str(spec.get("Method") or "ANY").upper()
+        if kind == "HttpApi":
+            found = "1.0" if str(spec.get("PayloadFormatVersion")) == "1.0" else "2.0"
+            if not path:  # an HttpApi event without a path is the API's $default route
+                routes.append("$default")
+        else:
+            found = "1.0"
+        payload_format = payload_format or found
+        if path:
+            routes.append(f"{'ANY' if method == 'ANY' else method} {path}")
+    if payload_format is None and properties.get("FunctionUrlConfig"):
+        payload_format = "url"
+    return payload_format, tuple(routes)
 
 
 def _build_fields(

@@ -356,3 +356,38 @@ def test_generated_names_and_unknown_attributes_stay_unresolved():
     for expression in ({"Ref": "Unnamed"}, {"Fn::GetAtt": ["Table", "StreamArn"]}):
         with pytest.raises(Unresolved):
             resolver.resolve(expression)
+
+
+def test_api_events_give_the_gateway_routes_and_format(tmp_path):
+    text = """
+    Resources:
+      Fn:
+        Type: AWS::Serverless::Function
+        Properties:
+          PackageType: Image
+          ImageUri: fn:1
+          Events:
+            Queue: {Type: SQS, Properties: {Queue: arn}}
+            Place: {Type: HttpApi, Properties: {Method: post, Path: /orders}}
+            Read: {Type: HttpApi, Properties: {Method: GET, Path: "/orders/{id}"}}
+            Anything: {Type: HttpApi, Properties: {Path: "/{proxy+}", Method: ANY}}
+      Rest:
+        Type: AWS::Serverless::Function
+        Properties:
+          PackageType: Image
+          ImageUri: fn:1
+          Events:
+            Get: {Type: Api, Properties: {Method: get, Path: /items}}
+      Url:
+        Type: AWS::Serverless::Function
+        Properties: {PackageType: Image, ImageUri: fn:1, FunctionUrlConfig: {AuthType: NONE}}
+    """
+    template = LambdaTemplate.load(write(tmp_path, text))
+    fn = template.function("Fn")
+    assert fn.gateway_format == "2.0"
+    assert fn.gateway_routes == ("POST /orders", "GET /orders/{id}", "ANY /{proxy+}")
+    assert (template.function("Rest").gateway_format, template.function("Rest").gateway_routes) == (
+        "1.0",
+        ("GET /items",),
+    )
+    assert (template.function("Url").gateway_format, template.function("Url").gateway_routes) == ("url", ())
