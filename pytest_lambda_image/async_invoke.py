@@ -16,6 +16,7 @@ from .errors import InvokeError, LambdaImageError
 from .events._common import ACCOUNT_ID, iso_time, now
 from .function import LambdaFunction, encode_payload
 from .invocation import Invocation
+from .tracing import new_trace_id, normalize_trace_id
 
 MAX_ASYNC_REQUEST_BYTES = 1024 * 1024  # Lambda's limit for InvocationType=Event
 MAX_RETRIES = 2  # Lambda's default and maximum (MaximumRetryAttempts)
@@ -38,9 +39,11 @@ class AsyncInvocation:
         retry_delay: float,
         on_success: Destination | None,
         on_failure: Destination | None,
+        trace_id: str | None = None,
     ) -> None:
         self.function = function
         self.request_payload = body
+        self.trace_id = trace_id
         self.attempts: list[Invocation] = []
         self.record: dict[str, Any] | None = None
         self.delivery_error: LambdaImageError | None = None  # the invoke could not be made at all
@@ -57,7 +60,8 @@ class AsyncInvocation:
             for attempt in range(self._retries + 1):
                 if attempt:
                     time.sleep(self._retry_delay)
-                invocation = self.function.invoke(payload=self.request_payload)
+                # Lambda keeps an event's trace id across its retries.
+                invocation = self.function.invoke(payload=self.request_payload, trace_id=self.trace_id)
                 self.attempts.append(invocation)
                 if invocation.ok:
                     break
@@ -143,6 +147,7 @@ def invoke_async(
     retry_delay: float = 0.0,
     on_success: Destination | None = None,
     on_failure: Destination | None = None,
+    trace_id: str | None = None,
 ) -> AsyncInvocation:
     """Invoke as Lambda's Event invocation type. Returns at once (202).
     After a function error (an exception, a timeout, a crash) Lambda tries
@@ -158,8 +163,15 @@ def invoke_async(
         raise InvokeError(f"invalid retry_delay {retry_delay!r}: give seconds, 0 or more")
     if function.endpoint is None:
         raise InvokeError("the function is not started: call start() or use it as a context manager")
+    trace = new_trace_id() if trace_id is None else normalize_trace_id(trace_id)
     return AsyncInvocation(
-        function, body, retries=retries, retry_delay=retry_delay, on_success=on_success, on_failure=on_failure
+        function,
+        body,
+        retries=retries,
+        retry_delay=retry_delay,
+        on_success=on_success,
+        on_failure=on_failure,
+        trace_id=trace,
     )
 
 

@@ -20,7 +20,7 @@ import requests
 from testcontainers.core.container import DockerContainer
 from typing_extensions import Self
 
-from . import cleanup
+from . import cleanup, debug
 from .container_api import ContainerApi
 from .engine import DockerEngine, describe_docker_host, docker_errors, short_reason
 from .errors import FunctionStartError, InvokeError, LambdaImageError, RequestEntityTooLarge, RieNotFoundError
@@ -96,6 +96,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         self._memory_limit: int | None = None
         self._oom_failcnt = 0
         self._invokes = 0  # the number of the last invoke sent
+        self._debug: debug.DebugPlan | None = None
+        self.debug_address: tuple[str, int] | None = None  # where a debugger attaches (config.debug)
 
     # -- fluent settings (validated at once) ----------------------------------
     def with_handler(self, handler: str) -> Self:
@@ -123,6 +125,12 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         self.config = self.config.replace(fidelity=enabled)
         return self
 
+    def with_debug(self, setting: str | bool = "auto") -> Self:
+        """Start ready for a debugger to attach (auto, python or node,
+        optionally `:PORT` for the host port); False: no debugger."""
+        self.config = self.config.replace(debug=setting)
+        return self
+
     def with_aws_credentials(self, enabled: bool = True) -> Self:
         """Pass the host's AWS credentials into the container (off by default)."""
         self.config = self.config.replace(pass_aws_credentials=enabled)
@@ -145,7 +153,10 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
     def environment(self) -> dict[str, str]:
         """The variables the container gets on top of the image's own."""
         image_env = self.lambda_image.env if self.lambda_image is not None else {}
-        return lambda_environment(self.config, self.function_name, image_env)
+        env = lambda_environment(self.config, self.function_name, image_env)
+        if self._debug is not None:
+            env.update(self._debug.env)
+        return env
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> Self:
@@ -156,6 +167,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             self.lambda_image = get_image(engine, self.image, self._pull)
         image = self.lambda_image
         rie_in_container, rie_binary = _choose_rie(engine, image, self.config.rie_path)
+        self._debug = self._plan_debug(engine, image) if self.config.debug else None
         # ImageConfig (config.entrypoint/command) replaces the image's own, as on
         # Lambda; a testcontainers-style with_command() is the test's explicit word.
         command = self._command_override if self._command_override is not None else self.config.command
@@ -185,6 +197,14 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         kwargs.update(self._create_kwargs)  # with_kwargs wins: the user asked for it
         if self._network_name is not None:
             kwargs.setdefault("network", self._network_name)
+        debug_ports: dict[str, Any] = {}
+        if self._debug is not None:
+            if self._debug.archive is not None:  # copied in: remote engines cannot mount this machine's files
+                mounts.append(docker.types.Mount(debug.DEBUG_DIR, None, type="volume"))
+            fixed = self._debug.host_port
+            debug_ports[f"{self._debug.container_port}/tcp"] = (
+                (binding[0] if binding else "0.0.0.0", fixed) if fixed else binding
+            )
         if mounts:
             kwargs["mounts"] = [*kwargs.get("mounts", []), *mounts]
         self._memory_limit = self.config.memory_size * 1024 * 1024 if "mem_limit" in kwargs else None
@@ -194,7 +214,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             entrypoint=launch.entrypoint,
             command=launch.command,
             environment=self.environment(),
-            ports={f"{RIE_PORT}/tcp": binding, **self._published(binding)},
+            ports={f"{RIE_PORT}/tcp": binding, **self._published(binding), **debug_ports},
             volumes=volumes,
             tmpfs=tmpfs or None,
             labels=cleanup.container_labels({**self.config.labels, "pytest-lambda-image.image": image.ref}),
@@ -218,6 +238,9 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
                 self._set_aliases(engine, kwargs["network"])
             if rie_binary is not None and not engine.shares_filesystem:
                 _copy_rie(self._container, rie_binary)
+            if self._debug is not None and self._debug.archive is not None:
+                with docker_errors("copying the debugger into the container"):
+                    self._container.put_archive(debug.DEBUG_DIR, self._debug.archive)
             with docker_errors(f"starting {image.ref}"):
                 self._container.start()
                 self._container.reload()
@@ -232,10 +255,30 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             self.endpoint = f"http://{engine.host_address}:{port}"
             self._http = InvokeConnection(engine.host_address, port, CONNECT_TIMEOUT_S)
             self._wait_until_listening()
+            if self._debug is not None:
+                self._announce_debugger(engine)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _plan_debug(self, engine: DockerEngine, image: LambdaImage) -> debug.DebugPlan:
+        assert self.config.debug is not None
+        return debug.plan(
+            self.config.debug,
+            image_name=image.ref,
+            image_env=image.env,
+            function_env=lambda_environment(self.config, self.function_name, image.env),
+            has_file=lambda path: image_has_file(engine, image, path),
+        )
+
+    def _announce_debugger(self, engine: DockerEngine) -> None:
+        assert self._debug is not None and self._container is not None
+        published = self._container.ports.get(f"{self._debug.container_port}/tcp")
+        if not published:
+            raise FunctionStartError(f"{self.function_name}: Docker did not publish the debugger's port")
+        self.debug_address = (engine.host_address, int(published[0]["HostPort"]))
+        debug.announce(self._debug.attach_message(self.function_name, *self.debug_address))
 
     def _published(self, binding: Any) -> dict[str, Any]:
         """with_bind_ports / with_exposed_ports: on the same interface as the RIE's port."""
@@ -394,7 +437,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             if self._gone:
                 raise InvokeError(self._gone)
             raise FunctionStartError("the function is not started: call start() or use it as a context manager")
-        read_timeout = timeout if timeout is not None else self.config.timeout + 30
+        function_timeout = debug.DEBUG_TIMEOUT_S if self._debug is not None else self.config.timeout
+        read_timeout = timeout if timeout is not None else function_timeout + 30
         with self._lock:
             # Another thread's invoke may have removed the container while this one waited.
             watch, http = self._watch, self._http

@@ -26,6 +26,7 @@ from .events.responses import Format, HttpResponse, error_response, to_http_resp
 from .events.routes import Route, select
 from .function import MAX_REQUEST_BYTES
 from .invocation import Invocation
+from .tracing import TRACE_HEADER, normalize_trace_id
 
 DEFAULT_ROUTES = {"1.0": ("ANY /{proxy+}", "ANY /"), "2.0": ("$default",), "url": ("$default",), "alb": ("$default",)}
 _NO_BODY_STATUSES = (204, 304)
@@ -147,7 +148,8 @@ class LocalApiGateway:
         route, params = found
         event = self._event(request, route, params, host_header)
         try:
-            invocation = self.function.invoke(event)
+            trace = _client_trace_id(request)  # the client's trace goes on, as through API Gateway
+            invocation = self.function.invoke(event, trace_id=trace) if trace else self.function.invoke(event)
         except RequestEntityTooLarge as exc:
             return Exchange(request, event, None, _json_response(413, {"message": "Request Too Long"}, str(exc)))
         except LambdaImageError as exc:
@@ -278,3 +280,15 @@ def _drain_chunked(stream: Any, limit: int) -> None:
             return
         stream.read(size + 2)  # the chunk and its CRLF
         read += size
+
+
+def _client_trace_id(request: HttpRequest) -> str | None:
+    """The request's own X-Amzn-Trace-Id if well-formed (a malformed one is
+    dropped, and the invoke gets a fresh trace)."""
+    value = request.header(TRACE_HEADER)
+    if not value:
+        return None
+    try:
+        return normalize_trace_id(value)
+    except LambdaImageError:
+        return None

@@ -145,8 +145,10 @@ class Invocation:
         verdict: Verdict | Callable[[], Verdict | None] | None = None,
         memory_peak: Callable[[], int | None] | None = None,
         out_of_memory: bool = False,
+        trace_id: str | None = None,
     ) -> None:
         self.status_code = status_code
+        self.trace_id = trace_id  # the X-Amzn-Trace-Id the invoke carried
         self.payload = payload
         # A verdict may come as a callable: the outcome is then settled the first
         # time someone asks, so an invoke whose outcome nobody reads never waits for it.

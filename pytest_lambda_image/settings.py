@@ -79,10 +79,10 @@ def parse_debug(value: Any) -> str | None:
         return None
     text = "auto" if value is True else str(value).strip().lower()
     kind, _, port = text.rpartition(":") if ":" in text else (text, "", "")
-    if text.isdigit():
+    if text.isdigit() and text not in ("0", "1"):
         kind, port = "auto", text
     kind = {"true": "auto", "on": "auto", "yes": "auto", "1": "auto", "nodejs": "node"}.get(kind, kind)
-    if kind in ("off", "false", "no", "0", "none", "") and not port:
+    if kind in ("off", "false", "no", "0", "none") and not port:
         return None
     if kind not in ("auto", "python", "node") or (port and not (port.isdigit() and 0 < int(port) < 65536)):
         raise ConfigError(

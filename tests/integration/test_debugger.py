@@ -1,0 +1,172 @@
+"""Step-through debugging (issue 14): a real debug client attaches to the
+function's published port. Python: debugpy, spoken to over DAP on a socket
+(tests/integration/dap.py), sets a breakpoint in tests/images/python-fn and
+reads a local variable. Node.js: the inspector's /json endpoint, then a
+breakpoint over the Chrome DevTools Protocol (tests/integration/cdp.py)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+
+import pytest
+
+from pytest_lambda_image import LambdaFunction
+from pytest_lambda_image.debug import WAIT_ENV
+
+from .cdp import CdpClient
+from .dap import DapClient
+
+ECHO_FIRST_LINE = 11  # tests/images/python-fn/handlers.py: `WARM["invocations"] += 1` in echo()
+
+
+def invoke_in_thread(function: LambdaFunction, event: dict) -> tuple[threading.Thread, dict]:
+    result: dict = {}
+
+    def run() -> None:
+        try:
+            result["invocation"] = function.invoke(event)
+        except Exception as exc:  # noqa: BLE001 (handed to the test)
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def test_debugpy_attaches_stops_at_a_breakpoint_and_reads_a_local(python_image, lambda_engine, monkeypatch):
+    monkeypatch.setenv(WAIT_ENV, "60")
+    announced: list[str] = []
+    monkeypatch.setattr("pytest_lambda_image.debug.announce", announced.append)
+    # timeout=1: a function paused at a breakpoint must not time out
+    function = LambdaFunction(python_image, engine=lambda_engine, handler="handlers.echo", timeout=1, debug="python")
+    with function:
+        host, port = function.debug_address
+        assert announced and f"{host}:{port}" in announced[0] and "VS Code" in announced[0]
+        thread, result = invoke_in_thread(function, {"order": 41})  # the runtime starts: debugpy waits for us
+        dap = DapClient(host, port)
+        try:
+            attach = dap.send("attach", justMyCode=True)
+            dap.event("initialized")
+            breakpoints = dap.request(
+                "setBreakpoints", source={"path": "/var/task/handlers.py"}, breakpoints=[{"line": ECHO_FIRST_LINE}]
+            )
+            assert breakpoints["body"]["breakpoints"][0]["verified"]
+            dap.request("configurationDone")
+            dap.response(attach)
+
+            stopped = dap.event("stopped")
+            assert stopped["body"]["reason"] == "breakpoint"
+            thread_id = stopped["body"]["threadId"]
+            frame = dap.request("stackTrace", threadId=thread_id)["body"]["stackFrames"][0]
+            assert (frame["name"], frame["line"], frame["source"]["path"]) == (
+                "echo",
+                ECHO_FIRST_LINE,
+                "/var/task/handlers.py",
+            )
+            scopes = dap.request("scopes", frameId=frame["id"])["body"]["scopes"]
+            local = next(scope for scope in scopes if scope["name"].lower().startswith("locals"))
+            variables = dap.request("variables", variablesReference=local["variablesReference"])["body"]["variables"]
+            assert {v["name"]: v["value"] for v in variables}["event"] == "{'order': 41}"
+
+            time.sleep(1.5)  # longer than the function's timeout, paused
+            dap.request("continue", threadId=thread_id)
+            thread.join(30)
+        finally:
+            dap.close()
+        assert "error" not in result, result.get("error")
+        invocation = result["invocation"]
+        assert invocation.ok, invocation.payload
+        assert invocation.json()["event"] == {"order": 41}
+        # Later invokes run on (the breakpoint is still set but the client is gone).
+        assert function.invoke({"order": 42}).json()["event"] == {"order": 42}
+
+
+def test_without_a_debugger_the_runtime_runs_on_after_the_wait_and_the_images_wrapper_still_runs(
+    python_image, lambda_engine, monkeypatch
+):
+    monkeypatch.setenv(WAIT_ENV, "1")
+    monkeypatch.setattr("pytest_lambda_image.debug.announce", lambda line: None)
+    function = LambdaFunction(
+        python_image,
+        engine=lambda_engine,
+        handler="handlers.echo",
+        env={"AWS_LAMBDA_EXEC_WRAPPER": "/opt/wrapper.sh"},
+        debug=True,
+    )
+    with function:
+        invocation = function.invoke({})
+        assert invocation.ok, invocation.payload
+        env = invocation.json()["env"]
+        assert env["WRAPPED_BY"] == "wrapper.sh"  # the image's wrapper, chained after ours
+        assert "PYTEST_LAMBDA_DEBUG_PORT" not in env  # taken by the runtime: its child processes do not listen
+        assert env["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "43200"  # suspended while debugging
+        assert "no debugger attached within 1 s" in function.logs()
+
+
+def test_a_marker_starts_the_function_for_a_debugger(pytester, python_image, monkeypatch):
+    monkeypatch.setenv(WAIT_ENV, "1")
+    pytester.makepyfile(
+        f"""
+        import pytest
+
+        @pytest.mark.lambda_function({python_image.ref!r}, handler="handlers.echo", debug="python")
+        def test_it(lambda_function):
+            assert lambda_function.debug_address is not None
+            assert lambda_function.invoke({{}}).ok
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*lambda debug: * waits up to 1 s at its first invoke for a debugger on 127.0.0.1:*"])
+
+
+def test_node_inspector_listens_and_stops_at_a_breakpoint(node_image, lambda_engine, monkeypatch):
+    monkeypatch.setattr("pytest_lambda_image.debug.announce", lambda line: None)
+    with LambdaFunction(node_image, engine=lambda_engine, handler="index.echo", timeout=1, debug="node") as function:
+        host, port = function.debug_address
+        first = function.invoke({})  # the runtime, and its inspector, start at the first invoke
+        assert first.ok, first.payload
+        assert f"--inspect=0.0.0.0:{9229}" in first.json()["env"]["NODE_OPTIONS"]
+
+        connection = http.client.HTTPConnection(host, port, timeout=10)
+        connection.request("GET", "/json/list")
+        targets = json.loads(connection.getresponse().read())
+        connection.close()
+        assert targets and targets[0]["type"] == "node"
+
+        cdp = CdpClient(host, port, targets[0]["webSocketDebuggerUrl"])
+        try:
+            cdp.call("Debugger.enable")
+            cdp.call("Runtime.enable")
+            cdp.call("Debugger.setBreakpointByUrl", urlRegex=r"index\.mjs$", lineNumber=8)  # invocations += 1
+            thread, result = invoke_in_thread(function, {"order": 7})
+            paused = cdp.event("Debugger.paused")
+            frame = paused["params"]["callFrames"][0]
+            assert frame["functionName"] == "echo"
+            local = next(scope for scope in frame["scopeChain"] if scope["type"] == "local")
+            properties = cdp.call("Runtime.getProperties", objectId=local["object"]["objectId"])["result"]
+            event = next(p for p in properties if p["name"] == "event")
+            preview = cdp.call(
+                "Runtime.callFunctionOn",
+                objectId=event["value"]["objectId"],
+                functionDeclaration="function() { return JSON.stringify(this); }",
+                returnByValue=True,
+            )
+            assert json.loads(preview["result"]["value"]) == {"order": 7}
+            time.sleep(1.5)  # longer than the function's timeout, paused
+            cdp.call("Debugger.resume")
+            thread.join(30)
+        finally:
+            cdp.close()
+        assert "error" not in result, result.get("error")
+        assert result["invocation"].ok and result["invocation"].json()["event"] == {"order": 7}
+
+
+def test_debug_for_a_runtime_it_cannot_tell_fails_with_one_line(scratch_image, lambda_engine):
+    from pytest_lambda_image import ConfigError
+
+    with pytest.raises(ConfigError, match="set lambda_debug = python or node"):
+        LambdaFunction(scratch_image, engine=lambda_engine, debug=True).start()
