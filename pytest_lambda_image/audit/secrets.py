@@ -16,7 +16,7 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 #: config: history, env, labels and .env files, where NAME=value is how settings are written;
@@ -48,6 +48,11 @@ class Rule:
     #: bits per character the random part (group `body`, else the secret) must
     #: reach: `sk_live_xxxxxxxx...` in docs is not a key
     min_entropy: float = 0.0
+    #: (chars before, chars after) a hint that a match can reach, for rules
+    #: whose match may hold spaces or short values: on long texts they run
+    #: only on windows around their hints. Rules without it (the token
+    #: formats) run only around runs of RUN_LENGTH token characters.
+    window: tuple[int, int] | None = None
     #: for formats that carry a checksum: False drops the match. A value whose
     #: checksum fails was never issued (a typo, a truncation, a made-up sample),
     #: so it cannot authenticate, and reporting it would only be noise
@@ -220,6 +225,7 @@ RULES: tuple[Rule, ...] = (
         ),
         contexts=TEXT | {"binary"},
         hints=("PRIVATE KEY",),
+        window=(48, 2_000 + 20_000 + 64),  # the header, up to 8 header lines, the body
     ),
     Rule(
         "aws-access-key-id",
@@ -357,6 +363,7 @@ RULES: tuple[Rule, ...] = (
         ),
         contexts=TEXT,
         hints=("://",),
+        window=(40, 800),  # scheme, then user, password and host
     ),
     Rule(
         "generic-secret",
@@ -368,6 +375,7 @@ RULES: tuple[Rule, ...] = (
         contexts=TEXT,
         hints=("token", "secret", "passw", "api_key", "apikey", "private_key", "privatekey"),
         hints_lower=True,
+        window=(80, 1_200),  # the rest of the name (64), then suffixes and the value (512)
     ),
 )
 RULE_IDS = frozenset(rule.id for rule in RULES)
@@ -378,22 +386,127 @@ RULE_IDS = frozenset(rule.id for rule in RULES)
 MAX_MATCHES = 50
 
 
+#: Every token-format rule (those without a `window`) matches at least this
+#: many characters from RUN_CHARACTERS in a row, starting at most RUN_LEAD
+#: characters before them (`aws_secret_access_key = ` and quotes).
+RUN_LENGTH = 20
+RUN_LEAD = 256
+_RUN_CHARACTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.+/=:")
+_RUN_TABLE = bytes(1 if i in _RUN_CHARACTERS else 0 for i in range(256))
+_RUN = b"\x01" * RUN_LENGTH
+#: shorter texts are searched whole: a view costs more than it saves there
+_WHOLE_BELOW = 4096
+
+
+class _View:
+    """Pieces of a long text, joined by NUL (in no rule's alphabet), each led
+    by the character that precedes it in the text so that look-behinds see
+    what they would see there; a match starting on that character is not the
+    text's and is dropped. Rules run on the view instead of the whole text."""
+
+    def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
+        pieces: list[str] = []
+        self.starts: list[int] = []  # where each piece (after its lead) begins in the view
+        self.origins: list[int] = []  # and in the text
+        at = 0
+        for start, end in spans:
+            lead = text[start - 1] if start else "\0"
+            pieces.append("\0" + lead + text[start:end])
+            self.starts.append(at + 2)
+            self.origins.append(start)
+            at += 2 + end - start
+        self.text = "".join(pieces)
+        self._lowered: str | None = None
+
+    @property
+    def lowered(self) -> str:
+        if self._lowered is None:
+            self._lowered = self.text.lower()
+        return self._lowered
+
+    def origin(self, start: int, end: int) -> int | None:
+        """Where the view's span start:end is in the text; None when it starts
+        on a lead or runs across a separator (no such span is in the text)."""
+        piece = bisect.bisect_right(self.starts, start) - 1
+        if piece < 0 or (piece + 1 < len(self.starts) and end > self.starts[piece + 1] - 2):
+            return None
+        return self.origins[piece] + start - self.starts[piece]
+
+
+def _merge(spans: Iterable[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        start, end = max(start, 0), min(end, size)
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _run_spans(text: str) -> list[tuple[int, int]]:
+    """Runs of RUN_LENGTH or more token characters, with their lead: found at
+    C speed on a translated copy (1 for a token character, 0 otherwise)."""
+    flags = text.encode("latin-1", "replace").translate(_RUN_TABLE)
+    spans = []
+    at = flags.find(_RUN)
+    while at != -1:
+        end = flags.find(b"\0", at + RUN_LENGTH)
+        end = len(flags) if end == -1 else end
+        spans.append((at - RUN_LEAD, end + 1))  # +1: the look-ahead sees the character after
+        at = flags.find(_RUN, end)
+    return _merge(spans, len(text))
+
+
+def _hint_spans(haystack: str, hints: tuple[str, ...], window: tuple[int, int]) -> list[tuple[int, int]]:
+    before, after = window
+    spans = []
+    for hint in hints:
+        at = haystack.find(hint)
+        while at != -1:
+            spans.append((at - before, at + after))
+            at = haystack.find(hint, at + 1)
+    return _merge(spans, len(haystack))
+
+
 def find_secrets(text: str, context: Context = "config") -> list[SecretMatch]:
     """Every secret in `text`, most specific rule first; a span claimed by one
-    rule is not reported again by a vaguer one."""
+    rule is not reported again by a vaguer one. A long text is not searched
+    whole by every rule: token formats only where a run of token characters
+    is, the others only around their hints (see Rule.window)."""
     found: list[SecretMatch] = []
     starts: list[int] = []  # found, sorted by start, for a bisect overlap test
     found_by_start: list[SecretMatch] = []
     lowered: str | None = None
+    runs: _View | None = None
+    whole = len(text) < _WHOLE_BELOW
     for rule in RULES:
         if context not in rule.contexts:
             continue
-        if rule.hints_lower:
-            lowered = text.lower() if lowered is None else lowered
-        haystack = lowered if rule.hints_lower and lowered is not None else text
-        if rule.hints and not any(hint in haystack for hint in rule.hints):
-            continue
-        for match in _matches(rule, text, context):
+        view: _View | None = None
+        if whole:
+            if rule.hints_lower:
+                lowered = text.lower() if lowered is None else lowered
+            haystack = lowered if rule.hints_lower and lowered is not None else text
+            if rule.hints and not any(hint in haystack for hint in rule.hints):
+                continue
+        elif rule.window is None:  # a token format: only where token characters run long enough
+            runs = _View(text, _run_spans(text)) if runs is None else runs
+            view = runs
+            haystack = view.lowered if rule.hints_lower else view.text
+            if rule.hints and not any(hint in haystack for hint in rule.hints):
+                continue
+        else:
+            if rule.hints_lower:
+                lowered = text.lower() if lowered is None else lowered
+            haystack = lowered if rule.hints_lower and lowered is not None else text
+            view = _View(text, _hint_spans(haystack, rule.hints, rule.window))
+        for match in _matches(rule, text if view is None else view.text, context):
+            if view is not None:
+                origin = view.origin(match.start, match.end)
+                if origin is None:
+                    continue
+                match = replace(match, start=origin, end=origin + match.end - match.start)
             if len(found) >= MAX_MATCHES:
                 return sorted(found, key=lambda m: m.start)
             at = bisect.bisect_left(starts, match.start)
