@@ -1,7 +1,9 @@
 """Every container the plugin starts is labelled with this process's session,
 and removed by it: when its fixture ends, at session end, at interpreter exit
 and on SIGTERM. Containers of sessions that died without cleaning up (kill -9)
-are removed by the next session on the same host. None of this needs Ryuk."""
+are removed by the next session on the same host, wherever the engine runs:
+the labels name the machine and process that ran pytest, and only that
+machine judges whether the process is gone. None of this needs Ryuk."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ LABEL_SESSION = "pytest-lambda-image.session"
 LABEL_PID = "pytest-lambda-image.pid"
 LABEL_HOST = "pytest-lambda-image.host"
 LABEL_PIDNS = "pytest-lambda-image.pidns"
+LABEL_BOOT = "pytest-lambda-image.boot"
 SESSION_ID = uuid.uuid4().hex
 
 
@@ -39,6 +42,20 @@ def _pid_namespace() -> str:
 
 PID_NAMESPACE = _pid_namespace()
 
+
+def _boot_id() -> str:
+    """Which machine, and which boot of it, our pids belong to: machines that
+    share a remote engine can share a hostname and the (initial) PID namespace's
+    id, never this."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as source:
+            return source.read().strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+BOOT_ID = _boot_id()
+
 _live: dict[str, docker.DockerClient] = {}  # container id -> the client that made it
 _lock = threading.RLock()
 _installed = False
@@ -52,6 +69,7 @@ def container_labels(extra: dict[str, str] | None = None) -> dict[str, str]:
         LABEL_PID: str(os.getpid()),
         LABEL_HOST: socket.gethostname(),
         LABEL_PIDNS: PID_NAMESPACE,
+        LABEL_BOOT: BOOT_ID,
     }
 
 
@@ -149,13 +167,14 @@ def remove_network(client: docker.DockerClient, network_id: str) -> None:
 
 
 def reap_stale(client: docker.DockerClient) -> int:
-    """Remove containers, then networks, left by dead pytest processes on
-    this host (same hostname and PID namespace, process gone)."""
+    """Remove containers, then networks, left by dead pytest processes of
+    this machine (same hostname, PID namespace and boot, process gone; a
+    remote engine's other users' things are left alone)."""
     removed = 0
     filters = {"label": [f"{LABEL}=true", f"{LABEL_HOST}={socket.gethostname()}"]}
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
         for item in client.api.containers(all=True, filters=filters):
-            if _is_stale(item.get("Labels") or {}):
+            if _is_stale(item.get("Labels") or {}, stopped=item.get("State") != "running"):
                 remove_container(client, item["Id"])
                 removed += 1
         for network in client.api.networks(filters=filters):
@@ -164,9 +183,15 @@ def reap_stale(client: docker.DockerClient) -> int:
     return removed
 
 
-def _is_stale(labels: dict[str, str]) -> bool:
+def _is_stale(labels: dict[str, str], stopped: bool = False) -> bool:
     if labels.get(LABEL_SESSION) == SESSION_ID or labels.get(LABEL_PIDNS) != PID_NAMESPACE:
         return False
+    boot = labels.get(LABEL_BOOT)  # absent on containers of versions before it
+    if boot is not None and boot != BOOT_ID:
+        # Another machine of the same name, or this one before a reboot: our pids
+        # say nothing about it. A reboot stopped its containers; another machine's
+        # running ones are its own to remove.
+        return stopped
     try:
         pid = int(labels.get(LABEL_PID, ""))
     except ValueError:

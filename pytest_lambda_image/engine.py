@@ -19,6 +19,7 @@ import docker.errors
 import requests.exceptions
 
 from .errors import DockerUnavailableError, LambdaImageError
+from .ssh_bridge import SshBridge, SshTarget, explain, resolve
 
 
 class DockerEngine:
@@ -36,21 +37,20 @@ class DockerEngine:
         self.host_address = host_address or docker_host_address(chosen_docker_host()[0])
         #: whether the daemon can bind-mount this machine's files
         self.shares_filesystem = self.host_address == "127.0.0.1" if shares_filesystem is None else shares_filesystem
+        self._ssh: SshBridge | None = None
+        self._ssh_address: tuple[str, int] | None = None  # the sshd a ssh:// engine is reached through
 
     @classmethod
     def connect(cls, timeout: int = 60) -> DockerEngine:
         where = describe_docker_host()
         try:
             host, context = chosen_docker_host()
+            if host and host.startswith("ssh://"):
+                return cls._connect_ssh(SshTarget.parse(host), timeout)
             if context is None:
                 client = docker.from_env(timeout=timeout)
             else:  # docker-py reads contexts only from 7.2 on, and misses a DOCKER_CONFIG without config.json
-                client = docker.DockerClient(
-                    base_url=host,
-                    tls=context.tls,
-                    timeout=timeout,
-                    use_ssh_client=bool(host and host.startswith("ssh://")),
-                )
+                client = docker.DockerClient(base_url=host, tls=context.tls, timeout=timeout)
             client.ping()
         except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
             raise DockerUnavailableError(
@@ -58,8 +58,29 @@ class DockerEngine:
             ) from None
         return cls(client)
 
+    @classmethod
+    def _connect_ssh(cls, target: SshTarget, timeout: int) -> DockerEngine:
+        address, port = resolve(target)
+        bridge = SshBridge(target)
+        try:  # the client asks the engine's API version as it is made
+            client = docker.DockerClient(base_url=bridge.base_url, timeout=timeout)
+            client.ping()
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as exc:
+            said = bridge.wait_for_error()
+            bridge.close()
+            if said:
+                raise DockerUnavailableError(explain(target, said, port)) from None
+            raise DockerUnavailableError(
+                f"no Docker daemon at {describe_docker_host()} (over ssh): {short_reason(exc)}"
+            ) from None
+        engine = cls(client, host_address=docker_host_address(f"ssh://{_bracketed(address)}"))
+        engine._ssh, engine._ssh_address = bridge, (address, port)
+        return engine
+
     def close(self) -> None:
         self.client.close()
+        if self._ssh is not None:
+            self._ssh.close()
 
     def unreachable(self, timeout: float = 2.0) -> str | None:
         """Why the engine cannot be reached right now, or None. A plain
@@ -67,7 +88,9 @@ class DockerEngine:
         minute on a host that has gone away."""
         base = urlparse(self.client.api.base_url)
         try:
-            if base.scheme in ("http+unix", "http+docker") or base.hostname in (None, "localhost"):
+            if self._ssh_address is not None:  # the host's sshd (the engine's own socket is not ours to probe)
+                socket.create_connection(self._ssh_address, timeout=timeout).close()
+            elif base.scheme in ("http+unix", "http+docker") or base.hostname in (None, "localhost"):
                 path = urlparse(chosen_docker_host()[0] or "unix:///var/run/docker.sock").path
                 if not path:
                     return None
@@ -160,6 +183,10 @@ def docker_host_address(docker_host: str | None) -> str:
     if parsed.hostname in ("localhost", "::1"):
         return "127.0.0.1"
     return parsed.hostname
+
+
+def _bracketed(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
 
 
 def short_reason(exc: BaseException) -> str:

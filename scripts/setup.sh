@@ -34,6 +34,7 @@ step "Tools from Debian (registry for pull tests, static and arm64 compilers, ar
 missing=()
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)
 command -v ssh-agent >/dev/null 2>&1 || missing+=(openssh-client)  # the build's SSH forwarding test
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)  # the remote engine reached over ssh:// (remote-engine.sh)
 # npm builds aws-lambda-ric's addon (curl, aws-lambda-cpp) from source for the Node.js base image
 for tool in make cmake g++ autoconf automake; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")

@@ -1,25 +1,29 @@
 """The plugin against a Docker engine that is not this machine's: dockerd in a
-network namespace, reached over tcp:// (scripts/remote-engine.sh). Nothing
-is bind-mounted, published ports live at the engine's address, and the AWS
-backend runs moto in a container there."""
+network namespace, reached over tcp://, a docker context and ssh://
+(scripts/remote-engine.sh). Nothing is bind-mounted, published ports live at
+the engine's address, and the AWS backend runs moto in a container there."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import docker
 import pytest
 
-from pytest_lambda_image import DockerEngine, FunctionStartError, InvokeError, LambdaFunction
+from pytest_lambda_image import DockerEngine, DockerUnavailableError, FunctionStartError, InvokeError, LambdaFunction
 
 from ..conftest import BASE_IMAGE, EXAMPLES, IMAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "remote-engine.sh"
 NAMESPACE = ["ip", "netns", "exec", "pli-remote"]
+SSH_HOST = "ssh://root@10.213.0.2"
 
 
 @pytest.fixture
@@ -119,10 +123,97 @@ def test_audit(lambda_audit):
     result.assert_outcomes(passed=1, deselected=2)
     assert plugin_containers(remote_engine) == []
 
-    # Last, as it ends the engine (one test: two would each start and stop it).
+    # Over ssh:// as to a build host: the script's own key, ssh config and
+    # known_hosts (its `ssh` first on PATH), never ~/.ssh.
     monkeypatch.delenv("DOCKER_CONTEXT")
+    ssh = subprocess.run([str(SCRIPT), "ssh"], capture_output=True, text=True)
+    assert ssh.returncode == 0, ssh.stderr
+    monkeypatch.setenv("PATH", f"{ssh.stdout.strip()}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DOCKER_HOST", SSH_HOST)
+    leaked = killed_session_leaves(function, remote_engine)
+    assert leaked and set(leaked) <= set(plugin_containers(remote_engine))
+
+    # The next session reaps them (the killed pytest ran here: its pid is checked here, not on the
+    # engine's host), builds once for four workers (a new build argument: built over ssh), and
+    # invokes, gateways and audits there.
+    (function / "test_remote.py").write_text(
+        (function / "test_remote.py").read_text()
+        + """
+
+@pytest.mark.parametrize("n", range(5))
+def test_over_ssh(lambda_function, lambda_image, worker_id, n):
+    import os
+
+    assert lambda_function.invoke({}).json()["env"]["GREETING"] == "over-ssh"
+    assert lambda_function.endpoint.startswith("http://10.213.0.2:")
+    with open(os.path.join(os.path.dirname(__file__), f"built-{worker_id}-{n}"), "w") as record:
+        record.write(f"{lambda_image.built} {lambda_image.id}")
+"""
+    )
+    result = pytester.runpytest_subprocess(
+        str(function), "--rootdir", str(function), "-c", str(function / "pytest.ini"), "-p", "no:cacheprovider",
+        "-n", "4", "--lambda-build-arg=GREETING=over-ssh", timeout=600,
+    )  # fmt: skip
+    result.assert_outcomes(passed=8)
+    records = [path.read_text().split() for path in function.glob("built-gw*")]
+    assert len(records) == 5 and len({image for _, image in records}) == 1
+    assert sum(built == "True" for built, _ in records) == 1  # one worker built it, the others reused it
+    assert plugin_containers(remote_engine) == []
+    ssh_failures_say_what_to_check(monkeypatch)
+
+    # Last, as it ends the engine (one test: two would each start and stop it).
     monkeypatch.setenv("DOCKER_HOST", remote_engine)
     failures_say_what_to_check(remote_engine)
+
+
+def killed_session_leaves(function: Path, remote_engine: str) -> list[str]:
+    """A session killed with SIGKILL while its function runs: nothing of it
+    gets to clean up. Returns the containers it left."""
+    marker = function / "started"
+    (function / "test_killed.py").write_text(
+        f"""
+import time
+
+
+def test_hold(lambda_function):
+    lambda_function.invoke({{}})
+    open({str(marker)!r}, "w").close()
+    time.sleep(600)
+"""
+    )
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-c", str(function / "pytest.ini")]
+    session = subprocess.Popen(
+        [*command, "--rootdir", str(function), str(function / "test_killed.py")],
+        cwd=function, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists():
+            assert session.poll() is None and time.monotonic() < deadline, "the session to kill did not start"
+            time.sleep(0.2)
+    finally:
+        os.kill(session.pid, signal.SIGKILL)
+        session.wait()
+        (function / "test_killed.py").unlink()
+    client = docker.DockerClient(base_url=remote_engine)
+    try:
+        found = client.api.containers(all=True, filters={"label": f"pytest-lambda-image.pid={session.pid}"})
+        return [item["Names"][0] for item in found]
+    finally:
+        client.close()
+
+
+def ssh_failures_say_what_to_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ssh's own failures, each one line: the login refused, no ssh client."""
+    monkeypatch.setenv("DOCKER_HOST", "ssh://nobody@10.213.0.2")
+    with pytest.raises(DockerUnavailableError, match=r"over ssh \(.*Permission denied.*\): the host refused the login"):
+        DockerEngine.connect()
+    monkeypatch.setenv("DOCKER_HOST", SSH_HOST)
+    path = os.environ["PATH"]
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(DockerUnavailableError, match="no `ssh` client is on PATH: install OpenSSH's client"):
+        DockerEngine.connect()
+    monkeypatch.setenv("PATH", path)
 
 
 def failures_say_what_to_check(remote_engine: str) -> None:
