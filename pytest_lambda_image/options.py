@@ -77,6 +77,10 @@ _INI: dict[str, tuple[str, Literal["string", "linelist"]]] = {
         "string",
     ),
     "lambda_template_function": ("the template's function to test (logical id; default: its only function)", "string"),
+    "lambda_template_build_zip": (
+        "test the template's .zip functions as images built from their code and layers (default false)",
+        "string",
+    ),
     "lambda_template_parameters": (
         "values for the template, one per line: Parameter=VALUE, Resource=NAME, Resource.Attribute=VALUE or "
         "ExportName=VALUE",
@@ -201,10 +205,17 @@ class PluginSettings:
 
 def template_image(found: TemplateFunction, extras: Mapping[str, Any]) -> tuple[str | None, BuildSpec | None]:
     """The image a template function names, or the build its Metadata describes
-    (explicit build args and platform over the template's)."""
-    if found.build_fields is None:
+    (explicit build args and platform over the template's); for a .zip
+    function, the build of the context made from its code and layers."""
+    if found.zip_source is not None:
+        from .cache import cache_dir
+
+        context = found.zip_source.context(cache_dir("from-zip"))
+        fields: dict[str, Any] = {"context": context, "platform": found.platform}
+    elif found.build_fields is None:
         return found.image_uri, None
-    fields = dict(found.build_fields)
+    else:
+        fields = dict(found.build_fields)
     fields["build_args"] = {**dict(fields.get("build_args") or {}), **dict(extras.get("build_args") or {})}
     fields.update({key: value for key, value in extras.items() if key != "build_args" and value is not None})
     try:
@@ -389,7 +400,8 @@ def _template(
     from .template import LambdaTemplate, TemplateSource
 
     region = str(explicit.get("region") or FunctionConfig.region)
-    template = LambdaTemplate.load(location.expanduser().resolve(), values, region=region)
+    build_zip = parse_bool(ini("lambda_template_build_zip") or False, "lambda_template_build_zip")
+    template = LambdaTemplate.load(location.expanduser().resolve(), values, region=region, build_zip=build_zip)
     return TemplateSource(template, name or template.default_function_name(), explicit=dict(explicit))
 
 

@@ -25,9 +25,12 @@ class LambdaTemplate:
     parameters (`Name=value`), resources' names (`Logical=value`), their
     attributes (`Logical.Attr=value`) and other stacks' exports."""
 
-    def __init__(self, path: Path, data: Mapping[str, Any], values: Mapping[str, str], region: str) -> None:
+    def __init__(
+        self, path: Path, data: Mapping[str, Any], values: Mapping[str, str], region: str, build_zip: bool = False
+    ) -> None:
         self.path = path
         self.data = data
+        self.build_zip = build_zip  # .zip functions become images built from their code and layers
         self.resolver = Resolver(data, values, region)
         self._functions: dict[str, TemplateFunction] = {}
         unknown = set(values) - self._known_names(values)
@@ -39,10 +42,14 @@ class LambdaTemplate:
 
     @classmethod
     def load(
-        cls, path: str | Path, values: Mapping[str, str] | None = None, region: str = "us-east-1"
+        cls,
+        path: str | Path,
+        values: Mapping[str, str] | None = None,
+        region: str = "us-east-1",
+        build_zip: bool = False,
     ) -> LambdaTemplate:
         path = Path(path)
-        return cls(path, load_template(path), dict(values or {}), region)
+        return cls(path, load_template(path), dict(values or {}), region, build_zip)
 
     def _known_names(self, values: Mapping[str, str]) -> set[str]:
         parameters = set(self.data.get("Parameters") or {})
@@ -71,7 +78,7 @@ class LambdaTemplate:
         if len(names) == 1:
             return names[0]
         images = self.image_function_names()
-        if len(images) == 1:
+        if len(images) == 1 and not self.build_zip:
             return images[0]
         raise ConfigError(
             f"{self.path.name} has {len(names)} functions ({', '.join(names)}): set lambda_template_function "
@@ -84,7 +91,9 @@ class LambdaTemplate:
             if name not in function_resources(self.data):
                 choices = ", ".join(self.function_names) or "none"
                 raise ConfigError(f"{self.path.name} has no function {name!r} (its functions: {choices})")
-            self._functions[name] = read_function(self.data, name, self.resolver, self.path.parent, self.path.name)
+            self._functions[name] = read_function(
+                self.data, name, self.resolver, self.path.parent, self.path.name, self.build_zip
+            )
         return self._functions[name]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..settings import parse_argv
 from .intrinsics import NO_VALUE, Resolver, Unresolved
+from .zip_function import ZipSource, read_zip_source
 
 SERVERLESS = "AWS::Serverless::Function"
 CLOUDFORMATION = "AWS::Lambda::Function"
@@ -32,6 +33,8 @@ class TemplateFunction:
     function_fields: Mapping[str, Any] = field(default_factory=dict)
     # Environment variables whose value only a deployed stack knows: name -> Unresolved.
     unresolved_env: Mapping[str, Unresolved] = field(default_factory=dict)
+    # A .zip function (with lambda_template_build_zip): its code and layers, built into an image.
+    zip_source: ZipSource | None = None
     # The API in front of it, from SAM's Events (Api: REST, 1.0; HttpApi: 2.0) or a FunctionUrlConfig.
     gateway_format: str | None = None
     gateway_routes: tuple[str, ...] = ()
@@ -84,19 +87,28 @@ def _is_intrinsic(value: Mapping[str, Any]) -> bool:
 
 
 def read_function(
-    template: Mapping[str, Any], logical_id: str, resolver: Resolver, template_dir: Path, where: str
+    template: Mapping[str, Any],
+    logical_id: str,
+    resolver: Resolver,
+    template_dir: Path,
+    where: str,
+    build_zip: bool = False,
 ) -> TemplateFunction:
-    """The image function `logical_id`, its values resolved. `where` names
-    the template in messages."""
+    """The image function `logical_id`, its values resolved (a .zip function
+    too when `build_zip`). `where` names the template in messages."""
     resource = function_resources(template)[logical_id]
     what = f"{where}: function {logical_id}"
     kind = package_type(resource, resolver)
-    if kind != "Image":
-        raise ConfigError(
-            f"{what} is a {kind} function (PackageType {kind}); the plugin tests container images: name an "
-            "Image function, or build an image from its .zip (python -m pytest_lambda_image from-zip)"
-        )
     properties = merged_properties(template, resource)
+    zip_source = None
+    if kind != "Image":
+        if not build_zip:
+            raise ConfigError(
+                f"{what} is a {kind} function (PackageType {kind}); the plugin tests container images: name an "
+                "Image function, set lambda_template_build_zip = true to test it as an image built from its "
+                "code and layers, or build one yourself (python -m pytest_lambda_image from-zip)"
+            )
+        zip_source = read_zip_source(template, logical_id, properties, resolver, template_dir, what)
 
     def value(name: str, source: Mapping[str, Any] = properties) -> Any:
         if name not in source:
@@ -145,7 +157,7 @@ def read_function(
         code = value("Code")
         image_uri = code.get("ImageUri") if isinstance(code, dict) else None
     build_fields = _build_fields(resource, resolver, template_dir, what, platform)
-    if build_fields is None and not image_uri:
+    if build_fields is None and not image_uri and zip_source is None:
         raise ConfigError(
             f"{what} says neither how to build its image (Metadata: DockerContext, Dockerfile) nor which "
             "image it is (ImageUri): add one, or set lambda_image / lambda_dockerfile"
@@ -155,6 +167,7 @@ def read_function(
         logical_id,
         gateway_format=gateway_format,
         gateway_routes=routes,
+        zip_source=zip_source,
         image_uri=str(image_uri) if image_uri and build_fields is None else None,
         build_fields=build_fields,
         platform=platform,

@@ -201,3 +201,64 @@ def test_image_uri_and_the_architecture_it_must_match(project):
     result = project.run()
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*is for linux/amd64, but template.yaml's function Arm runs on linux/arm64*"])
+
+
+SAM_BUILD_OUTPUT = """
+# What `sam build` leaves in .aws-sam/build: each function's and layer's content in a directory.
+Resources:
+  Deps:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {{ContentUri: Deps, CompatibleRuntimes: [python3.11]}}
+  Greeter:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: Greeter
+      Handler: app.handler
+      Runtime: python3.11
+      MemorySize: 320
+      Layers: [!Ref Deps]
+      Environment: {{Variables: {{GREETING: hello}}}}
+"""
+
+
+def test_a_zip_function_of_the_template_runs_as_the_image_of_its_code_and_layers(project):
+    root = project.pytester.path
+    (root / "Greeter").mkdir()
+    (root / "Greeter" / "app.py").write_text(
+        textwrap.dedent(
+            """
+            import os
+
+            import greeting
+
+
+            def handler(event, context):
+                return {"text": greeting.greet(os.environ["GREETING"], event["name"]), "cwd": os.getcwd()}
+            """
+        )
+    )
+    (root / "Deps" / "python").mkdir(parents=True)
+    (root / "Deps" / "python" / "greeting.py").write_text("def greet(word, name):\n    return f'{word}, {name}'\n")
+    (root / "template.yaml").write_text(textwrap.dedent(SAM_BUILD_OUTPUT.format()))
+    project.ini(
+        f"""
+        lambda_template = template.yaml
+        lambda_template_build_zip = true
+        lambda_build_args = BASE_IMAGE={BASE_IMAGE}
+        """,
+        dockerfile=False,
+    )
+    project.tests(
+        """
+        def test_greets(lambda_function):
+            body = lambda_function.invoke({"name": "Ana"}).raise_for_error().json()
+            assert body == {"text": "hello, Ana", "cwd": "/var/task"}
+            assert lambda_function.config.memory_size == 320
+
+        def test_layout(lambda_audit):
+            assert "/opt/python/greeting.py" in {entry.path for entry in lambda_audit().filesystem.walk("/opt")}
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(passed=2)
+    assert project.leftovers() == []

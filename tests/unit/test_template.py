@@ -4,6 +4,7 @@ kind of bad input."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from pytest_lambda_image.errors import ConfigError
 from pytest_lambda_image.template import LambdaTemplate, TemplateSource, load_template
 from pytest_lambda_image.template.intrinsics import NO_VALUE, Resolver, Unresolved
+from pytest_lambda_image.template.zip_function import runtime_base
 
 
 def write(tmp_path: Path, text: str, name: str = "template.yaml") -> Path:
@@ -391,3 +393,88 @@ def test_api_events_give_the_gateway_routes_and_format(tmp_path):
         ("GET /items",),
     )
     assert (template.function("Url").gateway_format, template.function("Url").gateway_routes) == ("url", ())
+
+
+@pytest.mark.parametrize(
+    ("runtime", "base"),
+    [
+        ("python3.12", "public.ecr.aws/lambda/python:3.12"),
+        ("nodejs20.x", "public.ecr.aws/lambda/nodejs:20"),
+        ("java21", "public.ecr.aws/lambda/java:21"),
+        ("java8.al2", "public.ecr.aws/lambda/java:8.al2"),
+        ("provided.al2023", "public.ecr.aws/lambda/provided:al2023"),
+        ("dotnet8", "public.ecr.aws/lambda/dotnet:8"),
+        ("ruby3.3", "public.ecr.aws/lambda/ruby:3.3"),
+        ("go1.x", None),
+        ("python", None),
+    ],
+)
+def test_runtime_bases(runtime, base):
+    assert runtime_base(runtime) == base
+
+
+ZIP_TEMPLATE = """
+Globals:
+  Function:
+    Runtime: python3.12
+    Layers: [!Ref Deps]
+Resources:
+  Deps:
+    Type: AWS::Serverless::LayerVersion
+    Properties: {ContentUri: deps/}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {CodeUri: fn/, Handler: app.handler, Timeout: 9}
+  Remote:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn/
+      Handler: app.handler
+      Layers: ["arn:aws:lambda:us-east-1:123456789012:layer:x:1"]
+  FromS3:
+    Type: AWS::Lambda::Function
+    Properties: {Runtime: python3.12, Handler: app.handler, Code: {S3Bucket: b, S3Key: k}}
+"""
+
+
+def zip_project(tmp_path: Path) -> Path:
+    (tmp_path / "fn").mkdir()
+    (tmp_path / "fn" / "app.py").write_text("import lib\n\ndef handler(event, context):\n    return lib.VALUE\n")
+    (tmp_path / "deps" / "python").mkdir(parents=True)
+    (tmp_path / "deps" / "python" / "lib.py").write_text("VALUE = 'from the layer'\n")
+    (tmp_path / "deps" / "bin").mkdir()
+    (tmp_path / "deps" / "bin" / "tool").write_text("#!/bin/sh\n")
+    (tmp_path / "deps" / "bin" / "tool").chmod(0o755)
+    return write(tmp_path, ZIP_TEMPLATE)
+
+
+def test_zip_functions_become_build_contexts_only_when_asked(tmp_path):
+    path = zip_project(tmp_path)
+    with pytest.raises(ConfigError, match="set lambda_template_build_zip = true"):
+        LambdaTemplate.load(path).function("Fn")
+    fn = LambdaTemplate.load(path, build_zip=True).function("Fn")
+    assert fn.function_fields == {"timeout": 9}
+    assert fn.zip_source is not None and fn.zip_source.base == "public.ecr.aws/lambda/python:3.12"
+    context = fn.zip_source.context(tmp_path / "cache")
+    dockerfile = (context / "Dockerfile").read_text()
+    assert "ARG BASE_IMAGE=public.ecr.aws/lambda/python:3.12" in dockerfile and 'CMD ["app.handler"]' in dockerfile
+    assert (context / "function" / "app.py").is_file()
+    (layer,) = (context / "layers").iterdir()
+    assert (layer / "python" / "lib.py").is_file()
+    assert (layer / "bin" / "tool").stat().st_mode & 0o777 == 0o755  # the directory's modes kept
+    # The same content finds the same context; a change makes another.
+    assert fn.zip_source.context(tmp_path / "cache") == context
+    (tmp_path / "fn" / "app.py").write_text("def handler(event, context):\n    return 2\n")
+    assert fn.zip_source.context(tmp_path / "cache") != context
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Remote", "layer arn:aws:lambda:us-east-1:123456789012:layer:x:1 is not a LayerVersion of this template"),
+        ("FromS3", "whose code is not a local file"),
+    ],
+)
+def test_zip_functions_without_local_artifacts(tmp_path, name, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        LambdaTemplate.load(zip_project(tmp_path), build_zip=True).function(name)
