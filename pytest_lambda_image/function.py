@@ -29,6 +29,7 @@ from .invocation import Invocation, error_document
 from .invoke_http import InvokeConnection, InvokeConnectionError, InvokeTimeout
 from .logs import LogCollector
 from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
+from .relay import CARRIER_HEADER, CARRIER_PREFIX, RELAY_MOUNT_POINT, find_relay
 from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, find_rie, plan_launch, rie_arch
 from .sandbox import lambda_environment, sandbox_options
 from .settings import FunctionConfig, PullPolicy
@@ -97,6 +98,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         self._oom_failcnt = 0
         self._invokes = 0  # the number of the last invoke sent
         self._debug: debug.DebugPlan | None = None
+        self._relayed = False  # the trace relay runs in front of the runtime
         self.debug_address: tuple[str, int] | None = None  # where a debugger attaches (config.debug)
 
     # -- fluent settings (validated at once) ----------------------------------
@@ -167,6 +169,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             self.lambda_image = get_image(engine, self.image, self._pull)
         image = self.lambda_image
         rie_in_container, rie_binary = _choose_rie(engine, image, self.config.rie_path)
+        relay_binary = find_relay(rie_arch(image.architecture))  # the invoke's trace id, to the runtime
+        self._relayed = relay_binary is not None
         self._debug = self._plan_debug(engine, image) if self.config.debug else None
         # ImageConfig (config.entrypoint/command) replaces the image's own, as on
         # Lambda; a testcontainers-style with_command() is the test's explicit word.
@@ -177,12 +181,16 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             rie=rie_in_container,
             handler=self.config.handler,
             rie_flags=RIE_LOG_FLAGS,
+            relay=RELAY_MOUNT_POINT if relay_binary is not None else None,
         )
         volumes = {host: dict(mount) for host, mount in self._mounts.items()}
         mounts = []
-        if rie_binary is not None:
+        helpers = {RIE_MOUNT_POINT: rie_binary, RELAY_MOUNT_POINT: relay_binary}
+        helpers = {at: binary for at, binary in helpers.items() if binary is not None}
+        if helpers:
             if engine.shares_filesystem:
-                volumes[str(rie_binary.resolve())] = {"bind": RIE_MOUNT_POINT, "mode": "ro"}
+                for at, binary in helpers.items():
+                    volumes[str(binary.resolve())] = {"bind": at, "mode": "ro"}
             else:  # copied in before start: into a volume, since the root filesystem is read-only
                 mounts.append(docker.types.Mount(os.path.dirname(RIE_MOUNT_POINT), None, type="volume"))
         # A remote daemon publishes on its own interfaces; a local one on loopback only.
@@ -236,8 +244,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         try:
             if self._network_aliases and kwargs.get("network"):
                 self._set_aliases(engine, kwargs["network"])
-            if rie_binary is not None and not engine.shares_filesystem:
-                _copy_rie(self._container, rie_binary)
+            if helpers and not engine.shares_filesystem:
+                _copy_helpers(self._container, helpers)
             if self._debug is not None and self._debug.archive is not None:
                 with docker_errors("copying the debugger into the container"):
                     self._container.put_archive(debug.DEBUG_DIR, self._debug.archive)
@@ -431,6 +439,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         body = encode_payload(event, payload, MAX_REQUEST_BYTES, "synchronous")
         trace = new_trace_id() if trace_id is None else normalize_trace_id(trace_id)
         headers = {"Content-Type": "application/json", TRACE_HEADER: trace}
+        if self._relayed:  # the RIE drops the trace header but passes this one on (relay/__init__.py)
+            headers[CARRIER_HEADER] = CARRIER_PREFIX + trace
         if client_context is not None:
             headers["X-Amz-Client-Context"] = encode_client_context(client_context)
         if self._http is None or self._watch is None:
@@ -663,14 +673,16 @@ def image_has_file(engine: DockerEngine, image: LambdaImage, path: str) -> bool:
     return _has_file_cache[key]
 
 
-def _copy_rie(container: Any, rie_binary: os.PathLike[str]) -> None:
-    """Remote engines cannot bind-mount this machine's files: copy the RIE in."""
+def _copy_helpers(container: Any, binaries: Mapping[str, os.PathLike[str]]) -> None:
+    """Remote engines cannot bind-mount this machine's files: copy the RIE
+    (and the trace relay) in, all in one directory."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        data = _read_rie(rie_binary)
-        info = tarfile.TarInfo(os.path.basename(RIE_MOUNT_POINT))
-        info.size, info.mode, info.uid, info.gid = len(data), 0o755, 0, 0
-        tar.addfile(info, io.BytesIO(data))
+        for at, binary in binaries.items():
+            data = _read_rie(binary)
+            info = tarfile.TarInfo(os.path.basename(at))
+            info.size, info.mode, info.uid, info.gid = len(data), 0o755, 0, 0
+            tar.addfile(info, io.BytesIO(data))
     with docker_errors("copying the RIE into the container"):
         container.put_archive(os.path.dirname(RIE_MOUNT_POINT), buffer.getvalue())
 

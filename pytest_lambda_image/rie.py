@@ -121,6 +121,7 @@ def plan_launch(
     rie: str = RIE_MOUNT_POINT,
     handler: str | None = None,
     rie_flags: Sequence[str] = (),
+    relay: str | None = None,
 ) -> Launch:
     """Every image runs as `<rie> [flags] <ENTRYPOINT...> <CMD...>`, as Lambda
     runs it behind its own runtime API; `rie` is where the RIE is inside the
@@ -129,9 +130,13 @@ def plan_launch(
     AWS_LAMBDA_RUNTIME_API set by the RIE in front and starts the runtime
     directly. An ENTRYPOINT that itself starts the RIE loses that word (two
     RIEs would fight over port 8080). A handler override replaces CMD, which
-    is where Lambda takes an image function's handler from."""
+    is where Lambda takes an image function's handler from. With a trace
+    `relay` (relay/trace_relay.c) the relay is PID 1 and runs the RIE, and
+    the RIE starts the bootstrap through it."""
     entrypoint = list(image_entrypoint or [])
     if entrypoint and os.path.basename(entrypoint[0]).startswith("aws-lambda-rie"):
         entrypoint = entrypoint[1:]
     cmd = [handler] if handler else list(image_cmd or [])
+    if relay:
+        return Launch(entrypoint=[relay], command=["front", rie, *rie_flags, relay, "exec", *entrypoint, *cmd])
     return Launch(entrypoint=[rie], command=[*rie_flags, *entrypoint, *cmd])

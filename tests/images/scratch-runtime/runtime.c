@@ -10,7 +10,8 @@
  *   event containing "extra"   report an error document with fields of its own
  *   event containing "plain"   report a text (not JSON) error with a Lambda-Runtime-Function-Error-Type header
  *   event containing "lookalike"  answer /response with a document shaped like an error
- *   otherwise: answer {"argv": [...], "handler": "$_HANDLER", "machine": "x86_64", "event": <event>}
+ *   otherwise: answer {"argv": [...], "handler": "$_HANDLER", "machine": "x86_64", "trace": "<its
+ *   Lambda-Runtime-Trace-Id>", "tenant": "<its Lambda-Runtime-Aws-Tenant-Id>", "event": <event>}
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 static char host[64] = "127.0.0.1";
+static char trace[512], tenant[512];  /* headers of the last /next answer */
 static int port = 9001;
 
 static int http_with(const char *method, const char *path, const char *extra_header, const char *body, char *out,
@@ -46,9 +48,11 @@ static int http_with(const char *method, const char *path, const char *extra_hea
     out[got] = 0;
     close(fd);
     if (request_id) {
-        request_id[0] = 0;
+        request_id[0] = trace[0] = tenant[0] = 0;
         char *h = strcasestr(out, "Lambda-Runtime-Aws-Request-Id:");
         if (h) sscanf(h + 31, " %127[^\r\n]", request_id);
+        if ((h = strcasestr(out, "Lambda-Runtime-Trace-Id:"))) sscanf(h + 24, " %511[^\r\n]", trace);
+        if ((h = strcasestr(out, "Lambda-Runtime-Aws-Tenant-Id:"))) sscanf(h + 29, " %511[^\r\n]", tenant);
     }
     char *payload = strstr(out, "\r\n\r\n");
     if (payload) memmove(out, payload + 4, strlen(payload + 4) + 1);
@@ -110,8 +114,9 @@ int main(int argc, char **argv) {
                  sizeof reply, NULL);
             continue;
         }
-        snprintf(reply, sizeof reply, "{\"argv\":%s,\"handler\":\"%s\",\"machine\":\"%s\",\"event\":%s}",
-                 argv_json, handler ? handler : "", uts.machine, buf[0] ? buf : "null");
+        snprintf(reply, sizeof reply,
+                 "{\"argv\":%s,\"handler\":\"%s\",\"machine\":\"%s\",\"trace\":\"%s\",\"tenant\":\"%s\",\"event\":%s}",
+                 argv_json, handler ? handler : "", uts.machine, trace, tenant, buf[0] ? buf : "null");
         snprintf(path, sizeof path, "/2018-06-01/runtime/invocation/%s/response", rid);
         http("POST", path, reply, buf, sizeof buf, NULL);
     }

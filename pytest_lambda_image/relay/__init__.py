@@ -1,0 +1,115 @@
+"""The trace relay (trace_relay.c): how the function gets each invoke's
+X-Amzn-Trace-Id as `_X_AMZN_TRACE_ID`, which the RIE alone never passes on
+(it reads the header, but its no-op tracer renders no
+Lambda-Runtime-Trace-Id for the runtime). The invoke carries the trace id
+a second time in X-Amz-Tenant-Id, which the RIE hands to the runtime as
+is; the relay, between the runtime and the RIE's Runtime API, turns it
+back into Lambda-Runtime-Trace-Id. Invokes themselves do not pass through
+the relay.
+
+A static binary, so it runs in any image, FROM scratch included; built
+from the C source here once per source version and architecture with the
+first compiler found (gcc for this machine's architecture, the
+aarch64-linux-gnu cross gcc, or `zig cc` from the ziglang package) and
+kept in the cache like the RIE. Without a compiler functions run without
+it, and say once that the trace id does not reach them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+RELAY_MOUNT_POINT = "/aws-lambda/trace-relay"
+CARRIER_HEADER = "X-Amz-Tenant-Id"
+CARRIER_PREFIX = "pytest-lambda-image-trace="  # what trace_relay.c looks for
+RELAY_ENV = "PYTEST_LAMBDA_TRACE_RELAY"  # 0/false/off: no relay; or the path of a built binary
+SOURCE = Path(__file__).with_name("trace_relay.c")
+_ZIG_TARGETS = {"x86_64": "x86_64-linux-musl", "arm64": "aarch64-linux-musl"}
+_found: dict[str, Path | None] = {}
+_warned: set[str] = set()
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pytest-lambda-image" / "relay"
+
+
+def _host_arch() -> str:
+    machine = platform.machine().lower()
+    return "arm64" if machine in ("aarch64", "arm64") else "x86_64" if machine in ("x86_64", "amd64") else machine
+
+
+def compilers(arch: str) -> list[list[str]]:
+    """Commands that build a static Linux binary for `arch` (the RIE's
+    architecture names), best first."""
+    found: list[list[str]] = []
+    if arch == _host_arch() and sys.platform.startswith("linux"):
+        for name in ("gcc", "cc"):
+            if shutil.which(name):
+                found.append([name, "-static"])
+                break
+    if arch == "arm64" and shutil.which("aarch64-linux-gnu-gcc"):
+        found.append(["aarch64-linux-gnu-gcc", "-static"])
+    if arch == "x86_64" and shutil.which("x86_64-linux-gnu-gcc") and _host_arch() != "x86_64":
+        found.append(["x86_64-linux-gnu-gcc", "-static"])
+    if shutil.which("zig"):
+        found.append(["zig", "cc", "-target", _ZIG_TARGETS[arch]])
+    if importlib.util.find_spec("ziglang") is not None:  # pip install ziglang: a compiler for every target
+        found.append([sys.executable, "-m", "ziglang", "cc", "-target", _ZIG_TARGETS[arch]])
+    return found
+
+
+def disabled() -> bool:
+    return os.environ.get(RELAY_ENV, "").strip().lower() in ("0", "false", "off", "no")
+
+
+def find_relay(arch: str) -> Path | None:
+    """The relay binary for `arch`, built on first use; None when it is
+    turned off or nothing here can build it (warned once per architecture)."""
+    if disabled():
+        return None
+    explicit = os.environ.get(RELAY_ENV, "").strip()
+    if explicit and explicit.lower() not in ("1", "true", "on", "yes"):
+        return Path(explicit)
+    if arch not in _found:
+        _found[arch] = _build(arch)
+    if _found[arch] is None and arch not in _warned:
+        _warned.add(arch)
+        warnings.warn(
+            f"pytest-lambda-image: no C compiler builds the trace relay for {arch} here (gcc, "
+            f"{'aarch64-linux-gnu-gcc, ' if arch == 'arm64' else ''}zig, or `pip install ziglang`), so functions "
+            "do not see their invoke's trace id as _X_AMZN_TRACE_ID (the RIE drops it)",
+            stacklevel=2,
+        )
+    return _found[arch]
+
+
+def _build(arch: str) -> Path | None:
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
+    target = cache_dir() / f"trace-relay-{digest}-{arch}"
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for compiler in compilers(arch):
+        fd, partial = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        os.close(fd)
+        command = [*compiler, "-O2", "-pthread", "-o", partial, str(SOURCE)]
+        try:
+            result = subprocess.run(command, capture_output=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired):
+            result = None
+        if result is not None and result.returncode == 0:
+            os.chmod(partial, 0o755)
+            os.replace(partial, target)  # atomic: concurrent sessions never run half a binary
+            return target
+        os.unlink(partial)
+    return None

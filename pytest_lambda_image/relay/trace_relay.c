@@ -1,0 +1,464 @@
+/*
+ * trace_relay: gives the runtime the invoke's trace id, which the RIE reads
+ * from the invoke request (X-Amzn-Trace-Id) but never renders as
+ * Lambda-Runtime-Trace-Id (its sandbox uses a no-op tracer).
+ *
+ * The RIE does pass X-Amz-Tenant-Id on to the runtime, unchanged, as
+ * Lambda-Runtime-Aws-Tenant-Id: the plugin sends the trace id there too,
+ * behind a prefix, and this relay turns that header of each
+ * /invocation/next answer into Lambda-Runtime-Trace-Id. Invokes do not
+ * pass through it; only the runtime's own requests do.
+ *
+ *   trace_relay front <rie> [rie args...]
+ *       Container entrypoint (PID 1). Serves the Runtime API to the runtime
+ *       on 127.0.0.1:9002, passing requests on to the RIE's at
+ *       127.0.0.1:9001; runs the RIE as its child; exits as the RIE does.
+ *   trace_relay exec <bootstrap> [args...]
+ *       What the RIE starts as the bootstrap: points AWS_LAMBDA_RUNTIME_API
+ *       at the relay and execs the real bootstrap (the runtime stays the
+ *       RIE's own child).
+ *
+ * Each connection is served by one thread, one request and its answer at
+ * a time (runtime API clients never pipeline). Bodies are forwarded by
+ * Content-Length or chunked framing as they arrive.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define RIE_API_PORT 9001
+#define RELAY_API_PORT 9002
+#define HEAD_MAX 65536
+#define CARRIER "Lambda-Runtime-Aws-Tenant-Id"
+#define CARRIER_PREFIX "pytest-lambda-image-trace="
+
+static volatile pid_t rie_pid;
+
+struct conn {
+    int client;
+    int upstream_port;
+};
+
+struct reader {
+    int fd;
+    char buf[HEAD_MAX];
+    size_t start, end;
+};
+
+static int write_all(int fd, const char *data, size_t len) {
+    while (len > 0) {
+        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Where a message goes: its head is held back and sent together with the
+ * first piece of its body, one segment instead of two (each segment costs
+ * the receiver a wake-up, which is most of what a hop costs). */
+struct sink {
+    int fd;
+    const char *pending;
+    size_t pending_len;
+};
+
+static int sink_write(struct sink *s, const char *data, size_t len) {
+    if (s->pending_len == 0) return write_all(s->fd, data, len);
+    struct iovec iov[2] = {{(void *)s->pending, s->pending_len}, {(void *)data, len}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t n;
+    do n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) return -1;
+    size_t sent = (size_t)n, head = s->pending_len;
+    s->pending_len = 0;
+    if (sent < head) {
+        if (write_all(s->fd, s->pending + sent, head - sent) < 0) return -1;
+        sent = head;
+    }
+    return write_all(s->fd, data + (sent - head), len - (sent - head));
+}
+
+static int sink_flush(struct sink *s) {
+    size_t len = s->pending_len;
+    s->pending_len = 0;
+    return len ? write_all(s->fd, s->pending, len) : 0;
+}
+
+static int fill(struct reader *r) {
+    if (r->start > 0 && r->start == r->end) r->start = r->end = 0;
+    if (r->end == sizeof r->buf) {
+        if (r->start == 0) return -1;
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    for (;;) {
+        ssize_t n = recv(r->fd, r->buf + r->end, sizeof r->buf - r->end, 0);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        r->end += (size_t)n;
+        return 0;
+    }
+}
+
+/* The head (up to and including the blank line), copied into head. */
+static int read_head(struct reader *r, char *head, size_t *len) {
+    for (;;) {
+        char *found = memmem(r->buf + r->start, r->end - r->start, "\r\n\r\n", 4);
+        if (found) {
+            size_t n = (size_t)(found + 4 - (r->buf + r->start));
+            memcpy(head, r->buf + r->start, n);
+            head[n] = 0;
+            *len = n;
+            r->start += n;
+            return 0;
+        }
+        if (fill(r) < 0) return -1;
+    }
+}
+
+/* A header's value (first occurrence, any case), or NULL. */
+static const char *header(const char *head, const char *name, size_t *len) {
+    size_t name_len = strlen(name);
+    const char *line = strstr(head, "\r\n");
+    while (line && line[2] != '\r') {
+        line += 2;
+        if (strncasecmp(line, name, name_len) == 0 && line[name_len] == ':') {
+            const char *value = line + name_len + 1;
+            while (*value == ' ' || *value == '\t') value++;
+            const char *end = strstr(value, "\r\n");
+            *len = (size_t)(end - value);
+            while (*len > 0 && (value[*len - 1] == ' ' || value[*len - 1] == '\t')) (*len)--;
+            return value;
+        }
+        line = strstr(line, "\r\n");
+    }
+    return NULL;
+}
+
+static int forward_exact(struct reader *r, struct sink *out, unsigned long long count) {
+    while (count > 0) {
+        if (r->start == r->end && fill(r) < 0) return -1;
+        size_t n = r->end - r->start;
+        if (n > count) n = (size_t)count;
+        if (sink_write(out, r->buf + r->start, n) < 0) return -1;
+        r->start += n;
+        count -= n;
+    }
+    return 0;
+}
+
+static int forward_line(struct reader *r, struct sink *out, char *line, size_t cap) {
+    for (;;) {
+        char *found = memmem(r->buf + r->start, r->end - r->start, "\r\n", 2);
+        if (found) {
+            size_t n = (size_t)(found + 2 - (r->buf + r->start));
+            if (n >= cap) return -1;
+            memcpy(line, r->buf + r->start, n);
+            line[n] = 0;
+            r->start += n;
+            return sink_write(out, line, n);
+        }
+        if (fill(r) < 0) return -1;
+    }
+}
+
+static int forward_chunked(struct reader *r, struct sink *out) {
+    char line[1024];
+    for (;;) {
+        if (forward_line(r, out, line, sizeof line) < 0) return -1;
+        unsigned long long size = strtoull(line, NULL, 16);
+        if (size == 0) break;
+        if (forward_exact(r, out, size + 2) < 0) return -1;
+    }
+    for (;;) { /* trailers, then the blank line */
+        if (forward_line(r, out, line, sizeof line) < 0) return -1;
+        if (strcmp(line, "\r\n") == 0) return 0;
+    }
+}
+
+/* 1: the message ends with the connection; 0: framed; -1: error. */
+static int forward_body(struct reader *r, struct sink *out, const char *head, int is_response, int bodiless) {
+    size_t len;
+    const char *value;
+    if (bodiless) return sink_flush(out);
+    value = header(head, "Transfer-Encoding", &len);
+    if (value && len >= 7 && strncasecmp(value + len - 7, "chunked", 7) == 0) return forward_chunked(r, out);
+    value = header(head, "Content-Length", &len);
+    if (value) {
+        unsigned long long length = strtoull(value, NULL, 10);
+        return length ? forward_exact(r, out, length) : sink_flush(out);
+    }
+    if (!is_response) return sink_flush(out);
+    if (sink_flush(out) < 0) return -1;
+    while (r->start < r->end || fill(r) == 0) { /* until the upstream closes */
+        if (write_all(out->fd, r->buf + r->start, r->end - r->start) < 0) return -1;
+        r->start = r->end;
+    }
+    return 1;
+}
+
+static int connect_local(int port) {
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0) return -1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* An answer's head; a /next answer's carried trace id becomes its
+ * Lambda-Runtime-Trace-Id (and the carrier header goes). */
+static size_t rewrite_head(const char *head, size_t len, int is_next, char *out) {
+    size_t value_len, ignored, prefix_len = strlen(CARRIER_PREFIX);
+    const char *value = is_next ? header(head, CARRIER, &value_len) : NULL;
+    if (!value || value_len <= prefix_len || strncmp(value, CARRIER_PREFIX, prefix_len) != 0 ||
+        header(head, "Lambda-Runtime-Trace-Id", &ignored) != NULL) {
+        memcpy(out, head, len);
+        return len;
+    }
+    const char *line = value;
+    while (line > head && line[-1] != '\n') line--; /* the carrier line starts here */
+    const char *next_line = strstr(value, "\r\n") + 2;
+    size_t n = (size_t)(line - head);
+    memcpy(out, head, n);
+    memcpy(out + n, "Lambda-Runtime-Trace-Id: ", 25);
+    n += 25;
+    memcpy(out + n, value + prefix_len, value_len - prefix_len);
+    n += value_len - prefix_len;
+    memcpy(out + n, "\r\n", 2);
+    n += 2;
+    memcpy(out + n, next_line, len - (size_t)(next_line - head));
+    return n + len - (size_t)(next_line - head);
+}
+
+static void *serve(void *arg) {
+    struct conn *c = arg;
+    struct reader *down = malloc(sizeof *down), *up = malloc(sizeof *up);
+    char *head = malloc(HEAD_MAX + 1), *rewritten = malloc(HEAD_MAX + 64);
+    int upstream = -1;
+    if (!down || !up || !head || !rewritten) goto done;
+    down->fd = c->client;
+    down->start = down->end = 0;
+    upstream = connect_local(c->upstream_port);
+    if (upstream < 0) goto done;
+    up->fd = upstream;
+    up->start = up->end = 0;
+    for (;;) {
+        size_t len;
+        if (read_head(down, head, &len) < 0) break;
+        int is_head = strncmp(head, "HEAD ", 5) == 0;
+        const char *next = strstr(head, "/invocation/next ");
+        int is_next = strncmp(head, "GET ", 4) == 0 && next != NULL && next < strstr(head, "\r\n");
+        struct sink to_rie = {upstream, head, len};
+        if (forward_body(down, &to_rie, head, 0, 0) < 0) break;
+        if (read_head(up, head, &len) < 0) break;
+        int status = atoi(head + 9);
+        int bodiless = is_head || status == 204 || status == 304 || (status >= 100 && status < 200);
+        struct sink to_runtime = {c->client, rewritten, rewrite_head(head, len, is_next && status == 200, rewritten)};
+        int closed = forward_body(up, &to_runtime, head, 1, bodiless);
+        if (closed != 0) break;
+        size_t conn_len;
+        const char *connection = header(head, "Connection", &conn_len);
+        if (connection && conn_len == 5 && strncasecmp(connection, "close", 5) == 0) break;
+    }
+done:
+    if (upstream >= 0) close(upstream);
+    close(c->client);
+    free(down);
+    free(up);
+    free(head);
+    free(rewritten);
+    free(c);
+    return NULL;
+}
+
+struct listener {
+    int fd;
+    int upstream_port;
+};
+
+static void *accept_loop(void *arg) {
+    struct listener *l = arg;
+    for (;;) {
+        int client = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+        if (client < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            return NULL;
+        }
+        int one = 1;
+        setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct conn *c = malloc(sizeof *c);
+        pthread_t thread;
+        pthread_attr_t attr;
+        if (!c) {
+            close(client);
+            continue;
+        }
+        c->client = client;
+        c->upstream_port = l->upstream_port;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 256 * 1024);
+        if (pthread_create(&thread, &attr, serve, c) != 0) {
+            close(client);
+            free(c);
+        }
+        pthread_attr_destroy(&attr);
+    }
+}
+
+static int listen_on(uint32_t address, int port) {
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    addr.sin_addr.s_addr = htonl(address);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0) return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(fd, 64) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The bootstrap's path as exec would find it (PATH for a bare name), if it
+ * is a program exec can start (ELF or #!); else NULL. */
+static char *runnable(const char *name, char *path, size_t cap) {
+    char magic[4];
+    if (strchr(name, '/')) {
+        snprintf(path, cap, "%s", name);
+    } else {
+        const char *dirs = getenv("PATH");
+        char *copy = strdup(dirs ? dirs : "/usr/local/bin:/usr/bin:/bin");
+        char *save = NULL;
+        int found = 0;
+        for (char *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+            snprintf(path, cap, "%s/%s", *dir ? dir : ".", name);
+            found = access(path, X_OK) == 0;
+        }
+        free(copy);
+        if (!found) return NULL;
+    }
+    if (access(path, X_OK) != 0) return NULL;
+    FILE *file = fopen(path, "rb");
+    if (!file) return NULL;
+    size_t n = fread(magic, 1, sizeof magic, file);
+    fclose(file);
+    if (n >= 4 && memcmp(magic, "\x7f" "ELF", 4) == 0) return path;
+    if (n >= 2 && memcmp(magic, "#!", 2) == 0) return path;
+    return NULL;
+}
+
+static const char *const default_paths[] = {"/var/task/bootstrap", "/opt/bootstrap", "/var/runtime/bootstrap"};
+
+/* Where the RIE itself looks for a bootstrap when given no command. */
+static const char *default_bootstrap(void) {
+    char path[4096];
+    for (size_t i = 0; i < 3; i++)
+        if (access(default_paths[i], F_OK) == 0) return runnable(default_paths[i], path, sizeof path) ? default_paths[i] : NULL;
+    return NULL;
+}
+
+static void pass_signal(int sig) {
+    if (rie_pid > 0) kill(rie_pid, sig);
+}
+
+static int front(int argc, char **argv) {
+    /* Listening before the RIE starts, so before any runtime can call. */
+    struct listener runtime = {listen_on(INADDR_LOOPBACK, RELAY_API_PORT), RIE_API_PORT};
+    if (runtime.fd < 0) {
+        perror("trace_relay: listen");
+        return 1;
+    }
+    char **rie_argv = calloc((size_t)argc + 1, sizeof *rie_argv);
+    if (!rie_argv) return 1;
+    rie_argv[0] = argv[0];
+    int out = 1;
+    for (int i = 1; i < argc; i++) {
+        /* `<this binary> exec <bootstrap>`: kept only when the bootstrap can be
+         * started, so that the RIE reports a broken entrypoint in its own words. */
+        if (i + 1 < argc && strcmp(argv[i + 1], "exec") == 0) {
+            char path[4096];
+            if (i + 2 < argc ? runnable(argv[i + 2], path, sizeof path) == NULL : !default_bootstrap()) {
+                i += 1;
+                continue;
+            }
+        }
+        rie_argv[out++] = argv[i];
+    }
+    struct sigaction action = {.sa_handler = pass_signal};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
+    sigaction(SIGQUIT, &action, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("trace_relay: fork");
+        return 1;
+    }
+    if (pid == 0) {
+        close(runtime.fd);
+        execv(rie_argv[0], rie_argv);
+        perror("trace_relay: exec the RIE");
+        _exit(127);
+    }
+    rie_pid = pid;
+    pthread_t thread;
+    pthread_create(&thread, NULL, accept_loop, &runtime);
+    for (;;) { /* PID 1: reap every orphan; leave when the RIE goes */
+        int status;
+        pid_t done = waitpid(-1, &status, 0);
+        if (done < 0 && errno == EINTR) continue;
+        if (done < 0) return 1;
+        if (done != pid) continue;
+        if (WIFEXITED(status)) return WEXITSTATUS(status);
+        return 128 + WTERMSIG(status);
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[1], "front") == 0) return front(argc - 2, argv + 2);
+    if (argc >= 2 && strcmp(argv[1], "exec") == 0) {
+        setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9002", 1);
+        if (argc == 2) { /* no command: where the RIE itself looks for a bootstrap */
+            const char *found = default_bootstrap();
+            char *args[] = {(char *)found, NULL};
+            if (found) execv(found, args);
+            fprintf(stderr, "trace_relay: no bootstrap in /var/task, /opt or /var/runtime\n");
+            return 127;
+        }
+        char path[4096];
+        if (runnable(argv[2], path, sizeof path)) execv(path, argv + 2);
+        fprintf(stderr, "trace_relay: cannot run %s: %s\n", argv[2], strerror(errno));
+        return 127;
+    }
+    fprintf(stderr, "usage: trace_relay front <rie> [args...] | exec <bootstrap> [args...]\n");
+    return 2;
+}
