@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import statistics
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ import requests
 
 from pytest_lambda_image import BuildSpec, DockerEngine, LambdaFunction, build_image, get_image
 from pytest_lambda_image.cleanup import container_labels
+from pytest_lambda_image.relay import RELAY_ENV
 
 INVOKE = "/2015-03-31/functions/function/invocations"
 EVENT = b'{"name": "bench"}'
@@ -116,6 +118,26 @@ def warm(invoke, n: int) -> list[float]:
     return times
 
 
+def relay_cost(engine: DockerEngine, image, n: int) -> tuple[list[float], list[float]]:
+    """Warm invokes without and with the trace relay (the runtime's trace id),
+    two containers side by side, alternated in blocks so drift hits both alike."""
+    saved = os.environ.get(RELAY_ENV)
+    os.environ[RELAY_ENV] = "0"
+    try:
+        without = LambdaFunction(image, engine=engine).start()
+    finally:
+        if saved is None:
+            del os.environ[RELAY_ENV]
+        else:
+            os.environ[RELAY_ENV] = saved
+    with without, LambdaFunction(image, engine=engine) as relayed:
+        plain, traced = [], []
+        for _ in range(max(1, n // 20)):
+            plain += warm(lambda: without.invoke(payload=EVENT), 20)
+            traced += warm(lambda: relayed.invoke(payload=EVENT), 20)
+    return plain, traced
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -163,6 +185,7 @@ def main() -> None:
         warm_outcome = warm(lambda: fn.invoke(payload=EVENT).ok, args.invokes)
     with LambdaFunction(image, engine=engine, fidelity=False) as fn:
         warm_plain = warm(lambda: fn.invoke(payload=EVENT), args.invokes)
+    untraced, traced = relay_cost(engine, image, args.invokes)
 
     rows = [
         (
@@ -192,6 +215,11 @@ def main() -> None:
     print(f"\n{'fidelity cost (plugin)':46} {'plain':>10} {'fidelity':>10} {'ratio':>7} {'target':>7}")
     for name, plain, fidelity, target in fidelity_rows:
         print(f"{name:46} {plain * 1000:8.2f}ms {fidelity * 1000:8.2f}ms {fidelity / plain:7.2f} {target:7.2f}")
+    # What giving the runtime its trace id costs (relay/: two more hops per invoke inside the container).
+    print(f"\n{'trace relay cost (plugin, interleaved)':46} {'without':>10} {'with':>10} {'ratio':>7} {'target':>7}")
+    for name, pick in (("warm invoke, median", statistics.median), ("warm invoke, p95", lambda v: pct(v, 0.95))):
+        off, on = pick(untraced), pick(traced)
+        print(f"{name:46} {off * 1000:8.2f}ms {on * 1000:8.2f}ms {on / off:7.2f} {1.15:7.2f}")
 
 
 if __name__ == "__main__":
