@@ -8,7 +8,8 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,9 @@ class ImageArchive:
             self._layer_names = [str(name) for name in layer_names]
             #: one per layer, lowest first, each with the history step that made it
             self.layers: list[Layer] = self._describe_layers()
-        except _MALFORMED as exc:
+        except MALFORMED as exc:
             self.close()
-            raise LambdaImageError(f"{path} is not a readable image archive: {_reason(exc)}") from None
+            raise LambdaImageError(f"{path} is not a readable image archive: {reason(exc)}") from None
         except BaseException:
             self.close()
             raise
@@ -101,27 +102,9 @@ class ImageArchive:
         return json.load(member)
 
     def _locate(self) -> tuple[str, list[str]]:
-        if "manifest.json" in self._names:  # docker save, every version
-            manifest = self._json("manifest.json")
-            if not manifest:
-                raise LambdaImageError(f"{self.path}: manifest.json lists no image")
-            return manifest[0]["Config"], [name.removeprefix("./") for name in manifest[0]["Layers"]]
-        if "index.json" in self._names:  # an OCI image layout
-            descriptor = self._json("index.json")
-            while descriptor.get("mediaType") in _INDEX_TYPES or "manifests" in descriptor:
-                choices = descriptor.get("manifests") or []
-                if not choices:
-                    raise LambdaImageError(f"{self.path}: the image index lists no manifest")
-                chosen = _pick_platform([c for c in choices if _blob(c.get("digest", "")) in self._names] or choices)
-                if chosen.get("mediaType") in _INDEX_TYPES:  # index.json pointing at the image's own index
-                    self.index_media_type = chosen["mediaType"]
-                    self.index_platforms = []
-                elif len(choices) > 1 or self.index_media_type:
-                    self.index_media_type = self.index_media_type or descriptor.get("mediaType") or _INDEX_TYPES_OCI
-                    self.index_platforms = [c.get("platform") or {} for c in choices]
-                descriptor = self._json(_blob(chosen["digest"]))
-            return _blob(descriptor["config"]["digest"]), [_blob(layer["digest"]) for layer in descriptor["layers"]]
-        raise LambdaImageError(f"{self.path} has neither manifest.json (docker save) nor index.json (OCI layout)")
+        found = locate(set(self._names), self._json, str(self.path))
+        self.index_media_type, self.index_platforms = found.index_media_type, found.index_platforms
+        return found.config, found.layers
 
     # -- what the audit reads ----------------------------------------------
 
@@ -139,17 +122,7 @@ class ImageArchive:
         return self.config.get("os") or ""
 
     def _describe_layers(self) -> list[Layer]:
-        """Layer descriptions with the history step that made each one."""
-        diff_ids = (self.config.get("rootfs") or {}).get("diff_ids") or []
-        steps = [h.get("created_by", "") for h in self.config.get("history") or [] if not h.get("empty_layer")]
-        return [
-            Layer(
-                index=i,
-                diff_id=diff_ids[i] if i < len(diff_ids) else "",
-                created_by=steps[i] if i < len(steps) and len(steps) == len(self._layer_names) else "",
-            )
-            for i in range(len(self._layer_names))
-        ]
+        return describe_layers(self.config, len(self._layer_names))
 
     @property
     def filesystem(self) -> ImageFilesystem:
@@ -168,16 +141,71 @@ class ImageArchive:
                     tar.close()
                 self._layer_tars.clear()  # a later call starts over
                 raise LambdaImageError(
-                    f"{self.path}: cannot read a layer ({_reason(exc)}); layers must be tar, gzip, bzip2 or xz "
+                    f"{self.path}: cannot read a layer ({reason(exc)}); layers must be tar, gzip, bzip2 or xz "
                     "(zstd is not supported)"
                 ) from None
         return self._filesystem
 
 
 # What a damaged or unexpected archive raises while we read its JSON and tars.
-_MALFORMED = (KeyError, IndexError, ValueError, TypeError, AttributeError, EOFError, OSError, tarfile.TarError)
+MALFORMED = (KeyError, IndexError, ValueError, TypeError, AttributeError, EOFError, OSError, tarfile.TarError)
 _PREFIX = "pytest-lambda-image-audit-"
 _NAMESPACE = "".join(ch for ch in PID_NAMESPACE if ch.isdigit()) or "0"
+
+
+def describe_layers(config: Mapping[str, Any], count: int) -> list[Layer]:
+    """Layer descriptions with the history step that made each one."""
+    diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
+    steps = [h.get("created_by", "") for h in config.get("history") or [] if not h.get("empty_layer")]
+    return [
+        Layer(
+            index=i,
+            diff_id=diff_ids[i] if i < len(diff_ids) else "",
+            created_by=steps[i] if i < len(steps) and len(steps) == count else "",
+        )
+        for i in range(count)
+    ]
+
+
+@dataclass
+class Located:
+    """Where an archive keeps the image: its config and layers, by member name."""
+
+    config: str
+    layers: list[str]
+    #: set when the archive holds an image index (OCI layout) rather than one manifest
+    index_media_type: str = ""
+    index_platforms: list[dict[str, Any]] = field(default_factory=list)
+
+
+def locate(names: Collection[str], read_json: Callable[[str], Any], where: str) -> Located:
+    """Find the image in an archive from its member names and JSON documents:
+    manifest.json (docker save, every version) or index.json (OCI layout)."""
+    if "manifest.json" in names:
+        manifest = read_json("manifest.json")
+        if not manifest:
+            raise LambdaImageError(f"{where}: manifest.json lists no image")
+        return Located(manifest[0]["Config"], [name.removeprefix("./") for name in manifest[0]["Layers"]])
+    if "index.json" in names:
+        descriptor = read_json("index.json")
+        media_type = ""
+        platforms: list[dict[str, Any]] = []
+        while descriptor.get("mediaType") in _INDEX_TYPES or "manifests" in descriptor:
+            choices = descriptor.get("manifests") or []
+            if not choices:
+                raise LambdaImageError(f"{where}: the image index lists no manifest")
+            chosen = _pick_platform([c for c in choices if _blob(c.get("digest", "")) in names] or choices)
+            if chosen.get("mediaType") in _INDEX_TYPES:  # index.json pointing at the image's own index
+                media_type, platforms = chosen["mediaType"], []
+            elif len(choices) > 1 or media_type:
+                media_type = media_type or descriptor.get("mediaType") or _INDEX_TYPES_OCI
+                platforms = [c.get("platform") or {} for c in choices]
+            descriptor = read_json(_blob(chosen["digest"]))
+        return Located(
+            _blob(descriptor["config"]["digest"]), [_blob(layer["digest"]) for layer in descriptor["layers"]],
+            media_type, platforms,
+        )  # fmt: skip
+    raise LambdaImageError(f"{where} has neither manifest.json (docker save) nor index.json (OCI layout)")
 
 
 def reap_stale_archives() -> None:
@@ -195,7 +223,7 @@ def reap_stale_archives() -> None:
             continue
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if not isinstance(exc, KeyError) else f"no {exc} in the archive"
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import posixpath
 import tarfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import IO, Any
 
-from .filesystem import FileEntry, ImageFilesystem, Removal, normalize, one_line
+from .filesystem import ImageFilesystem, Removal, normalize, one_line
 from .findings import Allow, AuditReport, Finding
 from .secrets import (
     Context,
@@ -106,6 +107,73 @@ def installed_files(fs: ImageFilesystem) -> set[str]:
     return installed
 
 
+@dataclass
+class FileScan:
+    """What one file version holds, read once. Read as a stream, the RECORDs
+    that make a file third-party may come after it, so the matches for either
+    reading are kept and matches() picks once that is known."""
+
+    path: str
+    context: Context  # how it was read: by its path, or "binary"
+    binary: bool
+    credential_file: list[SecretMatch] = field(default_factory=list)
+    found: list[SecretMatch] = field(default_factory=list)
+    #: a binary outside the vendored trees, read as vendored too (a RECORD may list it)
+    found_vendored: list[SecretMatch] | None = None
+
+    def matches(self, installed: bool) -> list[SecretMatch]:
+        """One match per value, for the file read as `installed` says."""
+        context = _context(self.path, installed, self.binary)
+        if context == self.context:
+            found = self.found
+        elif self.found_vendored is not None and context == "vendored":
+            found = self.found_vendored
+        else:  # a text read strictly, now known to be vendored: the vendored rules are a subset
+            found = [m for m in self.found if context in m.rule.contexts]
+        seen: set[str] = set()
+        kept = []
+        for match in [*self.credential_file, *found]:
+            if match.secret not in seen:
+                seen.add(match.secret)
+                kept.append(match)
+        return kept
+
+
+def _context(path: str, installed: bool, binary: bool) -> Context:
+    context = context_for(path, vendored=installed)
+    return "binary" if binary and context != "vendored" else context
+
+
+def scan_content(path: str, reader: IO[bytes], window: int, installed: bool | None) -> FileScan:
+    """A file's matches, read `window` bytes at a time (the whole file when it
+    fits), each window starting WINDOW_OVERLAP bytes before the last ended.
+    `installed` None: not known yet (see FileScan)."""
+    data = reader.read(window)
+    # UTF-16 with a BOM, as Windows editors save .env files; every other file as latin-1
+    codec = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}.get(data[:2], "latin-1")
+    binary = b"\0" in data[:_BINARY_SNIFF] and codec == "latin-1"
+    context = _context(path, bool(installed), binary)
+    result = FileScan(path, context, binary)
+    if installed is None and context == "binary":
+        result.found_vendored = []
+    rules = file_rules_for(path)
+    while data:
+        text = _decode(data, codec)
+        for rule in rules:
+            result.credential_file += find_in_credential_file(rule, text)
+        shared: dict[str, object] = {}
+        result.found += find_secrets(text, context, shared=shared)
+        if result.found_vendored is not None:
+            result.found_vendored += find_secrets(text, "vendored", shared=shared)
+        more = reader.read(window)
+        if not more:
+            break
+        data = data[-WINDOW_OVERLAP:] + more
+        if codec != "latin-1" and len(data) % 2:  # keep UTF-16 code units whole
+            data = data[1:]
+    return result
+
+
 def scan_layers(fs: ImageFilesystem, max_file_bytes: int, stats: CredentialScan) -> Iterator[Candidate]:
     installed = installed_files(fs)
     for entry, removal in fs.versions():
@@ -114,65 +182,66 @@ def scan_layers(fs: ImageFilesystem, max_file_bytes: int, stats: CredentialScan)
         if entry.size > max_file_bytes:
             stats.large.append(entry.path)
         try:
-            found = list(_scan_windows(fs, entry, removal, entry.path in installed, max_file_bytes))
+            with fs.open(entry) as reader:
+                result = scan_content(entry.path, reader, max_file_bytes, entry.path in installed)
         except (OSError, tarfile.TarError, EOFError):
             stats.unreadable.append(entry.path)
             continue
         stats.files += 1
-        yield from found
+        where = f"{entry.path} in {fs.layers[entry.layer].describe()}{_fate(removal)}"
+        for match in result.matches(entry.path in installed):
+            yield _finding(match, where, entry.path)
 
 
-def _scan_windows(
-    fs: ImageFilesystem, entry: FileEntry, removal: Removal | None, installed: bool, window: int
-) -> Iterator[Candidate]:
-    """A file's findings, read `window` bytes at a time (the whole file when it
-    fits), each window starting WINDOW_OVERLAP bytes before the last ended."""
-    seen: set[str] = set()
-    with fs.open(entry) as reader:
-        data = reader.read(window)
-        # UTF-16 with a BOM, as Windows editors save .env files; every other file as latin-1
-        codec = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}.get(data[:2], "latin-1")
-        binary = b"\0" in data[:_BINARY_SNIFF] and codec == "latin-1"
-        while data:
-            yield from _scan_file(fs, entry, removal, data, installed, binary=binary, codec=codec, seen=seen)
-            more = reader.read(window)
-            if not more:
-                break
-            data = data[-WINDOW_OVERLAP:] + more
-            if codec != "latin-1" and len(data) % 2:  # keep UTF-16 code units whole
-                data = data[1:]
+class StreamScanner:
+    """The layer scan done while the layers stream past (`docker save` read
+    once, never stored): visit() each file as it comes, then finish() once
+    the image's layer order and filesystem are known."""
+
+    def __init__(self, max_file_bytes: int = MAX_FILE_BYTES) -> None:
+        self.max_file_bytes = max_file_bytes
+        self._files: dict[tuple[str, str], list[FileScan]] = {}
+        self._unreadable: set[tuple[str, str]] = set()
+
+    def visit(self, layer: str, member: tarfile.TarInfo, reader: IO[bytes]) -> None:
+        """Read one regular file of the layer named `layer` (its archive name)."""
+        path = normalize(member.name)
+        if member.size == 0 or posixpath.basename(path).startswith(".wh."):
+            return
+        try:
+            result = scan_content(path, reader, self.max_file_bytes, None)
+        except (OSError, tarfile.TarError, EOFError, zlib.error):
+            self._unreadable.add((layer, path))
+            return
+        self._files.setdefault((layer, path), []).append(result)
+
+    def finish(self, config: Mapping[str, Any], fs: ImageFilesystem, layer_names: list[str]) -> CredentialScan:
+        scan = CredentialScan(history_steps=len(config.get("history") or []))
+        scan.candidates += scan_history(config.get("history") or [])
+        scan.candidates += scan_config(config.get("config") or {})
+        installed = installed_files(fs)
+        done: set[tuple[str, str]] = set()
+        for entry, removal in fs.versions():
+            key = (layer_names[entry.layer], entry.path)
+            if not entry.is_file or entry.hardlink or entry.size == 0 or key in done:
+                continue
+            done.add(key)  # a path a layer wrote twice: both contents were read under it
+            if key in self._unreadable:
+                scan.unreadable.append(entry.path)
+                continue
+            if entry.size > self.max_file_bytes:
+                scan.large.append(entry.path)
+            scan.files += 1
+            where = f"{entry.path} in {fs.layers[entry.layer].describe()}{_fate(removal)}"
+            for result in self._files.get(key, ()):
+                for match in result.matches(entry.path in installed):
+                    scan.candidates.append(_finding(match, where, entry.path))
+        return scan
 
 
 def _decode(data: bytes, codec: str) -> str:
     # latin-1: lossless and fast, and every rule is ASCII
     return data.decode(codec, "replace").lstrip("\ufeff")
-
-
-def _scan_file(
-    fs: ImageFilesystem,
-    entry: FileEntry,
-    removal: Removal | None,
-    data: bytes,
-    installed: bool,
-    *,
-    binary: bool,
-    codec: str,
-    seen: set[str],
-) -> Iterator[Candidate]:
-    text = _decode(data, codec)
-    where = f"{entry.path} in {fs.layers[entry.layer].describe()}{_fate(removal)}"
-    for rule in file_rules_for(entry.path):
-        for match in find_in_credential_file(rule, text):
-            if match.secret not in seen:
-                seen.add(match.secret)
-                yield _finding(match, where, entry.path)
-    context: Context = context_for(entry.path, vendored=installed)
-    if binary and context != "vendored":
-        context = "binary"
-    for match in find_secrets(text, context):
-        if match.secret not in seen:  # one value, one finding per file
-            seen.add(match.secret)
-            yield _finding(match, where, entry.path)
 
 
 def _fate(removal: Removal | None) -> str:

@@ -13,7 +13,7 @@ import posixpath
 import re
 import tarfile
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
@@ -24,6 +24,8 @@ OPAQUE = ".wh..wh..opq"
 MAX_SYMLINK_HOPS = 40  # Linux's own limit (ELOOP)
 
 Kind = Literal["file", "dir", "symlink", "device", "fifo"]
+#: content of a file version for a filesystem read as a stream: (the entry, its tar member) -> a reader
+ContentSource = Callable[["FileEntry", tarfile.TarInfo], IO[bytes]]
 
 
 @dataclass(frozen=True)
@@ -144,21 +146,31 @@ class ImageFilesystem:
     read on demand from the tar that holds it.
     """
 
-    def __init__(self, layer_tars: Sequence[tarfile.TarFile], layers: Sequence[Layer] | None = None) -> None:
-        self._tars = list(layer_tars)
-        self.layers: list[Layer] = list(layers) if layers is not None else [Layer(i) for i in range(len(self._tars))]
-        if len(self.layers) != len(self._tars):
+    def __init__(
+        self,
+        layer_tars: Sequence[tarfile.TarFile] | Sequence[Iterable[tarfile.TarInfo]],
+        layers: Sequence[Layer] | None = None,
+        *,
+        content: ContentSource | None = None,
+    ) -> None:
+        """`layer_tars`: open layer tars (content read from them), or, with
+        `content`, the members each layer listed when it was read as a stream
+        (content then comes from `content`)."""
+        self._tars: list[tarfile.TarFile] = [] if content is not None else list(layer_tars)  # type: ignore[arg-type]
+        self._content = content
+        self.layers: list[Layer] = list(layers) if layers is not None else [Layer(i) for i in range(len(layer_tars))]
+        if len(self.layers) != len(layer_tars):
             raise ValueError("one Layer description per layer tar")
         self._members: list[dict[str, tarfile.TarInfo]] = []
         self._view: dict[str, FileEntry] = {}
         self._children: dict[str, set[str]] = defaultdict(set)
         self._removed: dict[tuple[int, str], Removal] = {}
-        for layer, tar in zip(self.layers, self._tars):
+        for layer, tar in zip(self.layers, layer_tars):
             self._apply(layer, tar)
 
     # -- building the view ------------------------------------------------
 
-    def _apply(self, layer: Layer, tar: tarfile.TarFile) -> None:
+    def _apply(self, layer: Layer, tar: Iterable[tarfile.TarInfo]) -> None:
         members: dict[str, tarfile.TarInfo] = {}
         writes: list[tarfile.TarInfo] = []
         for member in tar:
@@ -325,6 +337,8 @@ class ImageFilesystem:
         member = members.get(found.link if found.hardlink else found.path)
         if member is None:
             raise FileNotFoundError(f"{found.path}: hard link to {found.link}, which is not in its layer")
+        if self._content is not None:
+            return self._content(found, member)
         reader = self._tars[found.layer].extractfile(member)
         if reader is None:
             raise FileNotFoundError(f"no content for {found.path}")

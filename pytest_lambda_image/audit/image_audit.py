@@ -28,6 +28,7 @@ from .limits import (
     size_findings,
 )
 from .registration import check_registration
+from .stream import StreamedImage
 
 if TYPE_CHECKING:
     from ..function import LambdaFunction
@@ -36,7 +37,7 @@ LayerExpectation = Union[bool, Iterable[str], None]
 
 
 class ImageAudit:
-    """Reads an image once (`docker save`) and audits it without running it.
+    """Reads an image once (`docker save`, as a stream) and audits it without running it.
 
     >>> audit = ImageAudit.of(engine, "my-function:latest")
     >>> audit.assert_no_credentials()
@@ -44,7 +45,7 @@ class ImageAudit:
 
     def __init__(
         self,
-        archive: ImageArchive,
+        archive: ImageArchive | StreamedImage,
         name: str,
         *,
         size: int | None = None,
@@ -73,7 +74,7 @@ class ImageAudit:
                 if type(exc).__name__ == "ImageNotFound":
                     raise ImageNotFoundError(f"image {ref} is not on the engine: build or pull it first") from None
                 raise
-        archive = ImageArchive.save(engine, found.id)
+        archive = StreamedImage(engine, found.id, ref)  # read once as a stream, scanned on the way
         try:
             return cls(
                 archive,
@@ -163,7 +164,10 @@ class ImageAudit:
         """Secrets in history, config and every layer (deleted files too). The
         scan reads every file, so it runs once; allowlists only filter it."""
         if max_file_bytes not in self._scans:
-            self._scans[max_file_bytes] = scan_credentials(self.archive.config, self.filesystem, max_file_bytes)
+            if isinstance(self.archive, StreamedImage):
+                self._scans[max_file_bytes] = self.archive.credential_scan(max_file_bytes)
+            else:
+                self._scans[max_file_bytes] = scan_credentials(self.archive.config, self.filesystem, max_file_bytes)
         entries = [*self.allow, *coerce_allowlist(allow)]
         return report_credentials(self.name, self._scans[max_file_bytes], entries, max_file_bytes)
 

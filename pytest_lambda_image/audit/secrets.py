@@ -469,7 +469,9 @@ def _hint_spans(haystack: str, hints: tuple[str, ...], window: tuple[int, int]) 
     return _merge(spans, len(haystack))
 
 
-def find_secrets(text: str, context: Context = "config") -> list[SecretMatch]:
+def find_secrets(
+    text: str, context: Context = "config", *, shared: dict[str, object] | None = None
+) -> list[SecretMatch]:
     """Every secret in `text`, most specific rule first; a span claimed by one
     rule is not reported again by a vaguer one. A long text is not searched
     whole by every rule: token formats only where a run of token characters
@@ -477,8 +479,10 @@ def find_secrets(text: str, context: Context = "config") -> list[SecretMatch]:
     found: list[SecretMatch] = []
     starts: list[int] = []  # found, sorted by start, for a bisect overlap test
     found_by_start: list[SecretMatch] = []
-    lowered: str | None = None
-    runs: _View | None = None
+    # `shared`: what one text's calls in several contexts compute once
+    shared = {} if shared is None else shared
+    lowered: str | None = shared.get("lowered")  # type: ignore[assignment]
+    runs: _View | None = shared.get("runs")  # type: ignore[assignment]
     whole = len(text) < _WHOLE_BELOW
     for rule in RULES:
         if context not in rule.contexts:
@@ -491,14 +495,15 @@ def find_secrets(text: str, context: Context = "config") -> list[SecretMatch]:
             if rule.hints and not any(hint in haystack for hint in rule.hints):
                 continue
         elif rule.window is None:  # a token format: only where token characters run long enough
-            runs = _View(text, _run_spans(text)) if runs is None else runs
+            if runs is None:
+                runs = shared["runs"] = _View(text, _run_spans(text))
             view = runs
             haystack = view.lowered if rule.hints_lower else view.text
             if rule.hints and not any(hint in haystack for hint in rule.hints):
                 continue
         else:
-            if rule.hints_lower:
-                lowered = text.lower() if lowered is None else lowered
+            if rule.hints_lower and lowered is None:
+                lowered = shared["lowered"] = text.lower()
             haystack = lowered if rule.hints_lower and lowered is not None else text
             view = _View(text, _hint_spans(haystack, rule.hints, rule.window))
         for match in _matches(rule, text if view is None else view.text, context):
