@@ -388,7 +388,8 @@ def _template(
     """The template the options name, with the function they pick (or its only one)."""
     given = config.getoption("lambda_template")
     name = config.getoption("lambda_template_function") or ini("lambda_template_function")
-    location = (cwd / given) if given else (base / ini("lambda_template")) if ini("lambda_template") else None
+    given_ini = ini("lambda_template")
+    location = cwd / os.path.expanduser(given) if given else base / os.path.expanduser(given_ini) if given_ini else None
     if location is None:
         if name:
             raise ConfigError("lambda_template_function names a function, but no lambda_template is set")
@@ -401,7 +402,7 @@ def _template(
 
     region = str(explicit.get("region") or FunctionConfig.region)
     build_zip = parse_bool(ini("lambda_template_build_zip") or False, "lambda_template_build_zip")
-    template = LambdaTemplate.load(location.expanduser().resolve(), values, region=region, build_zip=build_zip)
+    template = LambdaTemplate.load(location.resolve(), values, region=region, build_zip=build_zip)
     return TemplateSource(template, name or template.default_function_name(), explicit=dict(explicit))
 
 

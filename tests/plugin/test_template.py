@@ -162,6 +162,10 @@ def test_bad_template_choices(project):
         result = project.run()
         result.assert_outcomes(errors=1)
         result.stdout.fnmatch_lines([message])
+    # The same from the command line, over the ini file.
+    result = project.run("--lambda-template=template.yaml", "--lambda-template-function=Zipped")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*Zipped is a Zip function*lambda_template_build_zip*"])
 
 
 def test_image_uri_and_the_architecture_it_must_match(project):
