@@ -256,6 +256,21 @@ static size_t rewrite_head(const char *head, size_t len, int is_next, char *out)
     return n + len - (size_t)(next_line - head);
 }
 
+/* A client waiting for "100 Continue" (curl does, for large bodies) gets it
+ * from here, and the RIE never sees the Expect header: it would answer
+ * with an interim response this relay does not pass on. */
+static int answer_expect(int client, char *head, size_t *len) {
+    size_t value_len;
+    const char *value = header(head, "Expect", &value_len);
+    if (!value || value_len != 12 || strncasecmp(value, "100-continue", 12) != 0) return 0;
+    char *line = (char *)value;
+    while (line > head && line[-1] != '\n') line--;
+    char *next_line = strstr(value, "\r\n") + 2;
+    memmove(line, next_line, *len - (size_t)(next_line - head) + 1);
+    *len -= (size_t)(next_line - line);
+    return write_all(client, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+}
+
 static void *serve(void *arg) {
     struct conn *c = arg;
     struct reader *down = malloc(sizeof *down), *up = malloc(sizeof *up);
@@ -271,6 +286,7 @@ static void *serve(void *arg) {
     for (;;) {
         size_t len;
         if (read_head(down, head, &len) < 0) break;
+        if (answer_expect(c->client, head, &len) < 0) break;
         int is_head = strncmp(head, "HEAD ", 5) == 0;
         const char *next = strstr(head, "/invocation/next ");
         int is_next = strncmp(head, "GET ", 4) == 0 && next != NULL && next < strstr(head, "\r\n");
