@@ -170,3 +170,28 @@ def test_debug_for_a_runtime_it_cannot_tell_fails_with_one_line(scratch_image, l
 
     with pytest.raises(ConfigError, match="set lambda_debug = python or node"):
         LambdaFunction(scratch_image, engine=lambda_engine, debug=True).start()
+
+
+def test_the_cli_option_starts_every_function_for_a_debugger(pytester, python_image, monkeypatch):
+    monkeypatch.setenv(WAIT_ENV, "1")
+    pytester.makeini("[pytest]\nlambda_handler = handlers.echo\n")
+    pytester.makepyfile(
+        """
+        def test_it(lambda_function, lambda_settings):
+            assert lambda_settings.function.debug == "python"
+            assert lambda_function.debug_address is not None
+            assert lambda_function.invoke({}).json()["env"]["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "43200"
+        """
+    )
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", f"--lambda-image={python_image.ref}", "--lambda-debug=python"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*lambda debug: * on 127.0.0.1:*"])
+
+
+def test_a_bad_debug_option_is_one_line(pytester):
+    pytester.makepyfile("def test_it(lambda_settings):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--lambda-debug=java")
+    result.stdout.fnmatch_lines(["*invalid lambda_debug 'java': use auto, python or node*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
