@@ -185,7 +185,11 @@ class PluginSettings:
             function = FunctionConfig(**self.template.function_kwargs(name))
         except ConfigError as exc:
             raise ConfigError(f"{exc} (from {self.template.template.path.name}, function {name})") from None
-        image_ref, build = template_image(self.template.template.function(name), self.build_extras)
+        if self.template.image_explicit and self.template.same_image(name):
+            image_ref, build = self.image_ref, self.build  # the named image serves every function built like it
+        else:
+            found = self.template.template.function(name)
+            image_ref, build = template_image(found, self.build_extras, self.template.template.path.name)
         template = dataclasses.replace(self.template, function_name=name)
         return dataclasses.replace(self, function=function, image_ref=image_ref, build=build, template=template)
 
@@ -203,7 +207,9 @@ class PluginSettings:
             )
 
 
-def template_image(found: TemplateFunction, extras: Mapping[str, Any]) -> tuple[str | None, BuildSpec | None]:
+def template_image(
+    found: TemplateFunction, extras: Mapping[str, Any], where: str = "the template"
+) -> tuple[str | None, BuildSpec | None]:
     """The image a template function names, or the build its Metadata describes
     (explicit build args and platform over the template's); for a .zip
     function, the build of the context made from its code and layers."""
@@ -215,6 +221,9 @@ def template_image(found: TemplateFunction, extras: Mapping[str, Any]) -> tuple[
     elif found.build_fields is None:
         return found.image_uri, None
     else:
+        from .template.function import check_build
+
+        check_build(found, where)
         fields = dict(found.build_fields)
     fields["build_args"] = {**dict(fields.get("build_args") or {}), **dict(extras.get("build_args") or {})}
     fields.update({key: value for key, value in extras.items() if key != "build_args" and value is not None})
@@ -330,14 +339,14 @@ def _resolve(config: pytest.Config) -> PluginSettings:
         function_fields["fidelity"] = config.getoption("lambda_fidelity")
     if config.getoption("lambda_debug") is not None:
         function_fields["debug"] = config.getoption("lambda_debug")
-    template = _template(config, ini, base, cwd, function_fields)
+    template = _template(config, ini, base, cwd, function_fields, image_ref is not None or build is not None)
     where = "the lambda_* ini options"
     found: TemplateFunction | None = None
     if template is not None:
         where += f" and {template.template.path.name}'s function {template.function_name}"
         found = template.template.function(template.function_name)
         if image_ref is None and build is None:  # any explicit image or Dockerfile wins
-            image_ref, build = template_image(found, build_extras)
+            image_ref, build = template_image(found, build_extras, template.template.path.name)
         function_fields = template.function_kwargs()
     try:
         function = FunctionConfig(**function_fields)
@@ -383,7 +392,12 @@ def _resolve(config: pytest.Config) -> PluginSettings:
 
 
 def _template(
-    config: pytest.Config, ini: Callable[[str], Any], base: Path, cwd: Path, explicit: dict[str, Any]
+    config: pytest.Config,
+    ini: Callable[[str], Any],
+    base: Path,
+    cwd: Path,
+    explicit: dict[str, Any],
+    image_explicit: bool,
 ) -> TemplateSource | None:
     """The template the options name, with the function they pick (or its only one)."""
     given = config.getoption("lambda_template")
@@ -403,7 +417,8 @@ def _template(
     region = str(explicit.get("region") or FunctionConfig.region)
     build_zip = parse_bool(ini("lambda_template_build_zip") or False, "lambda_template_build_zip")
     template = LambdaTemplate.load(location.resolve(), values, region=region, build_zip=build_zip)
-    return TemplateSource(template, name or template.default_function_name(), explicit=dict(explicit))
+    name = name or template.default_function_name()
+    return TemplateSource(template, name, explicit=dict(explicit), image_explicit=image_explicit)
 
 
 def parse_lookahead(value: Any) -> int:

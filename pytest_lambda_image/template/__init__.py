@@ -106,6 +106,17 @@ class TemplateSource:
     template: LambdaTemplate
     function_name: str
     explicit: Mapping[str, Any] = field(default_factory=dict)  # FunctionConfig keyword arguments
+    image_explicit: bool = False  # the image was named (--lambda-image, a Dockerfile...), not the template's
+
+    def same_image(self, name: str) -> bool:
+        """Function `name` is built from the same inputs (or names the same
+        image) as the session's function: one image with several handlers."""
+        one, other = self.template.function(self.function_name), self.template.function(name)
+        return (one.build_fields, one.image_uri, one.zip_source) == (
+            other.build_fields,
+            other.image_uri,
+            other.zip_source,
+        )
 
     def function_kwargs(self, name: str | None = None) -> dict[str, Any]:
         """FunctionConfig keyword arguments: the template's, then the explicit ones."""

@@ -231,6 +231,19 @@ def _api_events(properties: Mapping[str, Any], resolver: Resolver) -> tuple[str 
     return payload_format, tuple(routes)
 
 
+def check_build(found: TemplateFunction, where: str) -> None:
+    """The build the template describes can be sent: its context and Dockerfile exist."""
+    fields = found.build_fields or {}
+    what = f"{where}: function {found.logical_id}"
+    if "context" in fields and not Path(fields["context"]).is_dir():
+        raise ConfigError(f"{what}: DockerContext {fields['context']} is not a directory")
+    if "dockerfile" in fields and not Path(fields["dockerfile"]).is_file():
+        raise ConfigError(
+            f"{what}: Dockerfile {fields['dockerfile']} does not exist "
+            "(Metadata.Dockerfile is relative to DockerContext)"
+        )
+
+
 def _build_fields(
     resource: Mapping[str, Any], resolver: Resolver, template_dir: Path, what: str, platform: str | None
 ) -> dict[str, Any] | None:
@@ -241,14 +254,9 @@ def _build_fields(
         metadata = resolver.resolve(metadata)
     except Unresolved as exc:
         raise ConfigError(f"{what}: its Metadata uses {exc}: {_how_to_give(exc)}") from None
+    # Not checked here: an explicit image (the CI gate's --lambda-image) needs no build.
     context = (template_dir / str(metadata.get("DockerContext") or ".")).resolve()
-    if not context.is_dir():
-        raise ConfigError(f"{what}: DockerContext {context} is not a directory")
     dockerfile = context / str(metadata.get("Dockerfile") or "Dockerfile")
-    if not dockerfile.is_file():
-        raise ConfigError(
-            f"{what}: Dockerfile {dockerfile} does not exist (Metadata.Dockerfile is relative to DockerContext)"
-        )
     args = metadata.get("DockerBuildArgs") or {}
     if not isinstance(args, dict):
         raise ConfigError(f"{what}: Metadata.DockerBuildArgs must be a mapping of build arguments")

@@ -33,11 +33,14 @@ def plain_project(pytester, lambda_engine, monkeypatch) -> Project:
 
 
 def orders_ini(project: Project, image, aws: str = "moto") -> None:
-    """The example's own settings, with its pre-built image instead of its Dockerfile."""
+    """The example's own settings (its SAM template), with its pre-built image
+    named explicitly, as a CI gate would (the template's build is not used)."""
     settings = (ORDERS / "pyproject.toml").read_text()
-    settings = settings.replace('lambda_dockerfile = "Dockerfile"', f'lambda_image = "{image.ref}"')
+    assert 'lambda_template = "template.yaml"' in settings
     settings = settings.replace('lambda_aws = "moto"', f'lambda_aws = "{aws}"')
+    settings += f'lambda_image = "{image.ref}"\n'
     (project.pytester.path / "pyproject.toml").write_text(settings)
+    shutil.copy(ORDERS / "template.yaml", project.pytester.path / "template.yaml")
 
 
 @pytest.fixture

@@ -478,3 +478,18 @@ def test_zip_functions_become_build_contexts_only_when_asked(tmp_path):
 def test_zip_functions_without_local_artifacts(tmp_path, name, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         LambdaTemplate.load(zip_project(tmp_path), build_zip=True).function(name)
+
+
+def test_a_missing_build_is_reported_only_when_the_template_builds(tmp_path):
+    from pytest_lambda_image.options import template_image
+
+    text = """
+    Resources:
+      Fn:
+        Type: AWS::Serverless::Function
+        Properties: {PackageType: Image}
+        Metadata: {DockerContext: ./nowhere}
+    """
+    found = LambdaTemplate.load(write(tmp_path, text)).function("Fn")  # fine: --lambda-image may name the image
+    with pytest.raises(ConfigError, match="DockerContext .*nowhere is not a directory"):
+        template_image(found, {}, "template.yaml")
