@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import cache_dir
 from .errors import ConfigError, LambdaImageError
 
 PYTHON_PORT = 5678  # debugpy's customary port, inside the container
@@ -226,15 +227,10 @@ def plan(
     return DebugPlan("python", PYTHON_PORT, host_port, wait, env, archive)
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pytest-lambda-image" / "debugpy"
-
-
 def fetch_debugpy(python: str | None = None, dest: Path | None = None) -> Path:
     """debugpy's pure-Python wheel (any architecture, any Linux), downloaded
     once with pip and kept in the cache. Nothing is installed here."""
-    dest = dest or cache_dir()
+    dest = dest or cache_dir("debugpy")
     wheel = dest / f"debugpy-{DEBUGPY_VERSION}-py2.py3-none-any.whl"
     if wheel.is_file():
         return wheel

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cache import cache_dir
 from .errors import RieNotFoundError
 
 RIE_IN_IMAGE = "/usr/local/bin/aws-lambda-rie"
@@ -35,11 +36,6 @@ def rie_arch(docker_arch: str) -> str:
     raise RieNotFoundError(f"Lambda has no {docker_arch} architecture: use linux/amd64 or linux/arm64")
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pytest-lambda-image" / "rie"
-
-
 def find_rie(arch: str, explicit: str | os.PathLike[str] | None = None) -> Path:
     """The host's RIE binary for `arch`: an explicit path (option or
     PYTEST_LAMBDA_RIE), then an installed aws-sam-cli, then the cache."""
@@ -51,7 +47,7 @@ def find_rie(arch: str, explicit: str | os.PathLike[str] | None = None) -> Path:
         if not path.is_file():
             raise RieNotFoundError(f"RIE binary {path} does not exist: fix --lambda-rie / {RIE_ENV}")
         return path
-    for candidate in (_samcli_rie(arch), cache_dir() / f"aws-lambda-rie-{arch}"):
+    for candidate in (_samcli_rie(arch), cache_dir("rie") / f"aws-lambda-rie-{arch}"):
         if candidate is not None and candidate.is_file():
             return candidate
     raise RieNotFoundError(
@@ -73,7 +69,7 @@ def _samcli_rie(arch: str) -> Path | None:
 def fetch_rie(dest: Path | None = None) -> dict[str, Path]:
     """Download the aws-sam-cli wheel with pip (no dependencies, nothing
     installed) and keep only its RIE binaries, in the cache. Idempotent."""
-    dest = dest or cache_dir()
+    dest = dest or cache_dir("rie")
     wanted = {arch: dest / f"aws-lambda-rie-{arch}" for arch in RIE_ARCHES}
     if all(path.is_file() for path in wanted.values()):
         return wanted

@@ -28,6 +28,8 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from ..cache import cache_dir
+
 RELAY_MOUNT_POINT = "/aws-lambda/trace-relay"
 CARRIER_HEADER = "X-Amz-Tenant-Id"
 CARRIER_PREFIX = "pytest-lambda-image-trace="  # what trace_relay.c looks for
@@ -36,11 +38,6 @@ SOURCE = Path(__file__).with_name("trace_relay.c")
 _ZIG_TARGETS = {"x86_64": "x86_64-linux-musl", "arm64": "aarch64-linux-musl"}
 _found: dict[str, Path | None] = {}
 _warned: set[str] = set()
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pytest-lambda-image" / "relay"
 
 
 def _host_arch() -> str:
@@ -95,7 +92,7 @@ def find_relay(arch: str) -> Path | None:
 
 def _build(arch: str) -> Path | None:
     digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:12]
-    target = cache_dir() / f"trace-relay-{digest}-{arch}"
+    target = cache_dir("relay") / f"trace-relay-{digest}-{arch}"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
