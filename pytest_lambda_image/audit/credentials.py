@@ -158,9 +158,10 @@ def scan_content(path: str, reader: IO[bytes], window: int, installed: bool | No
         result.found_vendored = []
     rules = file_rules_for(path)
     while data:
-        text = _decode(data, codec)
+        # latin-1 bytes go in as they are: the rules decode only what they look at
+        text: str | bytes = data if codec == "latin-1" else _decode(data, codec)
         for rule in rules:
-            result.credential_file += find_in_credential_file(rule, text)
+            result.credential_file += find_in_credential_file(rule, _decode(data, codec))
         shared: dict[str, object] = {}
         result.found += find_secrets(text, context, shared=shared)
         if result.found_vendored is not None:

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 #: config: history, env, labels and .env files, where NAME=value is how settings are written;
 #: data: structured files (.json, .yaml, .ini, ...), where a plain word is a label, not a secret;
@@ -388,10 +388,13 @@ MAX_MATCHES = 50
 
 #: Every token-format rule (those without a `window`) matches at least this
 #: many characters from RUN_CHARACTERS in a row, starting at most RUN_LEAD
-#: characters before them (`aws_secret_access_key = ` and quotes).
+#: characters before them (`aws_secret_access_key = `, `SG.`, a webhook's
+#: `https:`) and ending at most RUN_TAIL after (a GitLab token's `.01.xxx`).
+#: "." and ":" are left out: dotted names would make most code one long run.
 RUN_LENGTH = 20
 RUN_LEAD = 256
-_RUN_CHARACTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.+/=:")
+RUN_TAIL = 80
+_RUN_CHARACTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/=")
 _RUN_TABLE = bytes(1 if i in _RUN_CHARACTERS else 0 for i in range(256))
 _RUN = b"\x01" * RUN_LENGTH
 #: shorter texts are searched whole: a view costs more than it saves there
@@ -404,14 +407,16 @@ class _View:
     what they would see there; a match starting on that character is not the
     text's and is dropped. Rules run on the view instead of the whole text."""
 
-    def __init__(self, text: str, spans: list[tuple[int, int]]) -> None:
+    def __init__(self, text: str | bytes, spans: list[tuple[int, int]]) -> None:
         pieces: list[str] = []
         self.starts: list[int] = []  # where each piece (after its lead) begins in the view
         self.origins: list[int] = []  # and in the text
         at = 0
         for start, end in spans:
-            lead = text[start - 1] if start else "\0"
-            pieces.append("\0" + lead + text[start:end])
+            piece = text[max(start - 1, 0) : end]
+            if isinstance(piece, bytes):
+                piece = piece.decode("latin-1")
+            pieces.append("\0" + (piece if start else "\0" + piece))
             self.starts.append(at + 2)
             self.origins.append(start)
             at += 2 + end - start
@@ -444,44 +449,50 @@ def _merge(spans: Iterable[tuple[int, int]], size: int) -> list[tuple[int, int]]
     return merged
 
 
-def _run_spans(text: str) -> list[tuple[int, int]]:
+def _run_spans(text: str | bytes) -> list[tuple[int, int]]:
     """Runs of RUN_LENGTH or more token characters, with their lead: found at
     C speed on a translated copy (1 for a token character, 0 otherwise)."""
-    flags = text.encode("latin-1", "replace").translate(_RUN_TABLE)
+    raw = text if isinstance(text, bytes) else text.encode("latin-1", "replace")
+    flags = raw.translate(_RUN_TABLE)
     spans = []
     at = flags.find(_RUN)
     while at != -1:
         end = flags.find(b"\0", at + RUN_LENGTH)
         end = len(flags) if end == -1 else end
-        spans.append((at - RUN_LEAD, end + 1))  # +1: the look-ahead sees the character after
+        spans.append((at - RUN_LEAD, end + RUN_TAIL))
         at = flags.find(_RUN, end)
     return _merge(spans, len(text))
 
 
-def _hint_spans(haystack: str, hints: tuple[str, ...], window: tuple[int, int]) -> list[tuple[int, int]]:
+def _hint_spans(haystack: str | bytes, hints: tuple[str, ...], window: tuple[int, int]) -> list[tuple[int, int]]:
     before, after = window
     spans = []
     for hint in hints:
-        at = haystack.find(hint)
+        find = haystack.find
+        needle: Any = hint.encode() if isinstance(haystack, bytes) else hint
+        at = find(needle)
         while at != -1:
             spans.append((at - before, at + after))
-            at = haystack.find(hint, at + 1)
+            at = find(needle, at + 1)
     return _merge(spans, len(haystack))
 
 
 def find_secrets(
-    text: str, context: Context = "config", *, shared: dict[str, object] | None = None
+    text: str | bytes, context: Context = "config", *, shared: dict[str, object] | None = None
 ) -> list[SecretMatch]:
     """Every secret in `text`, most specific rule first; a span claimed by one
     rule is not reported again by a vaguer one. A long text is not searched
     whole by every rule: token formats only where a run of token characters
-    is, the others only around their hints (see Rule.window)."""
+    is, the others only around their hints (see Rule.window). Bytes are read
+    as latin-1, decoded only where a rule looks (most of a binary is not)."""
+    if isinstance(text, bytes) and len(text) < _WHOLE_BELOW:
+        text = text.decode("latin-1")
     found: list[SecretMatch] = []
     starts: list[int] = []  # found, sorted by start, for a bisect overlap test
     found_by_start: list[SecretMatch] = []
     # `shared`: what one text's calls in several contexts compute once
     shared = {} if shared is None else shared
-    lowered: str | None = shared.get("lowered")  # type: ignore[assignment]
+    lowered: str | bytes | None = shared.get("lowered")  # type: ignore[assignment]
     runs: _View | None = shared.get("runs")  # type: ignore[assignment]
     whole = len(text) < _WHOLE_BELOW
     for rule in RULES:
@@ -489,24 +500,25 @@ def find_secrets(
             continue
         view: _View | None = None
         if whole:
+            assert isinstance(text, str)
             if rule.hints_lower:
                 lowered = text.lower() if lowered is None else lowered
-            haystack = lowered if rule.hints_lower and lowered is not None else text
-            if rule.hints and not any(hint in haystack for hint in rule.hints):
+            whole_haystack = lowered if rule.hints_lower and isinstance(lowered, str) else text
+            if rule.hints and not any(hint in whole_haystack for hint in rule.hints):
                 continue
         elif rule.window is None:  # a token format: only where token characters run long enough
             if runs is None:
                 runs = shared["runs"] = _View(text, _run_spans(text))
             view = runs
-            haystack = view.lowered if rule.hints_lower else view.text
-            if rule.hints and not any(hint in haystack for hint in rule.hints):
+            view_haystack = view.lowered if rule.hints_lower else view.text
+            if rule.hints and not any(hint in view_haystack for hint in rule.hints):
                 continue
         else:
             if rule.hints_lower and lowered is None:
                 lowered = shared["lowered"] = text.lower()
             haystack = lowered if rule.hints_lower and lowered is not None else text
             view = _View(text, _hint_spans(haystack, rule.hints, rule.window))
-        for match in _matches(rule, text if view is None else view.text, context):
+        for match in _matches(rule, view.text if view is not None else text, context):  # type: ignore[arg-type]
             if view is not None:
                 origin = view.origin(match.start, match.end)
                 if origin is None:

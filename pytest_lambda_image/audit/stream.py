@@ -6,10 +6,13 @@ file the container sees is read again through the engine when asked for."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import posixpath
+import queue
 import tarfile
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
@@ -22,6 +25,7 @@ from .credentials import MAX_FILE_BYTES, CredentialScan, StreamScanner
 from .filesystem import FileEntry, ImageFilesystem, Layer, normalize
 
 _CHUNK = 1 << 20
+_AHEAD = 24  # chunks read ahead of the scan: 24 MiB of memory buys the engine never waiting on us
 _JSON_LIMIT = 64 << 20  # configs and manifests; anything larger starting with "{" is no image document
 _RECORD = 4 << 20  # a RECORD is read up to this much (as credentials.installed_files does)
 _SCRIPT_HEAD = 64 << 10  # as much as the executable checks read
@@ -30,25 +34,62 @@ _EXTENSIONS = "/opt/extensions/"
 
 
 class _Chunks(io.RawIOBase):
-    """A readable file over an iterator of byte chunks (the engine's response)."""
+    """A readable file over an iterator of byte chunks (the engine's response).
+    With `ahead`, a thread keeps reading up to that many chunks in advance:
+    the engine writes `docker save` only as fast as it is read, so without
+    it the engine would wait whenever a large file is being scanned."""
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
+    def __init__(self, chunks: Iterable[bytes], ahead: int = 0) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
-        self._pending = b""
+        self._pending = memoryview(b"")
+        self._queue: queue.Queue[bytes | Exception | None] | None = None
+        if ahead:
+            self._queue = queue.Queue(maxsize=ahead)
+            self._stop = threading.Event()
+            threading.Thread(target=self._read_ahead, name="pytest-lambda-audit-read", daemon=True).start()
+
+    def _read_ahead(self) -> None:
+        assert self._queue is not None
+        try:
+            for chunk in self._chunks:
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(chunk, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    return
+            self._queue.put(None)
+        except Exception as exc:  # noqa: BLE001  (handed to the reader thread, which raises it)
+            self._queue.put(exc)
+
+    def _next(self) -> bytes | None:
+        if self._queue is None:
+            return next(self._chunks, None)
+        item = self._queue.get()
+        if isinstance(item, Exception):
+            raise item
+        return item
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
+            chunk = self._next()
+            if chunk is None:
                 return 0
+            self._pending = memoryview(chunk)
         size = min(len(buffer), len(self._pending))
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
         return size
+
+    def close(self) -> None:
+        if self._queue is not None:
+            self._stop.set()
+        super().close()
 
 
 class _Prefixed(io.RawIOBase):
@@ -193,10 +234,12 @@ class StreamedImage:
         docs: dict[str, bytes] = {}
         members = _Members()
         names: set[str] = set()
-        with docker_errors(f"saving image {self._name} for the audit"):
+        with docker_errors(f"saving image {self._name} for the audit"), contextlib.ExitStack() as stack:
             chunks = self._engine.client.api.get_image(self._image_id, chunk_size=_CHUNK)
             try:
-                outer = tarfile.open(fileobj=io.BufferedReader(_Chunks(chunks), _CHUNK), mode="r|")
+                stream = _Chunks(chunks, ahead=_AHEAD)
+                stack.callback(stream.close)
+                outer = tarfile.open(fileobj=io.BufferedReader(stream, _CHUNK), mode="r|")
                 for member in outer:
                     name = member.name.removeprefix("./").rstrip("/")
                     names.add(name)

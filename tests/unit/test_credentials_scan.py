@@ -148,3 +148,50 @@ def test_first_party_code_in_a_layers_site_packages_is_read_strictly():
         ("generic-secret", f"/{site}/mypkg/settings.py"),
         ("private-key", f"/{site}/mypkg/key.pem"),
     ]
+
+
+def test_a_streamed_scan_finds_what_the_seekable_scan_finds():
+    """Read as a stream, a RECORD can come after the files it lists (here in a
+    later layer): the scan keeps both readings and decides at the end."""
+    import io
+    import tarfile
+
+    from pytest_lambda_image.audit.credentials import StreamScanner, scan_credentials
+
+    site = "opt/python/lib/python3.11/site-packages"
+    tokens = fakes.provider_tokens("stream")
+    vendored_key, so_secret = fakes.access_key_id("v"), fakes.secret_access_key("so")
+    layers = [
+        layer(
+            d("opt"), d("opt/python"), d("opt/python/lib"), d("opt/python/lib/python3.11"), d(site),
+            F(f"{site}/vendor_pkg/api.py", f'password = "Sup3rS3cretValue9"\nkey = "{vendored_key}"\n'.encode()),
+            F(f"{site}/vendor_pkg/_speedups.so", b"\x7fELF\0\0" + f"aws_secret_access_key={so_secret}".encode()),
+            F(f"{site}/mypkg/settings.py", f'DB_PASSWORD = "{fakes.password("stream")}9Zq"\n'.encode()),
+            F("opt/lib/libmine.so", b"\x7fELF\0\0" + tokens["stripe-secret-key"].encode() + b"\0" * 5000),
+            F("var/task/bundle.js", ("x=1;\n" * 3000 + f'k="{tokens["slack-token"]}"\n').encode()),
+        ),
+        layer(F(f"{site}/vendor_pkg-1.0.dist-info/RECORD", b"vendor_pkg/api.py,,\nvendor_pkg/_speedups.so,,\n")),
+    ]  # fmt: skip
+    fs = ImageFilesystem(layers_from_bytes(layers), [Layer(i) for i in range(len(layers))])
+    seekable = scan_credentials({}, fs)
+
+    scanner = StreamScanner()
+    for index, blob in enumerate(layers):
+        with tarfile.open(fileobj=io.BytesIO(blob), mode="r|") as tar:
+            for member in tar:
+                if member.isreg():
+                    scanner.visit(f"layer{index}", member, tar.extractfile(member))
+    streamed = scanner.finish({}, fs, [f"layer{i}" for i in range(len(layers))])
+
+    def seen(scan):
+        return sorted((c.finding.rule, c.finding.path, c.finding.where) for c in scan.candidates)
+
+    assert seen(streamed) == seen(seekable)
+    assert {(rule, path.rsplit("/", 1)[-1]) for rule, path, _ in seen(streamed)} == {
+        ("aws-access-key-id", "api.py"),  # a RECORD lists it: only unambiguous formats count there
+        ("aws-secret-access-key", "_speedups.so"),  # a listed binary is read as vendored
+        ("generic-secret", "settings.py"),
+        ("stripe-secret-key", "libmine.so"),
+        ("slack-token", "bundle.js"),
+    }
+    assert streamed.files == seekable.files == 6

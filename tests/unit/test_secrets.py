@@ -318,3 +318,42 @@ def test_base62_crc32_matches_an_independent_computation():
     body = (fakes.password("crc") + fakes.password("crc2") + fakes.password("crc3"))[:30]
     assert fakes.with_checksum("", body)[30:] == base62_crc32(body)
     assert base62_crc32("") == "000000"  # zero-padded to six digits
+
+
+def _long_text_with_everything(seed: str) -> str:
+    """~200 KB of code-like filler (dotted names, snake_case, paths) with one
+    of every kind of secret spread through it."""
+    filler = "result = self.session_client.get_object(Bucket=bucket_name, Key=object_key)  # os.path.join\n"
+    secrets = [
+        *fakes.provider_tokens(seed).values(),
+        f"aws_secret_access_key = {fakes.secret_access_key(seed)}",
+        f"key_id = '{fakes.access_key_id(seed)}'",
+        f"GITHUB_TOKEN={fakes.github_token(seed)}",
+        f"DB_PASSWORD = '{fakes.password(seed)}9Zq'",
+        f"https://bot:{fakes.password(seed + 'u')}@git.example.org/x",
+        "glpat-" + fakes.password(seed + "gl") + "abcdefgh" + ".01.xyz123abc",
+        fakes.private_key(seed),
+    ]
+    parts = []
+    for i, secret in enumerate(secrets):
+        parts.append(filler * (40 + i * 7))
+        parts.append(f"value_{i} = {secret}\n")
+    return "".join(parts) + filler * 30
+
+
+@pytest.mark.parametrize("context", ["code", "config", "data", "vendored", "binary"])
+def test_long_texts_find_what_a_whole_text_search_finds(context, monkeypatch):
+    """Long texts are searched only around runs of token characters and around
+    hints: the same matches as searching every rule over the whole text."""
+    import pytest_lambda_image.audit.secrets as secrets
+
+    text = _long_text_with_everything("long")
+    binary = "\0" * 100 + text.replace("\n", "\0\x7f")  # as a compiled file holds strings
+    for sample in (text, binary):
+        fast = [(m.rule.id, m.secret, m.start) for m in find_secrets(sample, context)]
+        from_bytes = [(m.rule.id, m.secret, m.start) for m in find_secrets(sample.encode("latin-1"), context)]
+        monkeypatch.setattr(secrets, "_WHOLE_BELOW", 10**9)
+        whole = [(m.rule.id, m.secret, m.start) for m in find_secrets(sample, context)]
+        monkeypatch.undo()
+        assert fast == whole == from_bytes
+        assert whole  # every context reports something here
