@@ -28,9 +28,13 @@ import signal
 import subprocess
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from .errors import LambdaImageError
 from .rie import RIE_ARCHES, fetch_rie
+
+if TYPE_CHECKING:
+    from .settings import BuildSpec
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,11 +191,7 @@ def serve_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
-
-
 def run_build(args: argparse.Namespace) -> int:
-    from .build import build_image
-    from .engine import DockerEngine
     from .settings import BuildSpec, parse_key_values
 
     spec = BuildSpec(
@@ -206,20 +206,11 @@ def run_build(args: argparse.Namespace) -> int:
         builder=args.builder,
         docker_cli=args.docker_cli,
     )
-    engine = DockerEngine.connect()
-    try:
-        image = build_image(engine, spec, progress=lambda line: print(line, file=sys.stderr))
-    finally:
-        engine.close()
-    print(f"build: {image.build_summary or image.ref}", file=sys.stderr)
-    print(image.ref)
-    return 0
+    return _build_and_print(spec, "build")
 
 
 def run_from_zip(args: argparse.Namespace) -> int:
-    from .build import build_image
     from .build.zip_image import DEFAULT_BASE, prepare_zip_image
-    from .engine import DockerEngine
 
     spec = prepare_zip_image(
         args.function_zip,
@@ -234,12 +225,20 @@ def run_from_zip(args: argparse.Namespace) -> int:
     print(f"from-zip: wrote {spec.dockerfile_path} and the extracted zips", file=sys.stderr)
     if args.no_build:
         return 0
+    return _build_and_print(spec, "from-zip")
+
+
+def _build_and_print(spec: BuildSpec, command: str) -> int:
+    """Build with the build's output on stderr; the image's tag alone on stdout, for scripts."""
+    from .build import build_image
+    from .engine import DockerEngine
+
     engine = DockerEngine.connect()
     try:
         image = build_image(engine, spec, progress=lambda line: print(line, file=sys.stderr))
     finally:
         engine.close()
-    print(f"from-zip: {image.build_summary or image.ref}", file=sys.stderr)
+    print(f"{command}: {image.build_summary or image.ref}", file=sys.stderr)
     print(image.ref)
     return 0
 
