@@ -111,11 +111,11 @@ def save_floor(image: str) -> float:
     return time.perf_counter() - started
 
 
-def audit_in_child(image: str) -> dict[str, float]:
-    """One audit in a fresh process: its time and its own peak RSS."""
+def audit_in_child(image: str, code: Path = ROOT) -> dict[str, float]:
+    """One audit in a fresh process (of the package in `code`): its time and its own peak RSS."""
     started = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, __file__, "--child", image], stdout=subprocess.PIPE, cwd=ROOT, env=_child_env()
+        [sys.executable, __file__, "--child", image], stdout=subprocess.PIPE, cwd=code, env=_child_env(code)
     )
     out = child.stdout.read() if child.stdout else b""
     _, status, usage = os.wait4(child.pid, 0)
@@ -129,8 +129,8 @@ def audit_in_child(image: str) -> dict[str, float]:
     return figures
 
 
-def _child_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+def _child_env(code: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")])}
 
 
 def child(image: str) -> None:
@@ -168,6 +168,13 @@ def main() -> None:
     parser.add_argument("--image", action="append", help="image to audit (repeatable); default: a generated ~1 GB one")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--phases", action="store_true", help="also print where the audit's time goes")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also audit with the package of another checkout (e.g. a `git worktree` of an older commit), "
+        "interleaved, for before/after figures on the same image",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -175,22 +182,26 @@ def main() -> None:
         return
     images = args.image or [ensure_generated_image()]
     print(f"{'image':44} {'MiB':>6} {'files':>7} {'save|cat':>9} {'audit':>8} {'ratio':>6} {'peak RSS':>9}")
+    codes = [("", ROOT)] + ([(" (compared)", args.compare_with.resolve())] if args.compare_with else [])
     for image in images:
-        floors, runs = [], []
-        for _ in range(args.rounds):  # interleaved, so both see the same load
+        floors: list[float] = []
+        runs: dict[str, list[dict[str, float]]] = {label: [] for label, _ in codes}
+        for _ in range(args.rounds):  # interleaved, so all see the same load
             floors.append(save_floor(image))
-            runs.append(audit_in_child(image))
-        med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+            for label, code in codes:
+                runs[label].append(audit_in_child(image, code))
         floor = statistics.median(floors)
-        print(
-            f"{image[:44]:44} {med['mib']:6.0f} {med['files']:7.0f} {floor:8.2f}s {med['audit']:7.2f}s "
-            f"{med['audit'] / floor:5.2f}x {max(run['rss_mib'] for run in runs):6.0f} MiB"
-        )
-        if args.phases:
+        for label, _ in codes:
+            med = {key: statistics.median(run[key] for run in runs[label]) for key in runs[label][0]}
             print(
-                f"{'':44} read+index+scan {med['save+index']:.2f}s, credential report {med['credentials']:.2f}s, "
-                f"other checks {med['other']:.2f}s; the audit process used {med['cpu']:.2f}s of CPU"
+                f"{(image + label)[:44]:44} {med['mib']:6.0f} {med['files']:7.0f} {floor:8.2f}s {med['audit']:7.2f}s "
+                f"{med['audit'] / floor:5.2f}x {max(run['rss_mib'] for run in runs[label]):6.0f} MiB"
             )
+            if args.phases:
+                print(
+                    f"{'':44} read+index+scan {med['save+index']:.2f}s, credential report {med['credentials']:.2f}s, "
+                    f"other checks {med['other']:.2f}s; the audit process used {med['cpu']:.2f}s of CPU"
+                )
     print(f"medians of {args.rounds} rounds; peak RSS is the largest of any round's audit process")
 
 
