@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -236,22 +237,26 @@ static int connect_local(int port) {
 static size_t rewrite_head(const char *head, size_t len, int is_next, char *out) {
     size_t value_len, ignored, prefix_len = strlen(CARRIER_PREFIX);
     const char *value = is_next ? header(head, CARRIER, &value_len) : NULL;
-    if (!value || value_len <= prefix_len || strncmp(value, CARRIER_PREFIX, prefix_len) != 0 ||
-        header(head, "Lambda-Runtime-Trace-Id", &ignored) != NULL) {
+    if (!value || value_len <= prefix_len || strncmp(value, CARRIER_PREFIX, prefix_len) != 0) {
         memcpy(out, head, len);
         return len;
     }
+    /* The carrier line goes in any case (the function must never see it as
+     * its tenant id); the trace id is added unless the RIE gave one. */
+    int has_trace = header(head, "Lambda-Runtime-Trace-Id", &ignored) != NULL;
     const char *line = value;
     while (line > head && line[-1] != '\n') line--; /* the carrier line starts here */
     const char *next_line = strstr(value, "\r\n") + 2;
     size_t n = (size_t)(line - head);
     memcpy(out, head, n);
-    memcpy(out + n, "Lambda-Runtime-Trace-Id: ", 25);
-    n += 25;
-    memcpy(out + n, value + prefix_len, value_len - prefix_len);
-    n += value_len - prefix_len;
-    memcpy(out + n, "\r\n", 2);
-    n += 2;
+    if (!has_trace) {
+        memcpy(out + n, "Lambda-Runtime-Trace-Id: ", 25);
+        n += 25;
+        memcpy(out + n, value + prefix_len, value_len - prefix_len);
+        n += value_len - prefix_len;
+        memcpy(out + n, "\r\n", 2);
+        n += 2;
+    }
     memcpy(out + n, next_line, len - (size_t)(next_line - head));
     return n + len - (size_t)(next_line - head);
 }
@@ -269,6 +274,28 @@ static int answer_expect(int client, char *head, size_t *len) {
     memmove(line, next_line, *len - (size_t)(next_line - head) + 1);
     *len -= (size_t)(next_line - line);
     return write_all(client, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+}
+
+/* Wait for the RIE's answer, watching the runtime's side too: a runtime
+ * that goes away while its /next waits (the RIE killed it after a timeout
+ * or crash) must take its request with it, or the RIE would hand the next
+ * invoke to a /next nobody reads. -1: the runtime hung up. */
+static int await_answer(struct reader *up, int client) {
+    if (up->start < up->end) return 0;
+    struct pollfd fds[2] = {{up->fd, POLLIN, 0}, {client, POLLIN | POLLRDHUP, 0}};
+    for (;;) {
+        int n = poll(fds, 2, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return -1;
+        if (fds[0].revents) return 0;
+        if (fds[1].revents & (POLLRDHUP | POLLHUP | POLLERR)) return -1;
+        if (fds[1].revents & POLLIN) {
+            char probe;
+            ssize_t got = recv(client, &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (got == 0) return -1;
+            fds[1].events = 0; /* data ahead of our answer: it waits in the socket */
+        }
+    }
 }
 
 static void *serve(void *arg) {
@@ -292,8 +319,9 @@ static void *serve(void *arg) {
         int is_next = strncmp(head, "GET ", 4) == 0 && next != NULL && next < strstr(head, "\r\n");
         struct sink to_rie = {upstream, head, len};
         if (forward_body(down, &to_rie, head, 0, 0) < 0) break;
+        if (await_answer(up, c->client) < 0) break;
         if (read_head(up, head, &len) < 0) break;
-        int status = atoi(head + 9);
+        int status = len > 12 ? atoi(head + 9) : 0;
         int bodiless = is_head || status == 204 || status == 304 || (status >= 100 && status < 200);
         struct sink to_runtime = {c->client, rewritten, rewrite_head(head, len, is_next && status == 200, rewritten)};
         int closed = forward_body(up, &to_runtime, head, 1, bodiless);
@@ -414,12 +442,15 @@ static int front(int argc, char **argv) {
     char **rie_argv = calloc((size_t)argc + 1, sizeof *rie_argv);
     if (!rie_argv) return 1;
     rie_argv[0] = argv[0];
-    int out = 1;
+    int out = 1, seen = 0;
     for (int i = 1; i < argc; i++) {
-        /* `<this binary> exec <bootstrap>`: kept only when the bootstrap can be
-         * started, so that the RIE reports a broken entrypoint in its own words. */
-        if (i + 1 < argc && strcmp(argv[i + 1], "exec") == 0) {
+        /* `<this binary> exec <bootstrap>`, the first such pair (an image's own
+         * command may hold another, e.g. `bundle exec aws_lambda_ric`): kept
+         * only when the bootstrap can be started, so that the RIE reports a
+         * broken entrypoint in its own words. */
+        if (!seen && i + 1 < argc && strcmp(argv[i + 1], "exec") == 0) {
             char path[4096];
+            seen = 1;
             if (i + 2 < argc ? runnable(argv[i + 2], path, sizeof path) == NULL : !default_bootstrap()) {
                 i += 1;
                 continue;
@@ -434,6 +465,14 @@ static int front(int argc, char **argv) {
     sigaction(SIGHUP, &action, NULL);
     sigaction(SIGQUIT, &action, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A stop signal between fork and rie_pid being set would be lost. */
+    sigset_t stops, before;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGHUP);
+    sigaddset(&stops, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &stops, &before);
     pid_t pid = fork();
     if (pid < 0) {
         perror("trace_relay: fork");
@@ -441,13 +480,17 @@ static int front(int argc, char **argv) {
     }
     if (pid == 0) {
         close(runtime.fd);
+        signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &before, NULL); /* the RIE gets the signals it expects */
         execv(rie_argv[0], rie_argv);
         perror("trace_relay: exec the RIE");
         _exit(127);
     }
     rie_pid = pid;
+    sigprocmask(SIG_SETMASK, &before, NULL);
     pthread_t thread;
-    pthread_create(&thread, NULL, accept_loop, &runtime);
+    int failed = pthread_create(&thread, NULL, accept_loop, &runtime);
+    if (failed) fprintf(stderr, "trace_relay: cannot serve the runtime API: %s\n", strerror(failed));
     for (;;) { /* PID 1: reap every orphan; leave when the RIE goes */
         int status;
         pid_t done = waitpid(-1, &status, 0);

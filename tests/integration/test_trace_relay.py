@@ -18,10 +18,11 @@ from pytest_lambda_image.relay import CARRIER_PREFIX, find_relay
 from pytest_lambda_image.rie import rie_arch
 
 FAKE_RIE = r'''
-import json, os
+import json, os, select, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
+HUNG_UP = []
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -30,6 +31,15 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if self.path == "/argv":
+            return self._answer(json.dumps(sys.argv[1:]).encode())
+        if self.path == "/hung-up":
+            return self._answer(json.dumps(HUNG_UP).encode())
+        if self.headers.get("X-Mode") == "hang":  # a /next that waits: does the relay let go with its runtime?
+            readable, _, _ = select.select([self.connection], [], [], 10)
+            HUNG_UP.append(bool(readable) and self.connection.recv(1) == b"")
+            self.close_connection = True
+            return
         body = b'{"n": 1}' if self.path.endswith("/next") else b"x" * 5000
         self.send_response(200)
         self.send_header("Lambda-Runtime-Aws-Request-Id", "req-1")
@@ -43,6 +53,12 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             self.wfile.write(b"0\r\n\r\n")
             return
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _answer(self, body):
+        self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -71,7 +87,7 @@ ThreadingHTTPServer(("127.0.0.1", 9001), Handler).serve_forever()
 '''.replace("CARRIER", CARRIER_PREFIX)
 
 CLIENT = r'''
-import http.client, json, socket
+import http.client, json, socket, time
 
 def get(path, mode=""):
     c = http.client.HTTPConnection("127.0.0.1", 9002, timeout=10)
@@ -106,6 +122,15 @@ for piece in (b"hello ", b"chunked ", b"world"):
 c.send(b"0\r\n\r\n")
 out["chunked_request"] = json.loads(c.getresponse().read())
 
+# A runtime that goes away while its /next waits takes the request with it.
+s = socket.create_connection(("127.0.0.1", 9002), timeout=10)
+s.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\nX-Mode: hang\r\n\r\n")
+time.sleep(0.3)
+s.close()
+time.sleep(0.5)
+out["hung_up"] = json.loads(get("/hung-up")["body"])
+out["argv"] = json.loads(get("/argv")["body"])
+
 print(json.dumps(out), flush=True)
 c = http.client.HTTPConnection("127.0.0.1", 9002, timeout=10)
 c.request("POST", "/quit", body=b"")
@@ -113,6 +138,7 @@ c.getresponse().read()
 '''
 
 TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"
+BOOTSTRAP = ["/relay/trace-relay", "exec", "/bin/true", "bundle", "exec", "aws_lambda_ric", "app.handler"]
 
 
 @pytest.fixture
@@ -123,7 +149,8 @@ def relay_container(lambda_engine, base_image):
     client = lambda_engine.client
     container = client.containers.create(
         base_image.id,
-        entrypoint=["/relay/trace-relay", "front", "/usr/bin/python3", "/relay/fake_rie.py"],
+        # As plan_launch puts it, with an image command that holds an `exec` of its own (bundle exec ...).
+        entrypoint=["/relay/trace-relay", "front", "/usr/bin/python3", "/relay/fake_rie.py", *BOOTSTRAP],
         labels=cleanup.container_labels(),
     )
     cleanup.track(container.id, client)
@@ -168,6 +195,10 @@ def test_the_relay_turns_the_carrier_into_the_trace_header_and_passes_everything
     assert out["expect"]["interim"] == "HTTP/1.1 100 Continue\r\n\r\n"
     assert out["expect"]["final"] == {"expect": None, "length": 2_000_000}
     assert out["chunked_request"] == {"expect": None, "length": len("hello chunked world")}
+
+    assert out["hung_up"] == [True]
+    # Only the relay's own `exec` pair is looked at; the image's command reaches the RIE whole.
+    assert out["argv"] == BOOTSTRAP
 
     # The stand-in RIE exits with 7 after /quit: the relay, PID 1, exits as it did.
     assert relay_container.wait(timeout=30)["StatusCode"] == 7
