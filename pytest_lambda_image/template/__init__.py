@@ -58,16 +58,16 @@ class LambdaTemplate:
         # Attributes and exports cannot be listed up front: accept a resource's
         # attribute, and anything an !ImportValue in the template could name.
         known |= {name for name in values if name.split(".", 1)[0] in resources}
-        if "ImportValue" in str(self.data):
+        if _uses_import_value(self.data):
             known |= {name for name in values if "." not in name}
         return known
 
     @property
     def function_names(self) -> list[str]:
-        return list(function_resources(self.data))
+        return list(function_resources(self.data, self.resolver))
 
     def image_function_names(self) -> list[str]:
-        resources = function_resources(self.data)
+        resources = function_resources(self.data, self.resolver)
         return [name for name, resource in resources.items() if package_type(resource, self.resolver) == "Image"]
 
     def default_function_name(self) -> str:
@@ -88,7 +88,7 @@ class LambdaTemplate:
     def function(self, logical_id: str | None = None) -> TemplateFunction:
         name = logical_id or self.default_function_name()
         if name not in self._functions:
-            if name not in function_resources(self.data):
+            if name not in function_resources(self.data, self.resolver):
                 choices = ", ".join(self.function_names) or "none"
                 raise ConfigError(f"{self.path.name} has no function {name!r} (its functions: {choices})")
             self._functions[name] = read_function(
@@ -134,3 +134,9 @@ class TemplateSource:
         kwargs = {**found.function_fields, **{k: v for k, v in self.explicit.items() if k != "env"}}
         kwargs["env"] = {**dict(found.function_fields.get("env") or {}), **explicit_env}
         return kwargs
+
+
+def _uses_import_value(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "Fn::ImportValue" in value or any(_uses_import_value(item) for item in value.values())
+    return isinstance(value, list) and any(_uses_import_value(item) for item in value)

@@ -40,11 +40,14 @@ class TemplateFunction:
     gateway_routes: tuple[str, ...] = ()
 
 
-def function_resources(template: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+def function_resources(template: Mapping[str, Any], resolver: Resolver | None = None) -> dict[str, Mapping[str, Any]]:
+    """The template's functions; with a resolver, only those whose Condition holds."""
     return {
         name: resource
         for name, resource in (template.get("Resources") or {}).items()
-        if isinstance(resource, dict) and resource.get("Type") in FUNCTION_TYPES
+        if isinstance(resource, dict)
+        and resource.get("Type") in FUNCTION_TYPES
+        and (resolver is None or "Condition" not in resource or resolver.condition(str(resource["Condition"])))
     }
 
 
@@ -72,7 +75,10 @@ def merged_properties(template: Mapping[str, Any], resource: Mapping[str, Any]) 
 
 
 def _merge(base: Any, override: Any) -> Any:
-    if isinstance(base, dict) and isinstance(override, dict) and not _is_intrinsic(override):
+    intrinsic = (isinstance(base, dict) and _is_intrinsic(base)) or (
+        isinstance(override, dict) and _is_intrinsic(override)
+    )
+    if isinstance(base, dict) and isinstance(override, dict) and not intrinsic:  # an intrinsic on either side: no merge
         merged = dict(base)
         for key, value in override.items():
             merged[key] = _merge(base[key], value) if key in base else value
@@ -86,6 +92,10 @@ def _is_intrinsic(value: Mapping[str, Any]) -> bool:
     return len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))
 
 
+def _is_intrinsic_value(value: Any) -> bool:
+    return isinstance(value, dict) and _is_intrinsic(value)
+
+
 def read_function(
     template: Mapping[str, Any],
     logical_id: str,
@@ -96,7 +106,7 @@ def read_function(
 ) -> TemplateFunction:
     """The image function `logical_id`, its values resolved (a .zip function
     too when `build_zip`). `where` names the template in messages."""
-    resource = function_resources(template)[logical_id]
+    resource = function_resources(template, resolver)[logical_id]
     what = f"{where}: function {logical_id}"
     kind = package_type(resource, resolver)
     properties = merged_properties(template, resource)
@@ -179,12 +189,14 @@ def read_function(
 def _environment(properties: Mapping[str, Any], resolver: Resolver) -> tuple[dict[str, str], dict[str, Unresolved]]:
     """Each variable on its own, so one unresolvable value names itself and
     the others are still read (an explicit lambda_env entry may replace it)."""
-    variables = (properties.get("Environment") or {}).get("Variables") or {}
+    environment = properties.get("Environment") or {}
+    if _is_intrinsic_value(environment):  # e.g. Environment: !If [IsProd, {...}, {...}]
+        environment = resolver.resolve(environment)
+    variables = environment.get("Variables") if isinstance(environment, dict) else None
+    if _is_intrinsic_value(variables):
+        variables = resolver.resolve(variables)
     if not isinstance(variables, dict):
-        try:
-            variables = resolver.resolve(variables)
-        except Unresolved:
-            variables = {}
+        variables = {}
     env: dict[str, str] = {}
     unresolved: dict[str, Unresolved] = {}
     for name, raw in variables.items():

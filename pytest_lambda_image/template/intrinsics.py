@@ -162,7 +162,10 @@ class Resolver:
         if name == "Fn::Select":
             if not isinstance(argument, list) or len(argument) != 2:
                 raise _malformed(expression)
-            index, items = int(self.text(argument[0])), self.resolve(argument[1])
+            index_text, items = self.text(argument[0]), self.resolve(argument[1])
+            if not index_text.isdigit():
+                raise ConfigError(f"{expression}: the index {index_text!r} is not a whole number")
+            index = int(index_text)
             if not isinstance(items, list) or not 0 <= index < len(items):
                 raise ConfigError(f"{expression}: index {index} is outside the list")
             return items[index]
@@ -198,12 +201,12 @@ class Resolver:
     def _ref(self, name: str) -> Any:
         if name == "AWS::NoValue":
             return NO_VALUE
+        if name in self._parameters:
+            return self._parameter(name)
         if name in self._values:
             return self._values[name]
         if name in self.pseudo:
             return self.pseudo[name]
-        if name in self._parameters:
-            return self._parameter(name)
         resource = self._resources.get(name)
         if isinstance(resource, dict):
             derived = self._derived(name, "Ref")
@@ -229,10 +232,15 @@ class Resolver:
         return forms[what].format(region=self._region, account=ACCOUNT_ID, name=self.text(name))
 
     def _parameter(self, name: str) -> Any:
+        """A given value (lambda_template_parameters) or the Default, checked
+        and typed alike, as CloudFormation does with --parameter-overrides."""
         spec = self._parameters[name] if isinstance(self._parameters[name], dict) else {}
-        if "Default" not in spec:
+        if name in self._values:
+            value = self._values[name]
+        elif "Default" in spec:
+            value = spec["Default"]
+        else:
             raise Unresolved(f"!Ref {name}", name, "is a parameter without a Default")
-        value = spec["Default"]
         allowed = spec.get("AllowedValues")
         if allowed and str(value) not in [str(item) for item in allowed]:
             raise ConfigError(f"parameter {name} = {value!r} is not one of its AllowedValues {allowed}")

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,23 +158,37 @@ def _content_digest(path: Path) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 digest.update(block)
         return digest.hexdigest()
-    for file in sorted(p for p in path.rglob("*") if p.is_file() or p.is_symlink()):
-        digest.update(f"{file.relative_to(path)}\0{file.lstat().st_mode}\0".encode())
-        digest.update(os.readlink(file).encode() if file.is_symlink() else file.read_bytes())
+    for relative, entry in _entries(path):  # what _as_zip packs
+        digest.update(f"{relative}\0{entry.stat().st_mode}\0".encode())
+        if entry.is_file():
+            digest.update(entry.read_bytes())
     return digest.hexdigest()
 
 
+def _entries(path: Path) -> Iterator[tuple[str, Path]]:
+    """Directories and files under `path`, symbolic links followed (a link
+    back to a directory being walked is not entered again); dangling links
+    are left out."""
+    seen: set[str] = set()
+    for root, directories, files in os.walk(path, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            directories.clear()
+            continue
+        seen.add(real)
+        for name in sorted(directories) + sorted(files):
+            entry = Path(root, name)
+            if entry.exists():
+                yield str(entry.relative_to(path)), entry
+
+
 def _as_zip(path: Path, dest: Path) -> Path:
-    """A directory as a zip with its files' modes (what `sam deploy` would upload)."""
+    """A directory as a zip with its files' modes; symbolic links are
+    followed and their targets' content stored, as SAM packages a directory
+    (a monorepo's `shared -> ../../shared` works)."""
     if path.is_file():
         return path
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_STORED) as archive:
-        for file in sorted(path.rglob("*")):
-            if file.is_symlink():
-                info = zipfile.ZipInfo(str(file.relative_to(path)))
-                info.create_system = 3
-                info.external_attr = file.lstat().st_mode << 16
-                archive.writestr(info, os.readlink(file))
-            elif file.is_file() or file.is_dir():
-                archive.write(file, file.relative_to(path))
+        for relative, entry in _entries(path):
+            archive.write(entry, relative)
     return dest

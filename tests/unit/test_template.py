@@ -491,5 +491,63 @@ def test_a_missing_build_is_reported_only_when_the_template_builds(tmp_path):
         Metadata: {DockerContext: ./nowhere}
     """
     found = LambdaTemplate.load(write(tmp_path, text)).function("Fn")  # fine: --lambda-image may name the image
-    with pytest.raises(ConfigError, match="DockerContext .*nowhere is not a directory"):
+    with pytest.raises(ConfigError, match=r"DockerContext .*nowhere is not a directory"):
         template_image(found, {}, "template.yaml")
+
+
+def test_given_parameter_values_are_typed_and_checked_like_defaults():
+    resolver = Resolver(TEMPLATE, {"Subnets": "x, y", "Stage": "prod"}, "us-east-1")
+    assert resolver.resolve({"Fn::Select": [1, {"Ref": "Subnets"}]}) == "y"
+    assert resolver.resolve({"Fn::If": ["IsProd", "big", "small"]}) == "big"
+    with pytest.raises(ConfigError, match="not one of its AllowedValues"):
+        Resolver(TEMPLATE, {"Stage": "qa"}, "us-east-1").resolve({"Ref": "Stage"})
+    with pytest.raises(ConfigError, match="is not a whole number"):
+        Resolver(TEMPLATE, {}, "us-east-1").resolve({"Fn::Select": ["one", ["a"]]})
+
+
+CONDITIONAL = """
+Parameters:
+  Stage: {Type: String, Default: dev}
+Conditions:
+  IsProd: !Equals [!Ref Stage, prod]
+Globals:
+  Function:
+    Environment: !If [IsProd, {Variables: {MODE: prod}}, {Variables: {MODE: dev}}]
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      PackageType: Image
+      ImageUri: fn:1
+      Environment: {Variables: {OWN: "1"}}
+  ProdOnly:
+    Type: AWS::Serverless::Function
+    Condition: IsProd
+    Properties: {PackageType: Image, ImageUri: fn:1}
+"""
+
+
+def test_intrinsics_around_whole_properties_and_conditional_functions(tmp_path):
+    template = LambdaTemplate.load(write(tmp_path, CONDITIONAL))
+    # SAM: an intrinsic on either side of a Globals merge is not merged; the function's own value wins.
+    assert template.function("Fn").function_fields["env"] == {"OWN": "1"}
+    assert template.function_names == ["Fn"]  # ProdOnly does not exist under Stage=dev
+    assert template.default_function_name() == "Fn"
+    prod = LambdaTemplate.load(write(tmp_path, CONDITIONAL), {"Stage": "prod"})
+    assert prod.function_names == ["Fn", "ProdOnly"]
+    only_globals = CONDITIONAL.replace('      Environment: {Variables: {OWN: "1"}}\n', "")
+    assert LambdaTemplate.load(write(tmp_path, only_globals)).function("Fn").function_fields["env"] == {"MODE": "dev"}
+
+
+def test_a_directory_is_packed_with_its_links_followed(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "util.py").write_text("X = 1\n")
+    path = zip_project(tmp_path)
+    (tmp_path / "fn" / "shared").symlink_to("../shared")  # a monorepo's link out of the function
+    (tmp_path / "fn" / "loop").symlink_to(".")
+    fn = LambdaTemplate.load(path, build_zip=True).function("Fn")
+    context = fn.zip_source.context(tmp_path / "cache")
+    assert (context / "function" / "shared" / "util.py").read_text() == "X = 1\n"
+    (shared / "util.py").write_text("X = 2\n")  # a change behind the link is a change of content
+    assert fn.zip_source.context(tmp_path / "cache") != context
