@@ -504,15 +504,25 @@ def find_secrets(
             if rule.hints_lower:
                 lowered = text.lower() if lowered is None else lowered
             whole_haystack = lowered if rule.hints_lower and isinstance(lowered, str) else text
-            if rule.hints and not any(hint in whole_haystack for hint in rule.hints):
-                continue
+            if rule.hints:
+                for hint in rule.hints:  # a plain loop: this runs per rule per file, tens of thousands of times
+                    if hint in whole_haystack:
+                        break
+                else:
+                    continue
         elif rule.window is None:  # a token format: only where token characters run long enough
             if runs is None:
                 runs = shared["runs"] = _View(text, _run_spans(text))
             view = runs
+            if not view.text:
+                continue  # no run long enough for any token format
             view_haystack = view.lowered if rule.hints_lower else view.text
-            if rule.hints and not any(hint in view_haystack for hint in rule.hints):
-                continue
+            if rule.hints:
+                for hint in rule.hints:
+                    if hint in view_haystack:
+                        break
+                else:
+                    continue
         else:
             if rule.hints_lower and lowered is None:
                 lowered = shared["lowered"] = text.lower()
