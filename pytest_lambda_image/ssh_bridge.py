@@ -26,6 +26,7 @@ CONNECT_TIMEOUT_S = 15
 _PREFIX = "pytest-lambda-ssh-"
 # Multiplexed: one ssh login per session, each further connection is a channel of it.
 CONTROL_PERSIST_S = 30
+ALIVE_INTERVAL_S = 3
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,9 @@ class SshBridge:
     def command(self) -> list[str]:
         control = ["-o", "ControlMaster=auto", "-o", f"ControlPath={self._dir}/control"]
         control += ["-o", f"ControlPersist={CONTROL_PERSIST_S}"]
+        # A host gone silent (unplugged, partitioned) ends the shared login within seconds: the
+        # engine's calls then fail at once instead of each waiting out the client's timeout.
+        control += ["-o", f"ServerAliveInterval={ALIVE_INTERVAL_S}", "-o", "ServerAliveCountMax=2"]
         return [self._ssh, *control, *self.target.ssh_args(), "docker", "system", "dial-stdio"]
 
     def wait_for_error(self, timeout: float = 3.0) -> str | None:

@@ -141,12 +141,22 @@ def test_audit(lambda_audit):
         + """
 
 @pytest.mark.parametrize("n", range(5))
-def test_over_ssh(lambda_function, lambda_image, worker_id, n):
-    import os
-
+def test_over_ssh(lambda_function, n):
     assert lambda_function.invoke({}).json()["env"]["GREETING"] == "over-ssh"
     assert lambda_function.endpoint.startswith("http://10.213.0.2:")
-    with open(os.path.join(os.path.dirname(__file__), f"built-{worker_id}-{n}"), "w") as record:
+"""
+    )
+    (function / "conftest.py").write_text(
+        """
+import os
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def record_build(request, lambda_image, worker_id):
+    name = request.node.name.replace("/", "_")
+    with open(os.path.join(os.path.dirname(__file__), f"built-{worker_id}-{name}"), "w") as record:
         record.write(f"{lambda_image.built} {lambda_image.id}")
 """
     )
@@ -155,15 +165,25 @@ def test_over_ssh(lambda_function, lambda_image, worker_id, n):
         "-n", "4", "--lambda-build-arg=GREETING=over-ssh", timeout=600,
     )  # fmt: skip
     result.assert_outcomes(passed=8)
-    records = [path.read_text().split() for path in function.glob("built-gw*")]
-    assert len(records) == 5 and len({image for _, image in records}) == 1
-    assert sum(built == "True" for built, _ in records) == 1  # one worker built it, the others reused it
+    records = {path.name: path.read_text().split() for path in function.glob("built-gw*")}
+    assert len(records) == 8 and len({image for _, image in records.values()}) == 1
+    builders = {name.split("-")[1] for name, (built, _) in records.items() if built == "True"}
+    assert len(builders) == 1  # one worker built it, the others reused it
+    assert plugin_containers(remote_engine) == []
+
+    # Without BuildKit: the docker SDK uploads the context through ssh itself.
+    result = pytester.runpytest_subprocess(
+        str(function), "--rootdir", str(function), "-c", str(function / "pytest.ini"), "-p", "no:cacheprovider",
+        "-o", "lambda_builder=legacy", "--lambda-build-arg=GREETING=legacy", "-k", "invoke_and_logs", timeout=600,
+    )  # fmt: skip
+    result.assert_outcomes(passed=1, deselected=7)
+    result.stdout.fnmatch_lines(["lambda image: * (built with legacy, * s)"])
     assert plugin_containers(remote_engine) == []
     ssh_failures_say_what_to_check(monkeypatch)
 
     # Last, as it ends the engine (one test: two would each start and stop it).
     monkeypatch.setenv("DOCKER_HOST", remote_engine)
-    failures_say_what_to_check(remote_engine)
+    failures_say_what_to_check(remote_engine, monkeypatch)
 
 
 def killed_session_leaves(function: Path, remote_engine: str) -> list[str]:
@@ -216,9 +236,9 @@ def ssh_failures_say_what_to_check(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", path)
 
 
-def failures_say_what_to_check(remote_engine: str) -> None:
+def failures_say_what_to_check(remote_engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """A published port this machine cannot reach (a firewall that drops),
-    then the engine gone in the middle of a session."""
+    then the engine gone in the middle of a session (reached over tcp:// and ssh://)."""
     engine = DockerEngine.connect()
     assert engine.host_address == remote_engine.split("//")[1].split(":")[0]
     drop = ["-s", "10.213.0.1", "-p", "tcp", "-j", "DROP"]  # what Docker forwards to containers, from here
@@ -234,8 +254,16 @@ def failures_say_what_to_check(remote_engine: str) -> None:
     assert plugin_containers(remote_engine) == []
 
     function = LambdaFunction(BASE_IMAGE, engine=engine, handler="nothing.here").start()
-    subprocess.run([str(SCRIPT), "cut"], check=True, capture_output=True)
+    with monkeypatch.context() as over_ssh:
+        over_ssh.setenv("DOCKER_HOST", SSH_HOST)
+        ssh_engine = DockerEngine.connect()
+        ssh_function = LambdaFunction(BASE_IMAGE, engine=ssh_engine, handler="nothing.here").start()
+        subprocess.run([str(SCRIPT), "cut"], check=True, capture_output=True)
+        with pytest.raises(InvokeError, match=rf"the Docker engine at {SSH_HOST} does not answer"):
+            ssh_function.invoke({}, timeout=3)  # the host is gone: its sshd does not answer either
     with pytest.raises(InvokeError, match=rf"the Docker engine at {remote_engine} does not answer"):
         function.invoke({}, timeout=3)  # the host is gone: nothing refuses, nothing answers
-    function.stop()
+    for each in (function, ssh_function):
+        each.stop()
     engine.close()
+    ssh_engine.close()
