@@ -27,9 +27,15 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cache import cache_dir
 from .errors import ConfigError, LambdaImageError
+
+if TYPE_CHECKING:
+    from .engine import DockerEngine
+    from .function import LambdaFunction, StartAddition
+    from .image import LambdaImage
 
 PYTHON_PORT = 5678  # debugpy's customary port, inside the container
 NODE_PORT = 9229  # the inspector's
@@ -47,9 +53,25 @@ _WAIT_IN_CONTAINER = "PYTEST_LAMBDA_DEBUG_WAIT_S"
 _SKIPPED_SUFFIXES = (".pdb", ".dll", ".exe", ".dylib", ".so", ".c", ".cpp", ".h", ".hpp", ".pyx", ".pxd", ".lib")
 KINDS = ("python", "node")
 
-# Announces where to attach; plugin.py points it at pytest's terminal,
-# past output capture, so the line shows while the run waits.
-announce: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+# Where to attach is announced here; the plugin points it at pytest's
+# terminal, past output capture, so the line shows while the run waits.
+_announcers: list[Callable[[str], None]] = [_to_stderr]
+
+
+def set_announcer(announce: Callable[[str], None]) -> Callable[[], None]:
+    """Announce through `announce` until the returned undo is called."""
+    _announcers.append(announce)
+    return lambda: _announcers.remove(announce)
+
+
+def announce(line: str) -> None:
+    _announcers[-1](line)
+
 
 _WRAPPER = """#!/bin/sh
 # pytest-lambda-image: start the runtime under debugpy (sitecustomize.py
@@ -132,6 +154,14 @@ class DebugPlan:
     archive: bytes | None = None  # put into DEBUG_DIR before the container starts
 
     def attach_message(self, function_name: str, host: str, port: int) -> str:
+        exposed = (
+            ""
+            if host in ("127.0.0.1", "localhost", "::1")
+            else f" (published on every interface of {host}: whoever reaches it can run code in the function)"
+        )
+        return self._how_to_attach(function_name, host, port) + exposed
+
+    def _how_to_attach(self, function_name: str, host: str, port: int) -> str:
         if self.kind == "python":
             return (
                 f"lambda debug: {function_name} waits up to {self.wait_s:.0f} s at its first invoke for a debugger "
@@ -285,3 +315,53 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.uid, info.gid = len(data), mode, 0, 0
     tar.addfile(info, io.BytesIO(data))
+
+
+def attach(function: LambdaFunction, setting: str | bool | None = None) -> LambdaFunction:
+    """Start `function` ready for a debugger: `setting` (auto, python or
+    node, optionally `:PORT` on the host) or its config's `debug`. The
+    plugin's fixtures call this for lambda_debug, --lambda-debug and the
+    marker's debug=."""
+    if setting is not None:
+        function.config = function.config.replace(debug=setting)
+    return function.with_addition("debug", _addition)
+
+
+def address(function: LambdaFunction) -> tuple[str, int] | None:
+    """Where a debugger attaches to the started `function` (None: not debugging)."""
+    if not function.config.debug:
+        return None
+    for port in (PYTHON_PORT, NODE_PORT):
+        found = function.published_address(port)
+        if found is not None:
+            return found
+    return None
+
+
+def _addition(function: LambdaFunction, engine: DockerEngine, image: LambdaImage) -> StartAddition:
+    from .function import StartAddition, image_has_file
+
+    if not function.config.debug:
+        return StartAddition()
+    debugging = plan(
+        function.config.debug,
+        image_name=image.ref,
+        image_env=image.env,
+        function_env=function.environment(),
+        has_file=lambda path: image_has_file(engine, image, path),
+    )
+
+    def started(started_function: LambdaFunction) -> None:
+        found = started_function.published_address(debugging.container_port)
+        if found is None:
+            raise LambdaImageError(f"{started_function.function_name}: Docker did not publish the debugger's port")
+        announce(debugging.attach_message(started_function.function_name, *found))
+
+    return StartAddition(
+        env=debugging.env,
+        ports={debugging.container_port: debugging.host_port},
+        volume=DEBUG_DIR if debugging.archive is not None else None,
+        archive=debugging.archive,
+        invoke_timeout_s=DEBUG_TIMEOUT_S,
+        started=started,
+    )

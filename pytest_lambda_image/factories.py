@@ -206,6 +206,10 @@ class FunctionPlan:
 
     def make(self, engine: DockerEngine, pull: PullPolicy) -> LambdaFunction:
         function = LambdaFunction(self.image, self.config, engine=engine, pull=pull)
+        if self.config.debug:
+            from .debug import attach
+
+            attach(function)
         if self.network:
             function.with_kwargs(network=self.network)
         return function

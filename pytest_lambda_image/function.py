@@ -12,6 +12,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import docker.errors
@@ -20,10 +21,17 @@ import requests
 from testcontainers.core.container import DockerContainer
 from typing_extensions import Self
 
-from . import cleanup, debug
+from . import cleanup
 from .container_api import ContainerApi
 from .engine import DockerEngine, describe_docker_host, docker_errors, short_reason
-from .errors import FunctionStartError, InvokeError, LambdaImageError, RequestEntityTooLarge, RieNotFoundError
+from .errors import (
+    ConfigError,
+    FunctionStartError,
+    InvokeError,
+    LambdaImageError,
+    RequestEntityTooLarge,
+    RieNotFoundError,
+)
 from .image import LambdaImage, get_image
 from .invocation import Invocation, error_document
 from .invoke_http import InvokeConnection, InvokeConnectionError, InvokeTimeout
@@ -44,6 +52,26 @@ GATE_RETRY_S = 2.0  # how long an invoke the RIE turns away while it resets is s
 CONNECT_TIMEOUT_S = 10.0
 UNREACHABLE_AFTER_S = 5.0  # connects to the published port that time out this long: give up with the reason
 _has_file_cache: dict[tuple[str, str], bool] = {}
+
+
+@dataclass(frozen=True)
+class StartAddition:
+    """What a capability above this module (the debugger) adds to a
+    function's container when it starts: variables, container ports to
+    publish (with a fixed host port, or None), a volume with files copied in
+    before the start (the root filesystem is read-only), the invoke timeout
+    to allow, and a call once the function listens."""
+
+    env: Mapping[str, str] = field(default_factory=dict)
+    ports: Mapping[int, int | None] = field(default_factory=dict)
+    volume: str | None = None
+    archive: bytes | None = None  # a tar, put into `volume`
+    invoke_timeout_s: int | None = None
+    started: Callable[[LambdaFunction], None] | None = None
+
+
+# Called at start with the function, its engine and its image.
+AdditionProvider = Callable[["LambdaFunction", DockerEngine, LambdaImage], StartAddition]
 
 
 # exec and get_container_info return docker's own types (testcontainers' differ by version).
@@ -97,9 +125,9 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         self._memory_limit: int | None = None
         self._oom_failcnt = 0
         self._invokes = 0  # the number of the last invoke sent
-        self._debug: debug.DebugPlan | None = None
+        self._providers: dict[str, AdditionProvider] = {}  # by capability: "debug"
+        self._additions: list[StartAddition] = []
         self._relayed = False  # the trace relay runs in front of the runtime
-        self.debug_address: tuple[str, int] | None = None  # where a debugger attaches (config.debug)
 
     # -- fluent settings (validated at once) ----------------------------------
     def with_handler(self, handler: str) -> Self:
@@ -127,11 +155,18 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         self.config = self.config.replace(fidelity=enabled)
         return self
 
-    def with_debug(self, setting: str | bool = "auto") -> Self:
-        """Start ready for a debugger to attach (auto, python or node,
-        optionally `:PORT` for the host port); False: no debugger."""
-        self.config = self.config.replace(debug=setting)
+    def with_addition(self, name: str, provider: AdditionProvider) -> Self:
+        """Let a capability (`name`, e.g. "debug") add to the container at
+        start (StartAddition); pytest_lambda_image.debug.attach uses it."""
+        self._providers[name] = provider
         return self
+
+    def published_address(self, container_port: int) -> tuple[str, int] | None:
+        """Where this machine reaches a container port published by an addition."""
+        if self._container is None or self._engine is None:
+            return None
+        published = self._container.ports.get(f"{container_port}/tcp")
+        return (self._engine.host_address, int(published[0]["HostPort"])) if published else None
 
     def with_aws_credentials(self, enabled: bool = True) -> Self:
         """Pass the host's AWS credentials into the container (off by default)."""
@@ -156,8 +191,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         """The variables the container gets on top of the image's own."""
         image_env = self.lambda_image.env if self.lambda_image is not None else {}
         env = lambda_environment(self.config, self.function_name, image_env)
-        if self._debug is not None:
-            env.update(self._debug.env)
+        for addition in self._additions:
+            env.update(addition.env)
         return env
 
     # -- lifecycle --------------------------------------------------------------
@@ -171,7 +206,13 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         rie_in_container, rie_binary = _choose_rie(engine, image, self.config.rie_path)
         relay_binary = find_relay(rie_arch(image.architecture))  # the invoke's trace id, to the runtime
         self._relayed = relay_binary is not None
-        self._debug = self._plan_debug(engine, image) if self.config.debug else None
+        if self.config.debug and "debug" not in self._providers:
+            raise ConfigError(
+                f"{self.function_name}: debug={self.config.debug!r} needs the debugger attached: "
+                "pytest_lambda_image.debug.attach(function) (the plugin's fixtures and markers do it)"
+            )
+        self._additions = []  # a provider may ask for environment(): not with the last start's additions
+        self._additions = [provider(self, engine, image) for provider in self._providers.values()]
         # ImageConfig (config.entrypoint/command) replaces the image's own, as on
         # Lambda; a testcontainers-style with_command() is the test's explicit word.
         command = self._command_override if self._command_override is not None else self.config.command
@@ -205,14 +246,12 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         kwargs.update(self._create_kwargs)  # with_kwargs wins: the user asked for it
         if self._network_name is not None:
             kwargs.setdefault("network", self._network_name)
-        debug_ports: dict[str, Any] = {}
-        if self._debug is not None:
-            if self._debug.archive is not None:  # copied in: remote engines cannot mount this machine's files
-                mounts.append(docker.types.Mount(debug.DEBUG_DIR, None, type="volume"))
-            fixed = self._debug.host_port
-            debug_ports[f"{self._debug.container_port}/tcp"] = (
-                (binding[0] if binding else "0.0.0.0", fixed) if fixed else binding
-            )
+        addition_ports: dict[str, Any] = {}
+        for addition in self._additions:
+            if addition.volume is not None:  # files copied in: remote engines cannot mount this machine's
+                mounts.append(docker.types.Mount(addition.volume, None, type="volume"))
+            for port, fixed in addition.ports.items():
+                addition_ports[f"{port}/tcp"] = (binding[0] if binding else "0.0.0.0", fixed) if fixed else binding
         if mounts:
             kwargs["mounts"] = [*kwargs.get("mounts", []), *mounts]
         self._memory_limit = self.config.memory_size * 1024 * 1024 if "mem_limit" in kwargs else None
@@ -222,7 +261,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             entrypoint=launch.entrypoint,
             command=launch.command,
             environment=self.environment(),
-            ports={f"{RIE_PORT}/tcp": binding, **self._published(binding), **debug_ports},
+            ports={f"{RIE_PORT}/tcp": binding, **self._published(binding), **addition_ports},
             volumes=volumes,
             tmpfs=tmpfs or None,
             labels=cleanup.container_labels({**self.config.labels, "pytest-lambda-image.image": image.ref}),
@@ -246,9 +285,10 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
                 self._set_aliases(engine, kwargs["network"])
             if helpers and not engine.shares_filesystem:
                 _copy_helpers(self._container, helpers)
-            if self._debug is not None and self._debug.archive is not None:
-                with docker_errors("copying the debugger into the container"):
-                    self._container.put_archive(debug.DEBUG_DIR, self._debug.archive)
+            for addition in self._additions:
+                if addition.volume is not None and addition.archive is not None:
+                    with docker_errors(f"copying files into {addition.volume} of the container"):
+                        self._container.put_archive(addition.volume, addition.archive)
             with docker_errors(f"starting {image.ref}"):
                 self._container.start()
                 self._container.reload()
@@ -263,30 +303,13 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             self.endpoint = f"http://{engine.host_address}:{port}"
             self._http = InvokeConnection(engine.host_address, port, CONNECT_TIMEOUT_S)
             self._wait_until_listening()
-            if self._debug is not None:
-                self._announce_debugger(engine)
+            for addition in self._additions:
+                if addition.started is not None:
+                    addition.started(self)
         except BaseException:
             self.stop()
             raise
         return self
-
-    def _plan_debug(self, engine: DockerEngine, image: LambdaImage) -> debug.DebugPlan:
-        assert self.config.debug is not None
-        return debug.plan(
-            self.config.debug,
-            image_name=image.ref,
-            image_env=image.env,
-            function_env=lambda_environment(self.config, self.function_name, image.env),
-            has_file=lambda path: image_has_file(engine, image, path),
-        )
-
-    def _announce_debugger(self, engine: DockerEngine) -> None:
-        assert self._debug is not None and self._container is not None
-        published = self._container.ports.get(f"{self._debug.container_port}/tcp")
-        if not published:
-            raise FunctionStartError(f"{self.function_name}: Docker did not publish the debugger's port")
-        self.debug_address = (engine.host_address, int(published[0]["HostPort"]))
-        debug.announce(self._debug.attach_message(self.function_name, *self.debug_address))
 
     def _published(self, binding: Any) -> dict[str, Any]:
         """with_bind_ports / with_exposed_ports: on the same interface as the RIE's port."""
@@ -447,7 +470,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             if self._gone:
                 raise InvokeError(self._gone)
             raise FunctionStartError("the function is not started: call start() or use it as a context manager")
-        function_timeout = debug.DEBUG_TIMEOUT_S if self._debug is not None else self.config.timeout
+        function_timeout = max([self.config.timeout, *(a.invoke_timeout_s or 0 for a in self._additions)])
         read_timeout = timeout if timeout is not None else function_timeout + 30
         with self._lock:
             # Another thread's invoke may have removed the container while this one waited.

@@ -174,7 +174,7 @@ def _announce_past_capture(config: pytest.Config) -> None:
         with capture.global_and_fixture_disabled():
             reporter.write_line(line, yellow=True)
 
-    debug.announce = announce
+    config.add_cleanup(debug.set_announcer(announce))
 
 
 def session_image(config: pytest.Config) -> LambdaImage:

@@ -13,13 +13,22 @@ import time
 
 import pytest
 
-from pytest_lambda_image import LambdaFunction
-from pytest_lambda_image.debug import WAIT_ENV
+from pytest_lambda_image import ConfigError, LambdaFunction
+from pytest_lambda_image.debug import WAIT_ENV, address, attach, set_announcer
 
 from .cdp import CdpClient
 from .dap import DapClient
 
 ECHO_FIRST_LINE = 11  # tests/images/python-fn/handlers.py: `WARM["invocations"] += 1` in echo()
+
+
+@pytest.fixture
+def announced():
+    """What the debugger announces (where to attach), instead of stderr."""
+    lines: list[str] = []
+    undo = set_announcer(lines.append)
+    yield lines
+    undo()
 
 
 def invoke_in_thread(function: LambdaFunction, event: dict) -> tuple[threading.Thread, dict]:
@@ -36,26 +45,24 @@ def invoke_in_thread(function: LambdaFunction, event: dict) -> tuple[threading.T
     return thread, result
 
 
-def test_debugpy_attaches_stops_at_a_breakpoint_and_reads_a_local(python_image, lambda_engine, monkeypatch):
+def test_debugpy_attaches_stops_at_a_breakpoint_and_reads_a_local(python_image, lambda_engine, monkeypatch, announced):
     monkeypatch.setenv(WAIT_ENV, "60")
-    announced: list[str] = []
-    monkeypatch.setattr("pytest_lambda_image.debug.announce", announced.append)
     # timeout=1: a function paused at a breakpoint must not time out
-    function = LambdaFunction(python_image, engine=lambda_engine, handler="handlers.echo", timeout=1, debug="python")
+    function = attach(LambdaFunction(python_image, engine=lambda_engine, handler="handlers.echo", timeout=1), "python")
     with function:
-        host, port = function.debug_address
+        host, port = address(function)
         assert announced and f"{host}:{port}" in announced[0] and "VS Code" in announced[0]
         thread, result = invoke_in_thread(function, {"order": 41})  # the runtime starts: debugpy waits for us
         dap = DapClient(host, port)
         try:
-            attach = dap.send("attach", justMyCode=True)
+            attaching = dap.send("attach", justMyCode=True)
             dap.event("initialized")
             breakpoints = dap.request(
                 "setBreakpoints", source={"path": "/var/task/handlers.py"}, breakpoints=[{"line": ECHO_FIRST_LINE}]
             )
             assert breakpoints["body"]["breakpoints"][0]["verified"]
             dap.request("configurationDone")
-            dap.response(attach)
+            dap.response(attaching)
 
             stopped = dap.event("stopped")
             assert stopped["body"]["reason"] == "breakpoint"
@@ -85,10 +92,9 @@ def test_debugpy_attaches_stops_at_a_breakpoint_and_reads_a_local(python_image, 
 
 
 def test_without_a_debugger_the_runtime_runs_on_after_the_wait_and_the_images_wrapper_still_runs(
-    python_image, lambda_engine, monkeypatch
+    python_image, lambda_engine, monkeypatch, announced
 ):
     monkeypatch.setenv(WAIT_ENV, "1")
-    monkeypatch.setattr("pytest_lambda_image.debug.announce", lambda line: None)
     function = LambdaFunction(
         python_image,
         engine=lambda_engine,
@@ -96,7 +102,7 @@ def test_without_a_debugger_the_runtime_runs_on_after_the_wait_and_the_images_wr
         env={"AWS_LAMBDA_EXEC_WRAPPER": "/opt/wrapper.sh"},
         debug=True,
     )
-    with function:
+    with attach(function):
         invocation = function.invoke({})
         assert invocation.ok, invocation.payload
         env = invocation.json()["env"]
@@ -114,7 +120,9 @@ def test_a_marker_starts_the_function_for_a_debugger(pytester, python_image, mon
 
         @pytest.mark.lambda_function({python_image.ref!r}, handler="handlers.echo", debug="python")
         def test_it(lambda_function):
-            assert lambda_function.debug_address is not None
+            from pytest_lambda_image.debug import address
+
+            assert address(lambda_function) is not None
             assert lambda_function.invoke({{}}).ok
         """
     )
@@ -123,10 +131,10 @@ def test_a_marker_starts_the_function_for_a_debugger(pytester, python_image, mon
     result.stdout.fnmatch_lines(["*lambda debug: * waits up to 1 s at its first invoke for a debugger on 127.0.0.1:*"])
 
 
-def test_node_inspector_listens_and_stops_at_a_breakpoint(node_image, lambda_engine, monkeypatch):
-    monkeypatch.setattr("pytest_lambda_image.debug.announce", lambda line: None)
-    with LambdaFunction(node_image, engine=lambda_engine, handler="index.echo", timeout=1, debug="node") as function:
-        host, port = function.debug_address
+def test_node_inspector_listens_and_stops_at_a_breakpoint(node_image, lambda_engine, announced):
+    function = LambdaFunction(node_image, engine=lambda_engine, handler="index.echo", timeout=1)
+    with attach(function, "node"):
+        host, port = address(function)
         first = function.invoke({})  # the runtime, and its inspector, start at the first invoke
         assert first.ok, first.payload
         assert f"--inspect=0.0.0.0:{9229}" in first.json()["env"]["NODE_OPTIONS"]
@@ -166,9 +174,12 @@ def test_node_inspector_listens_and_stops_at_a_breakpoint(node_image, lambda_eng
 
 
 def test_debug_for_a_runtime_it_cannot_tell_fails_with_one_line(scratch_image, lambda_engine):
-    from pytest_lambda_image import ConfigError
-
     with pytest.raises(ConfigError, match="set lambda_debug = python or node"):
+        attach(LambdaFunction(scratch_image, engine=lambda_engine, debug=True)).start()
+
+
+def test_a_debug_setting_without_the_debugger_attached_is_one_line(scratch_image, lambda_engine):
+    with pytest.raises(ConfigError, match=r"needs the debugger attached: pytest_lambda_image\.debug\.attach"):
         LambdaFunction(scratch_image, engine=lambda_engine, debug=True).start()
 
 
@@ -178,8 +189,10 @@ def test_the_cli_option_starts_every_function_for_a_debugger(pytester, python_im
     pytester.makepyfile(
         """
         def test_it(lambda_function, lambda_settings):
+            from pytest_lambda_image.debug import address
+
             assert lambda_settings.function.debug == "python"
-            assert lambda_function.debug_address is not None
+            assert address(lambda_function) is not None
             assert lambda_function.invoke({}).json()["env"]["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "43200"
         """
     )

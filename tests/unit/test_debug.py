@@ -126,3 +126,9 @@ def test_the_attach_message_names_the_address_and_the_clients():
     assert "127.0.0.1:40001" in python and "VS Code" in python and "PyCharm" in python
     node = debug.DebugPlan("node", 9229, None, 300).attach_message("fn", "127.0.0.1", 40002)
     assert "127.0.0.1:40002" in node and "chrome://inspect" in node
+
+
+def test_a_port_off_this_machine_is_called_out():
+    plan = debug.DebugPlan("python", 5678, None, 300)
+    assert "published on every interface of 10.213.0.2" in plan.attach_message("fn", "10.213.0.2", 40001)
+    assert "published on every interface" not in plan.attach_message("fn", "127.0.0.1", 40001)
