@@ -37,8 +37,8 @@ from .invocation import Invocation, error_document
 from .invoke_http import InvokeConnection, InvokeConnectionError, InvokeTimeout
 from .logs import LogCollector
 from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
-from .relay import CARRIER_HEADER, CARRIER_PREFIX, RELAY_MOUNT_POINT, find_relay
-from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, find_rie, plan_launch, rie_arch
+from .relay import CARRIER_HEADER, CARRIER_PREFIX, RELAY_MOUNT_POINT, find_relay, launch_through_relay
+from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, bootstrap_command, find_rie, plan_launch, rie_arch
 from .sandbox import lambda_environment, sandbox_options
 from .settings import FunctionConfig, PullPolicy
 from .tracing import TRACE_HEADER, new_trace_id, normalize_trace_id
@@ -216,14 +216,15 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         # ImageConfig (config.entrypoint/command) replaces the image's own, as on
         # Lambda; a testcontainers-style with_command() is the test's explicit word.
         command = self._command_override if self._command_override is not None else self.config.command
-        launch = plan_launch(
-            self.config.entrypoint if self.config.entrypoint is not None else image.entrypoint,
-            command if command is not None else image.cmd,
-            rie=rie_in_container,
-            handler=self.config.handler,
-            rie_flags=RIE_LOG_FLAGS,
-            relay=RELAY_MOUNT_POINT if relay_binary is not None else None,
-        )
+        entrypoint = self.config.entrypoint if self.config.entrypoint is not None else image.entrypoint
+        cmd = command if command is not None else image.cmd
+        if relay_binary is not None:
+            bootstrap = bootstrap_command(entrypoint, cmd, self.config.handler)
+            launch = launch_through_relay(rie_in_container, RIE_LOG_FLAGS, bootstrap)
+        else:
+            launch = plan_launch(
+                entrypoint, cmd, rie=rie_in_container, handler=self.config.handler, rie_flags=RIE_LOG_FLAGS
+            )
         volumes = {host: dict(mount) for host, mount in self._mounts.items()}
         mounts = []
         helpers = {RIE_MOUNT_POINT: rie_binary, RELAY_MOUNT_POINT: relay_binary}

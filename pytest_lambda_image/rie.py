@@ -117,22 +117,24 @@ def plan_launch(
     rie: str = RIE_MOUNT_POINT,
     handler: str | None = None,
     rie_flags: Sequence[str] = (),
-    relay: str | None = None,
 ) -> Launch:
     """Every image runs as `<rie> [flags] <ENTRYPOINT...> <CMD...>`, as Lambda
     runs it behind its own runtime API; `rie` is where the RIE is inside the
     container (the host's, mounted, or an AWS base image's own). No derived
     image and no shell needed. An AWS base image's /lambda-entrypoint.sh sees
     AWS_LAMBDA_RUNTIME_API set by the RIE in front and starts the runtime
-    directly. An ENTRYPOINT that itself starts the RIE loses that word (two
-    RIEs would fight over port 8080). A handler override replaces CMD, which
-    is where Lambda takes an image function's handler from. With a trace
-    `relay` (relay/trace_relay.c) the relay is PID 1 and runs the RIE, and
-    the RIE starts the bootstrap through it."""
+    directly."""
+    return Launch(entrypoint=[rie], command=[*rie_flags, *bootstrap_command(image_entrypoint, image_cmd, handler)])
+
+
+def bootstrap_command(
+    image_entrypoint: Sequence[str] | None, image_cmd: Sequence[str] | None, handler: str | None = None
+) -> list[str]:
+    """What the RIE starts as the runtime: ENTRYPOINT and CMD. An ENTRYPOINT
+    that itself starts the RIE loses that word (two RIEs would fight over
+    port 8080). A handler override replaces CMD, which is where Lambda takes
+    an image function's handler from."""
     entrypoint = list(image_entrypoint or [])
     if entrypoint and os.path.basename(entrypoint[0]).startswith("aws-lambda-rie"):
         entrypoint = entrypoint[1:]
-    cmd = [handler] if handler else list(image_cmd or [])
-    if relay:
-        return Launch(entrypoint=[relay], command=["front", rie, *rie_flags, relay, "exec", *entrypoint, *cmd])
-    return Launch(entrypoint=[rie], command=[*rie_flags, *entrypoint, *cmd])
+    return [*entrypoint, *([handler] if handler else list(image_cmd or []))]

@@ -99,6 +99,12 @@ def _member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, zip_path: Path, rol
         raise ConfigError(f"{where} has an absolute path: rebuild the zip with paths relative to its root")
     if ".." in parts:
         raise ConfigError(f"{where} climbs out of the zip with '..': rebuild the zip without it")
+    if "\\" in name:
+        # Lambda (Linux) takes a backslash as part of the file name: `pkg\app.py` is no pkg/app.py there.
+        raise ConfigError(
+            f"{where} separates directories with backslashes (an old Windows tool wrote it), which Lambda keeps "
+            "in the file name: rebuild the zip with a tool that writes / (zip, 7-Zip, PowerShell 7, Python)"
+        )
     rel = posixpath.normpath("/".join(p for p in parts if p not in ("", ".")) or ".")
     unix = info.external_attr >> 16 if info.create_system == 3 else 0
     kind = "dir" if info.is_dir() else "symlink" if stat.S_ISLNK(unix) else "file"

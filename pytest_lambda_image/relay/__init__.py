@@ -26,9 +26,12 @@ import subprocess
 import sys
 import tempfile
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..cache import cache_dir
+from ..errors import ConfigError
+from ..rie import Launch
 
 RELAY_MOUNT_POINT = "/aws-lambda/trace-relay"
 CARRIER_HEADER = "X-Amz-Tenant-Id"
@@ -65,6 +68,15 @@ def compilers(arch: str) -> list[list[str]]:
     return found
 
 
+def launch_through_relay(rie: str, rie_flags: Sequence[str], bootstrap: Sequence[str]) -> Launch:
+    """The relay is PID 1 and runs the RIE (`front`); the RIE starts the
+    bootstrap through it (`exec`), so the runtime's Runtime API is the relay."""
+    return Launch(
+        entrypoint=[RELAY_MOUNT_POINT],
+        command=["front", rie, *rie_flags, RELAY_MOUNT_POINT, "exec", *bootstrap],
+    )
+
+
 def disabled() -> bool:
     return os.environ.get(RELAY_ENV, "").strip().lower() in ("0", "false", "off", "no")
 
@@ -76,6 +88,10 @@ def find_relay(arch: str) -> Path | None:
         return None
     explicit = os.environ.get(RELAY_ENV, "").strip()
     if explicit and explicit.lower() not in ("1", "true", "on", "yes"):
+        if not Path(explicit).is_file():  # Docker would create a root-owned directory there
+            raise ConfigError(
+                f"{RELAY_ENV}={explicit} is not a file: name a built trace relay, or set it to 0 to run without one"
+            )
         return Path(explicit)
     if arch not in _found:
         _found[arch] = _build(arch)

@@ -1,13 +1,17 @@
 from pathlib import Path
 
-from pytest_lambda_image import relay
-from pytest_lambda_image.rie import plan_launch
+import pytest
+
+from pytest_lambda_image import ConfigError, relay
+from pytest_lambda_image.rie import bootstrap_command, plan_launch
 
 
 def test_with_the_relay_it_runs_the_rie_and_the_rie_starts_the_bootstrap_through_it():
-    launch = plan_launch(["/lambda-entrypoint.sh"], ["app.handler"], rie="/rie", rie_flags=["-v"], relay="/relay")
-    assert launch.entrypoint == ["/relay"]
-    assert launch.command == ["front", "/rie", "-v", "/relay", "exec", "/lambda-entrypoint.sh", "app.handler"]
+    bootstrap = bootstrap_command(["/lambda-entrypoint.sh"], ["app.handler"])
+    launch = relay.launch_through_relay("/rie", ["-v"], bootstrap)
+    at = relay.RELAY_MOUNT_POINT
+    assert launch.entrypoint == [at]
+    assert launch.command == ["front", "/rie", "-v", at, "exec", "/lambda-entrypoint.sh", "app.handler"]
 
 
 def test_without_the_relay_the_rie_starts_the_bootstrap_itself():
@@ -19,6 +23,9 @@ def test_the_relay_can_be_turned_off_or_given(monkeypatch, tmp_path):
     monkeypatch.setenv(relay.RELAY_ENV, "off")
     assert relay.find_relay("x86_64") is None
     monkeypatch.setenv(relay.RELAY_ENV, str(tmp_path / "built"))
+    with pytest.raises(ConfigError, match="is not a file: name a built trace relay"):
+        relay.find_relay("x86_64")
+    (tmp_path / "built").write_bytes(b"\x7fELF")
     assert relay.find_relay("x86_64") == tmp_path / "built"
 
 

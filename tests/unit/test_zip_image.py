@@ -90,6 +90,7 @@ def test_rerun_replaces_its_own_output_and_refuses_other_directories(tmp_path):
         ("python/../../x.py", "climbs out of the zip with '..'"),
         ("C:\\temp\\x.py", "has an absolute path"),
         ("..\\x.py", "climbs out of the zip with '..'"),
+        ("pkg\\app.py", "separates directories with backslashes"),
     ],
 )
 def test_zip_slip_is_refused_before_anything_is_written(tmp_path, name, message):
