@@ -17,6 +17,7 @@ import docker
 import pytest
 
 from pytest_lambda_image import DockerEngine, DockerUnavailableError, FunctionStartError, InvokeError, LambdaFunction
+from pytest_lambda_image.ssh_bridge import SshBridge
 
 from ..conftest import BASE_IMAGE, EXAMPLES, IMAGES
 
@@ -179,6 +180,8 @@ def record_build(request, lambda_image, worker_id):
     result.assert_outcomes(passed=1, deselected=7)
     result.stdout.fnmatch_lines(["lambda image: * (built with legacy, * s)"])
     assert plugin_containers(remote_engine) == []
+    without_a_socket_forward(monkeypatch)
+    assert plugin_containers(remote_engine) == []
     ssh_failures_say_what_to_check(monkeypatch)
 
     # Last, as it ends the engine (one test: two would each start and stop it).
@@ -221,6 +224,20 @@ def test_hold(lambda_function):
         return [item["Names"][0] for item in found]
     finally:
         client.close()
+
+
+def without_a_socket_forward(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host whose docker CLI names no unix socket to forward to: each
+    connection runs `docker system dial-stdio` there, as the docker CLI does."""
+    with monkeypatch.context() as patch:
+        patch.setattr(SshBridge, "_remote_socket", lambda self: None)
+        engine = DockerEngine.connect()
+        try:
+            function = LambdaFunction(BASE_IMAGE, engine=engine, handler="nothing.here", start_timeout=60)
+            assert function.start().invoke({}).error_type == "Runtime.ImportModuleError"  # the runtime answered
+            function.stop()
+        finally:
+            engine.close()
 
 
 def ssh_failures_say_what_to_check(monkeypatch: pytest.MonkeyPatch) -> None:
