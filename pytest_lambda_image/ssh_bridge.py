@@ -169,12 +169,14 @@ class SshBridge:
         return endpoint[len("unix://") :] if answer.returncode == 0 and endpoint.startswith("unix:///") else None
 
     def _start_forward(self, remote: str) -> bool:
-        command = [self._ssh, "-N", "-o", "ExitOnForwardFailure=yes", *self._alive()]
-        command += ["-L", f"{self.socket_path}:{remote}", *self.target.ssh_args()]
+        command = [self._ssh, "-o", "ExitOnForwardFailure=yes", *self._alive()]
+        # `cat` there ends with our end of its stdin: when this process dies, even by kill -9,
+        # the login ends too instead of holding the forward open for nobody.
+        command += ["-L", f"{self.socket_path}:{remote}", *self.target.ssh_args(), "cat"]
         try:
             process = subprocess.Popen(
                 command,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 start_new_session=True,  # a Ctrl-C at the terminal must not cut the session's teardown off

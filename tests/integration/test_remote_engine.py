@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -131,7 +132,7 @@ def test_audit(lambda_audit):
     assert ssh.returncode == 0, ssh.stderr
     monkeypatch.setenv("PATH", f"{ssh.stdout.strip()}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("DOCKER_HOST", SSH_HOST)
-    leaked = killed_session_leaves(function, remote_engine)
+    killed, leaked = killed_session_leaves(function, remote_engine)
     assert leaked and set(leaked) <= set(plugin_containers(remote_engine))
 
     # The next session reaps them (the killed pytest ran here: its pid is checked here, not on the
@@ -171,6 +172,13 @@ def record_build(request, lambda_image, worker_id):
     builders = {name.split("-")[1] for name, (built, _) in records.items() if built == "True"}
     assert len(builders) == 1  # one worker built it, the others reused it
     assert plugin_containers(remote_engine) == []
+    # The killed session's ssh login ends once nothing of it is left there (its log streams held
+    # it open), and its socket directory is gone.
+    deadline = time.monotonic() + 30
+    while any(f"pytest-lambda-ssh-{killed}-".encode() in cmdline for cmdline in command_lines()):
+        assert time.monotonic() < deadline, "the killed session's ssh login is still there"
+        time.sleep(0.2)
+    assert not list(Path(tempfile.gettempdir()).glob(f"pytest-lambda-ssh-{killed}-*"))
 
     # Without BuildKit: the docker SDK uploads the context through ssh itself.
     result = pytester.runpytest_subprocess(
@@ -189,9 +197,9 @@ def record_build(request, lambda_image, worker_id):
     failures_say_what_to_check(remote_engine, monkeypatch)
 
 
-def killed_session_leaves(function: Path, remote_engine: str) -> list[str]:
+def killed_session_leaves(function: Path, remote_engine: str) -> tuple[int, list[str]]:
     """A session killed with SIGKILL while its function runs: nothing of it
-    gets to clean up. Returns the containers it left."""
+    gets to clean up. Returns its pid and the containers it left."""
     marker = function / "started"
     (function / "test_killed.py").write_text(
         f"""
@@ -221,7 +229,7 @@ def test_hold(lambda_function):
     client = docker.DockerClient(base_url=remote_engine)
     try:
         found = client.api.containers(all=True, filters={"label": f"pytest-lambda-image.pid={session.pid}"})
-        return [item["Names"][0] for item in found]
+        return session.pid, [item["Names"][0] for item in found]
     finally:
         client.close()
 
@@ -238,6 +246,16 @@ def without_a_socket_forward(monkeypatch: pytest.MonkeyPatch) -> None:
             function.stop()
         finally:
             engine.close()
+
+
+def command_lines() -> list[bytes]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            found.append((proc / "cmdline").read_bytes())
+        except OSError:
+            continue
+    return found
 
 
 def ssh_failures_say_what_to_check(monkeypatch: pytest.MonkeyPatch) -> None:
