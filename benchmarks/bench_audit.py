@@ -149,6 +149,9 @@ def child(image: str) -> None:
     checked = time.perf_counter()
     mib = audit.size / 1024**2
     audit.close()
+    import resource
+
+    helper = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the process reading `docker save`
     print(
         json.dumps(
             {
@@ -158,6 +161,7 @@ def child(image: str) -> None:
                 "audit": time.perf_counter() - started,
                 "files": files,
                 "mib": mib,
+                "helper_rss_mib": helper,
             }
         )
     )
@@ -200,7 +204,8 @@ def main() -> None:
             if args.phases:
                 print(
                     f"{'':44} read+index+scan {med['save+index']:.2f}s, credential report {med['credentials']:.2f}s, "
-                    f"other checks {med['other']:.2f}s; the audit process used {med['cpu']:.2f}s of CPU"
+                    f"other checks {med['other']:.2f}s; the audit process used {med['cpu']:.2f}s of CPU; "
+                    f"its `docker save` reader peaked at {max(r['helper_rss_mib'] for r in runs[label]):.0f} MiB"
                 )
     print(f"medians of {args.rounds} rounds; peak RSS is the largest of any round's audit process")
 

@@ -7,12 +7,13 @@ file the container sees is read again through the engine when asked for."""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import json
 import posixpath
-import queue
+import subprocess
+import sys
 import tarfile
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
@@ -25,7 +26,8 @@ from .credentials import MAX_FILE_BYTES, CredentialScan, StreamScanner
 from .filesystem import FileEntry, ImageFilesystem, Layer, normalize
 
 _CHUNK = 1 << 20
-_AHEAD = 24  # chunks read ahead of the scan: 24 MiB of memory buys the engine never waiting on us
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_AHEAD = 48  # MiB the reader process holds ahead of the scan, so the engine never waits on one
 _JSON_LIMIT = 64 << 20  # configs and manifests; anything larger starting with "{" is no image document
 _RECORD = 4 << 20  # a RECORD is read up to this much (as credentials.installed_files does)
 _SCRIPT_HEAD = 64 << 10  # as much as the executable checks read
@@ -34,50 +36,18 @@ _EXTENSIONS = "/opt/extensions/"
 
 
 class _Chunks(io.RawIOBase):
-    """A readable file over an iterator of byte chunks (the engine's response).
-    With `ahead`, a thread keeps reading up to that many chunks in advance:
-    the engine writes `docker save` only as fast as it is read, so without
-    it the engine would wait whenever a large file is being scanned."""
+    """A readable file over an iterator of byte chunks (the engine's response)."""
 
-    def __init__(self, chunks: Iterable[bytes], ahead: int = 0) -> None:
+    def __init__(self, chunks: Iterable[bytes]) -> None:
         self._chunks: Iterator[bytes] = iter(chunks)
         self._pending = memoryview(b"")
-        self._queue: queue.Queue[bytes | Exception | None] | None = None
-        if ahead:
-            self._queue = queue.Queue(maxsize=ahead)
-            self._stop = threading.Event()
-            threading.Thread(target=self._read_ahead, name="pytest-lambda-audit-read", daemon=True).start()
-
-    def _read_ahead(self) -> None:
-        assert self._queue is not None
-        try:
-            for chunk in self._chunks:
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(chunk, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
-                    return
-            self._queue.put(None)
-        except Exception as exc:  # noqa: BLE001  (handed to the reader thread, which raises it)
-            self._queue.put(exc)
-
-    def _next(self) -> bytes | None:
-        if self._queue is None:
-            return next(self._chunks, None)
-        item = self._queue.get()
-        if isinstance(item, Exception):
-            raise item
-        return item
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
         while not self._pending:
-            chunk = self._next()
+            chunk = next(self._chunks, None)
             if chunk is None:
                 return 0
             self._pending = memoryview(chunk)
@@ -86,10 +56,51 @@ class _Chunks(io.RawIOBase):
         self._pending = self._pending[size:]
         return size
 
-    def close(self) -> None:
-        if self._queue is not None:
-            self._stop.set()
-        super().close()
+
+# Run in a child process: it pulls `docker save` from the engine into memory
+# (up to `ahead` MiB) while the audit process scans, so the engine never waits
+# on a scan. A thread in the audit process cannot do this: it needs the GIL
+# after every read from the socket, and the scan holds it.
+_READER = """
+import json, os, queue, sys, threading
+import docker
+url, cert, verify, image, ahead = json.loads(sys.argv[1])
+tls = docker.tls.TLSConfig(client_cert=cert and tuple(cert), verify=verify) if url.startswith("https") else False
+api = docker.APIClient(base_url=url, tls=tls, timeout=None)
+chunks = queue.Queue(maxsize=ahead)
+def pull():
+    try:
+        for chunk in api.get_image(image, chunk_size=1 << 20):
+            chunks.put(chunk)
+        chunks.put(None)
+    except Exception as exc:
+        chunks.put(exc)
+threading.Thread(target=pull, daemon=True).start()
+while True:
+    chunk = chunks.get()
+    if chunk is None:
+        break
+    if isinstance(chunk, Exception):
+        sys.stderr.write((str(chunk).splitlines() or [type(chunk).__name__])[0])
+        sys.exit(1)
+    view = memoryview(chunk)
+    while view:
+        try:
+            view = view[os.write(1, view):]
+        except BrokenPipeError:
+            sys.exit(0)  # the audit stopped reading (it failed, or was interrupted)
+"""
+
+
+def _engine_url(api: Any) -> str | None:
+    """The engine's address as a new client takes it; None for transports a
+    child process could not reopen from it (ssh, named pipes)."""
+    socket_path = getattr(getattr(api, "_custom_adapter", None), "socket_path", None)
+    if isinstance(socket_path, str) and str(api.base_url).startswith("http+docker://localhost"):
+        return f"unix://{socket_path}"
+    if str(api.base_url).startswith(("http://", "https://")):
+        return str(api.base_url)
+    return None
 
 
 class _Prefixed(io.RawIOBase):
@@ -235,11 +246,9 @@ class StreamedImage:
         members = _Members()
         names: set[str] = set()
         with docker_errors(f"saving image {self._name} for the audit"), contextlib.ExitStack() as stack:
-            chunks = self._engine.client.api.get_image(self._image_id, chunk_size=_CHUNK)
+            stream = self._open_save(stack)
             try:
-                stream = _Chunks(chunks, ahead=_AHEAD)
-                stack.callback(stream.close)
-                outer = tarfile.open(fileobj=io.BufferedReader(stream, _CHUNK), mode="r|")
+                outer = tarfile.open(fileobj=stream, mode="r|")
                 for member in outer:
                     name = member.name.removeprefix("./").rstrip("/")
                     names.add(name)
@@ -257,12 +266,51 @@ class StreamedImage:
                         docs[name] = head + source.read()
                     elif name.endswith("/layer.tar") or name.startswith("blobs/"):
                         members.layers[name] = self._layer(name, _Prefixed(head, source), scanner, index)
+                while stream.read(_CHUNK):  # the archive's padding: the reader exits once it is sent
+                    pass
+                self._check_reader()
             except (OSError, EOFError, tarfile.TarError, zlib.error) as exc:
                 raise LambdaImageError(
                     f"image {self._name}: cannot read its layers from `docker save` ({reason(exc)}); layers must be "
                     "tar, gzip, bzip2 or xz (zstd is not supported)"
                 ) from None
         return docs, members, names
+
+    def _open_save(self, stack: contextlib.ExitStack) -> IO[bytes]:
+        """The `docker save` stream: through a reader process (see _READER)
+        where the engine's address allows, else read here."""
+        api = self._engine.client.api
+        url = _engine_url(api)
+        if url is None:
+            stream = _Chunks(api.get_image(self._image_id, chunk_size=_CHUNK))
+            stack.callback(stream.close)
+            return io.BufferedReader(stream, _CHUNK)
+        cert = list(api.cert) if isinstance(api.cert, tuple) else api.cert
+        args = json.dumps([url, cert, api.verify, self._image_id, _AHEAD])
+        self._reader = subprocess.Popen(
+            [sys.executable, "-c", _READER, args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=_CHUNK
+        )
+        stack.callback(self._stop_reader)
+        assert self._reader.stdout is not None
+        with contextlib.suppress(OSError):  # a 64 KiB pipe costs a context switch per 64 KiB (Linux only)
+            fcntl.fcntl(self._reader.stdout.fileno(), _F_SETPIPE_SZ, _CHUNK)
+        return self._reader.stdout
+
+    def _check_reader(self) -> None:
+        reader = getattr(self, "_reader", None)
+        if reader is not None and reader.wait() != 0:
+            message = (reader.stderr.read() if reader.stderr else b"").decode(errors="replace").strip()
+            raise LambdaImageError(f"Docker failed while saving image {self._name} for the audit: {message}")
+
+    def _stop_reader(self) -> None:
+        reader = getattr(self, "_reader", None)
+        if reader is not None and reader.poll() is None:
+            reader.kill()  # only when reading stopped early: a finished stream has already exited
+            reader.wait()
+        if reader is not None:
+            for pipe in (reader.stdout, reader.stderr):
+                if pipe is not None:
+                    pipe.close()
 
     def _layer(self, name: str, source: _Prefixed, scanner: StreamScanner, index: bool) -> list[tarfile.TarInfo]:
         listed: list[tarfile.TarInfo] = []
