@@ -8,7 +8,9 @@ Lambda's hook for wrapping a runtime; an image's own wrapper still runs,
 after ours. The runtime waits (bounded) for a debugger when it starts,
 which under the RIE is at the first invoke.
 
-Node.js: the V8 inspector, through NODE_OPTIONS.
+Node.js: the V8 inspector, through NODE_OPTIONS (--inspect-wait: the
+runtime waits for a debugger; node_inspector.py lets it run on after the
+bounded wait).
 
 While debugging the function's timeout is suspended (a very long one), so
 a paused breakpoint does not end the invoke.
@@ -152,6 +154,7 @@ class DebugPlan:
     wait_s: float
     env: Mapping[str, str] = field(default_factory=dict)
     archive: bytes | None = None  # put into DEBUG_DIR before the container starts
+    waits: bool = True  # the runtime waits (bounded) for a debugger at its start
 
     def attach_message(self, function_name: str, host: str, port: int) -> str:
         exposed = (
@@ -171,8 +174,15 @@ class DebugPlan:
                 "PyCharm cannot attach to debugpy (it speaks its own pydevd protocol): use VS Code or another DAP "
                 f"client (nvim-dap, Emacs dap-mode) on {host}:{port}"
             )
+        if self.waits:
+            start = (
+                f"waits up to {self.wait_s:.0f} s at its first invoke for a debugger on {host}:{port} "
+                "(Node.js inspector)"
+            )
+        else:
+            start = f"runs with the Node.js inspector on {host}:{port} (this Node.js does not wait for a debugger)"
         return (
-            f"lambda debug: {function_name} runs with the Node.js inspector on {host}:{port} (it does not wait). "
+            f"lambda debug: {function_name} {start}. "
             f'VS Code: {{"type": "node", "request": "attach", "address": "{host}", "port": {port}, '
             f'"localRoot": "${{workspaceFolder}}", "remoteRoot": "/var/task"}}; WebStorm / PyCharm: an '
             f"'Attach to Node.js/Chrome' configuration on {host}:{port}; Chrome: chrome://inspect"
@@ -218,6 +228,13 @@ def runtime_kind(image_name: str, image_env: Mapping[str, str], has_file: Callab
     )
 
 
+def _old_node(image_env: Mapping[str, str]) -> bool:
+    """An AWS base image of a Node.js older than 20 (no --inspect-wait)."""
+    execution_env = image_env.get("AWS_EXECUTION_ENV", "").lower()
+    major = execution_env.rsplit("nodejs", 1)[1].split(".")[0] if "nodejs" in execution_env else ""
+    return major.isdigit() and int(major) < 20
+
+
 def python_version(image_env: Mapping[str, str]) -> str | None:
     """The image's Python as AWS base images name it (AWS_Lambda_python3.12)."""
     execution_env = image_env.get("AWS_EXECUTION_ENV", "").lower()
@@ -246,8 +263,11 @@ def plan(
     env = {"AWS_LAMBDA_FUNCTION_TIMEOUT": str(DEBUG_TIMEOUT_S)}
     if kind == "node":
         options = function_env.get("NODE_OPTIONS", image_env.get("NODE_OPTIONS", ""))
-        env["NODE_OPTIONS"] = f"{options} --inspect=0.0.0.0:{NODE_PORT}".strip()
-        return DebugPlan("node", NODE_PORT, host_port, wait, env)
+        # --inspect-wait (Node 20.15+, 22.2+): the runtime waits for a debugger; older Nodes only listen.
+        waits = not _old_node(image_env)
+        flag = "--inspect-wait" if waits else "--inspect"
+        env["NODE_OPTIONS"] = f"{options} {flag}=0.0.0.0:{NODE_PORT}".strip()
+        return DebugPlan("node", NODE_PORT, host_port, wait, env, waits=waits)
     own_wrapper = function_env.get(EXEC_WRAPPER, image_env.get(EXEC_WRAPPER, ""))
     env.update({EXEC_WRAPPER: f"{DEBUG_DIR}/wrapper", _PORT_ENV: str(PYTHON_PORT), _WAIT_IN_CONTAINER: f"{wait:g}"})
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # its frozen-modules warning is about stdlib breakpoints only
@@ -356,6 +376,15 @@ def _addition(function: LambdaFunction, engine: DockerEngine, image: LambdaImage
         if found is None:
             raise LambdaImageError(f"{started_function.function_name}: Docker did not publish the debugger's port")
         announce(debugging.attach_message(started_function.function_name, *found))
+        if debugging.kind == "node" and debugging.waits:
+            from .node_inspector import Releaser
+
+            def alive() -> bool:
+                return started_function.published_address(debugging.container_port) == found and (
+                    started_function.is_running()
+                )
+
+            Releaser(*found, debugging.wait_s, alive, announce).start()
 
     return StartAddition(
         env=debugging.env,

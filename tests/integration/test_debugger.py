@@ -131,13 +131,52 @@ def test_a_marker_starts_the_function_for_a_debugger(pytester, python_image, mon
     result.stdout.fnmatch_lines(["*lambda debug: * waits up to 1 s at its first invoke for a debugger on 127.0.0.1:*"])
 
 
-def test_node_inspector_listens_and_stops_at_a_breakpoint(node_image, lambda_engine, announced):
+def node_targets(host: str, port: int) -> list[dict]:
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        connection.request("GET", "/json/list")
+        return json.loads(connection.getresponse().read())
+    except OSError:
+        return []
+    finally:
+        connection.close()
+
+
+def test_node_waits_for_a_debugger_that_stops_the_first_invoke(node_image, lambda_engine, monkeypatch, announced):
+    monkeypatch.setenv(WAIT_ENV, "60")
     function = LambdaFunction(node_image, engine=lambda_engine, handler="index.echo", timeout=1)
     with attach(function, "node"):
         host, port = address(function)
-        first = function.invoke({})  # the runtime, and its inspector, start at the first invoke
+        assert "waits up to 60 s at its first invoke" in announced[0]
+        thread, result = invoke_in_thread(function, {"order": 1})  # the runtime starts, and waits for us
+        deadline = time.monotonic() + 30
+        while not (targets := node_targets(host, port)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        cdp = CdpClient(host, port, targets[0]["webSocketDebuggerUrl"])
+        try:
+            cdp.call("Debugger.enable")
+            # The function's index.mjs (the runtime client has one too, which loads first).
+            cdp.call("Debugger.setBreakpointByUrl", urlRegex=r"/var/task/index\.mjs$", lineNumber=8)
+            cdp.call("Runtime.runIfWaitingForDebugger")  # what VS Code sends once attached
+            paused = cdp.event("Debugger.paused")  # in the first invoke: nothing ran before we were ready
+            assert paused["params"]["callFrames"][0]["functionName"] == "echo"
+            cdp.call("Debugger.resume")
+            thread.join(30)
+        finally:
+            cdp.close()
+        assert "error" not in result, result.get("error")
+        assert result["invocation"].ok and result["invocation"].json()["event"] == {"order": 1}
+
+
+def test_node_inspector_listens_and_stops_at_a_breakpoint(node_image, lambda_engine, monkeypatch, announced):
+    monkeypatch.setenv(WAIT_ENV, "1")
+    function = LambdaFunction(node_image, engine=lambda_engine, handler="index.echo", timeout=1)
+    with attach(function, "node"):
+        host, port = address(function)
+        first = function.invoke({})  # the runtime, and its inspector, start at the first invoke; nobody attaches
         assert first.ok, first.payload
-        assert f"--inspect=0.0.0.0:{9229}" in first.json()["env"]["NODE_OPTIONS"]
+        assert f"--inspect-wait=0.0.0.0:{9229}" in first.json()["env"]["NODE_OPTIONS"]
+        assert "no debugger came within 1 s; the Node.js runtime runs on" in announced[-1]
 
         connection = http.client.HTTPConnection(host, port, timeout=10)
         connection.request("GET", "/json/list")

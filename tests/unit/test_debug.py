@@ -88,8 +88,21 @@ def test_node_plan_adds_the_inspector_to_the_images_node_options():
         has_file=lambda path: False,
         wait_s=1,
     )
-    assert plan.kind == "node" and plan.archive is None
-    assert plan.env["NODE_OPTIONS"] == "--enable-source-maps --inspect=0.0.0.0:9229"
+    assert plan.kind == "node" and plan.archive is None and plan.waits
+    assert plan.env["NODE_OPTIONS"] == "--enable-source-maps --inspect-wait=0.0.0.0:9229"
+
+
+def test_a_node_without_inspect_wait_only_listens():
+    plan = debug.plan(
+        "node",
+        image_name="fn",
+        image_env={"AWS_EXECUTION_ENV": "AWS_Lambda_nodejs18.x"},
+        function_env={},
+        has_file=lambda path: False,
+        wait_s=1,
+    )
+    assert not plan.waits and plan.env["NODE_OPTIONS"] == "--inspect=0.0.0.0:9229"
+    assert "does not wait for a debugger" in plan.attach_message("fn", "127.0.0.1", 9)
 
 
 @pytest.mark.parametrize(
