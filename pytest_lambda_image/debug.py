@@ -18,6 +18,7 @@ a paused breakpoint does not end the invoke.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import posixpath
@@ -155,6 +156,7 @@ class DebugPlan:
     env: Mapping[str, str] = field(default_factory=dict)
     archive: bytes | None = None  # put into DEBUG_DIR before the container starts
     waits: bool = True  # the runtime waits (bounded) for a debugger at its start
+    caveat: str = ""  # what the user should know when nothing listens
 
     def attach_message(self, function_name: str, host: str, port: int) -> str:
         exposed = (
@@ -162,7 +164,7 @@ class DebugPlan:
             if host in ("127.0.0.1", "localhost", "::1")
             else f" (published on every interface of {host}: whoever reaches it can run code in the function)"
         )
-        return self._how_to_attach(function_name, host, port) + exposed
+        return self._how_to_attach(function_name, host, port) + exposed + self.caveat
 
     def _how_to_attach(self, function_name: str, host: str, port: int) -> str:
         if self.kind == "python":
@@ -358,6 +360,14 @@ def address(function: LambdaFunction) -> tuple[str, int] | None:
     return None
 
 
+def _honours_wrapper(entrypoint: tuple[str, ...] | None) -> bool:
+    """AWS's base images (and the stand-ins) start the runtime through a
+    bootstrap that runs AWS_LAMBDA_EXEC_WRAPPER; a custom entrypoint may not."""
+    return (
+        entrypoint is not None and len(entrypoint) > 0 and posixpath.basename(entrypoint[0]) == "lambda-entrypoint.sh"
+    )
+
+
 def _addition(function: LambdaFunction, engine: DockerEngine, image: LambdaImage) -> StartAddition:
     from .function import StartAddition, image_has_file
 
@@ -370,6 +380,15 @@ def _addition(function: LambdaFunction, engine: DockerEngine, image: LambdaImage
         function_env=function.environment(),
         has_file=lambda path: image_has_file(engine, image, path),
     )
+
+    entrypoint = function.config.entrypoint if function.config.entrypoint is not None else image.entrypoint
+    if debugging.kind == "python" and not _honours_wrapper(entrypoint):
+        shown = " ".join(entrypoint or ()) or "none"
+        debugging = dataclasses.replace(
+            debugging,
+            caveat=f". The image's entrypoint ({shown}) must start the runtime through {EXEC_WRAPPER}, as "
+            "AWS's /lambda-entrypoint.sh does; if nothing listens at the first invoke, it does not",
+        )
 
     def started(started_function: LambdaFunction) -> None:
         found = started_function.published_address(debugging.container_port)

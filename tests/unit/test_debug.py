@@ -145,3 +145,9 @@ def test_a_port_off_this_machine_is_called_out():
     plan = debug.DebugPlan("python", 5678, None, 300)
     assert "published on every interface of 10.213.0.2" in plan.attach_message("fn", "10.213.0.2", 40001)
     assert "published on every interface" not in plan.attach_message("fn", "127.0.0.1", 40001)
+
+
+def test_an_entrypoint_that_may_not_run_the_wrapper_is_called_out():
+    assert debug._honours_wrapper(("/lambda-entrypoint.sh",))
+    assert not debug._honours_wrapper(("/usr/bin/python3", "-m", "awslambdaric"))
+    assert not debug._honours_wrapper(None) and not debug._honours_wrapper(())
