@@ -101,17 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--multi-value-headers needs --format alb")
     if args.command == "audit":
         return run_audit(args)
-    if args.command == "build":
+    builds = {"build": run_build, "from-zip": run_from_zip}
+    if args.command in builds:
         try:
-            return run_build(args)
+            return builds[args.command](args)
         except LambdaImageError as exc:
-            print(f"build: {exc}", file=sys.stderr)
-            return 1
-    if args.command == "from-zip":
-        try:
-            return run_from_zip(args)
-        except LambdaImageError as exc:
-            print(f"from-zip: {exc}", file=sys.stderr)
+            print(f"{args.command}: {exc}", file=sys.stderr)
             return 1
     if args.command == "fetch-rie":
         try:

@@ -25,7 +25,26 @@ _INDEX_TYPES = {
 }
 
 
-class ImageArchive:
+class ImageDocument:
+    """What the audit reads of an image's config document (`config`), however the image was read."""
+
+    config: dict[str, Any]
+
+    @property
+    def image_config(self) -> Mapping[str, Any]:
+        """The runtime config: Env, Entrypoint, Cmd, User, Labels, WorkingDir."""
+        return self.config.get("config") or {}
+
+    @property
+    def architecture(self) -> str:
+        return self.config.get("architecture") or ""
+
+    @property
+    def os(self) -> str:
+        return self.config.get("os") or ""
+
+
+class ImageArchive(ImageDocument):
     """An opened image archive. Close it (or use `with`) to free the file."""
 
     def __init__(self, path: Path, *, owned_dir: Path | None = None) -> None:
@@ -107,19 +126,6 @@ class ImageArchive:
         return found.config, found.layers
 
     # -- what the audit reads ----------------------------------------------
-
-    @property
-    def image_config(self) -> Mapping[str, Any]:
-        """The runtime config: Env, Entrypoint, Cmd, User, Labels, WorkingDir."""
-        return self.config.get("config") or {}
-
-    @property
-    def architecture(self) -> str:
-        return self.config.get("architecture") or ""
-
-    @property
-    def os(self) -> str:
-        return self.config.get("os") or ""
 
     def _describe_layers(self) -> list[Layer]:
         return describe_layers(self.config, len(self._layer_names))

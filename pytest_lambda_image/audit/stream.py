@@ -21,7 +21,7 @@ from typing import IO, Any
 from ..cleanup import container_labels, remove_container, track
 from ..engine import DockerEngine, docker_errors
 from ..errors import LambdaImageError
-from .archive import MALFORMED, describe_layers, locate, reason
+from .archive import MALFORMED, ImageDocument, describe_layers, locate, reason
 from .credentials import MAX_FILE_BYTES, CredentialScan, StreamScanner
 from .filesystem import FileEntry, ImageFilesystem, Layer, normalize
 
@@ -177,7 +177,7 @@ def _keep(path: str, member: tarfile.TarInfo) -> int:
     return 0
 
 
-class StreamedImage:
+class StreamedImage(ImageDocument):
     """An image read from the engine as a stream, with the same parts an
     ImageArchive offers (config, layers, filesystem) and the credential scan
     already done. Close it to remove the container used to read files again."""
@@ -207,18 +207,6 @@ class StreamedImage:
         self._scans = {max_file_bytes: scanner.finish(self.config, self.filesystem, self._layer_names)}
 
     # -- the parts ImageAudit reads ------------------------------------------
-
-    @property
-    def image_config(self) -> dict[str, Any]:
-        return self.config.get("config") or {}
-
-    @property
-    def architecture(self) -> str:
-        return self.config.get("architecture") or ""
-
-    @property
-    def os(self) -> str:
-        return self.config.get("os") or ""
 
     def credential_scan(self, max_file_bytes: int) -> CredentialScan:
         """The scan done while streaming; another window size streams again."""
