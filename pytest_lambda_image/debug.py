@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
+import time
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -360,6 +362,31 @@ def address(function: LambdaFunction) -> tuple[str, int] | None:
     return None
 
 
+LISTENING = "pytest-lambda-image: debugpy listens"  # what sitecustomize.py prints in the runtime
+CONFIRM_AFTER_S = 15.0  # after the first invoke is sent: the runtime has started by then
+
+
+def _confirm_debugpy(function: LambdaFunction) -> None:
+    """Say so when the runtime started without debugpy (its bootstrap never
+    ran AWS_LAMBDA_EXEC_WRAPPER): otherwise the user waits on a port where
+    nothing listens."""
+    while function.collector.issued == 0:  # the runtime starts at the first invoke
+        if not function.is_running():
+            return
+        time.sleep(0.5)
+    deadline = time.monotonic() + CONFIRM_AFTER_S
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if LISTENING in function.logs():
+            return
+        if not function.is_running():
+            return
+    announce(
+        f"lambda debug: {function.function_name}'s runtime started without debugpy: its entrypoint does not run "
+        f"{EXEC_WRAPPER} (AWS's /lambda-entrypoint.sh does); nothing listens for a debugger"
+    )
+
+
 def _honours_wrapper(entrypoint: tuple[str, ...] | None) -> bool:
     """AWS's base images (and the stand-ins) start the runtime through a
     bootstrap that runs AWS_LAMBDA_EXEC_WRAPPER; a custom entrypoint may not."""
@@ -395,6 +422,10 @@ def _addition(function: LambdaFunction, engine: DockerEngine, image: LambdaImage
         if found is None:
             raise LambdaImageError(f"{started_function.function_name}: Docker did not publish the debugger's port")
         announce(debugging.attach_message(started_function.function_name, *found))
+        if debugging.kind == "python":
+            threading.Thread(
+                target=_confirm_debugpy, args=(started_function,), name="debugpy-check", daemon=True
+            ).start()
         if debugging.kind == "node" and debugging.waits:
             from .node_inspector import Releaser
 

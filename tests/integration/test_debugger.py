@@ -247,3 +247,24 @@ def test_a_bad_debug_option_is_one_line(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--lambda-debug=java")
     result.stdout.fnmatch_lines(["*invalid lambda_debug 'java': use auto, python or node*"])
     result.stdout.no_fnmatch_line("*Traceback*")
+
+
+def test_a_runtime_started_without_the_wrapper_is_reported(python_image, lambda_engine, monkeypatch, announced):
+    from pytest_lambda_image import debug
+
+    monkeypatch.setattr(debug, "CONFIRM_AFTER_S", 3.0)
+    # An entrypoint that starts the runtime itself, as many custom images do: no AWS_LAMBDA_EXEC_WRAPPER.
+    function = LambdaFunction(
+        python_image,
+        engine=lambda_engine,
+        entrypoint=["/usr/bin/python3", "-m", "awslambdaric"],
+        command=["handlers.echo"],
+    )
+    with attach(function, "python"):
+        assert "must start the runtime through AWS_LAMBDA_EXEC_WRAPPER" in announced[0]
+        invocation = function.invoke({})
+        assert invocation.ok, invocation.payload
+        deadline = time.monotonic() + 20
+        while len(announced) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "started without debugpy" in announced[-1]
