@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import stat
 import tarfile
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -208,7 +209,7 @@ class ImageFilesystem:
         return FileEntry(
             path=path,
             kind=_kind(member),
-            mode=member.mode,
+            mode=stat.S_IMODE(member.mode),  # some tar writers keep the file type bits here too
             uid=member.uid,
             gid=member.gid,
             size=size,

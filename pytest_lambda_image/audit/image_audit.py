@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from ..engine import DockerEngine, docker_errors
-from ..errors import ImageNotFoundError
+from ..errors import ConfigError, ImageNotFoundError
 from ..image import LambdaImage, env_dict
 from .archive import ImageArchive
 from .credentials import MAX_FILE_BYTES, CredentialScan, report_credentials, scan_credentials
@@ -28,6 +29,7 @@ from .limits import (
     size_findings,
 )
 from .registration import check_registration
+from .storage import SOURCE_ENV, LocalImage, find_stored
 from .stream import StreamedImage
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ class ImageAudit:
 
     def __init__(
         self,
-        archive: ImageArchive | StreamedImage,
+        archive: ImageArchive | StreamedImage | LocalImage,
         name: str,
         *,
         size: int | None = None,
@@ -74,7 +76,7 @@ class ImageAudit:
                 if type(exc).__name__ == "ImageNotFound":
                     raise ImageNotFoundError(f"image {ref} is not on the engine: build or pull it first") from None
                 raise
-        archive = StreamedImage(engine, found.id, ref)  # read once as a stream, scanned on the way
+        archive = _read(engine, found.id, ref)
         try:
             return cls(
                 archive,
@@ -164,7 +166,7 @@ class ImageAudit:
         """Secrets in history, config and every layer (deleted files too). The
         scan reads every file, so it runs once; allowlists only filter it."""
         if max_file_bytes not in self._scans:
-            if isinstance(self.archive, StreamedImage):
+            if isinstance(self.archive, (StreamedImage, LocalImage)):
                 self._scans[max_file_bytes] = self.archive.credential_scan(max_file_bytes)
             else:
                 self._scans[max_file_bytes] = scan_credentials(self.archive.config, self.filesystem, max_file_bytes)
@@ -255,3 +257,21 @@ class ImageAudit:
         readability and env-size warnings fail too."""
         __tracebackhide__ = True
         self.limits(pushed).raise_for_findings(strict)
+
+
+def _read(engine: DockerEngine, image_id: str, ref: str) -> StreamedImage | LocalImage:
+    """The image's files from the engine's own storage when this machine can
+    read it (no serializing, the fastest), else `docker save` read once as a
+    stream; PYTEST_LAMBDA_AUDIT_SOURCE=save or storage insists on one."""
+    source = os.environ.get(SOURCE_ENV, "auto").strip().lower() or "auto"
+    if source not in ("auto", "storage", "save"):
+        raise ConfigError(f"invalid {SOURCE_ENV} {source!r}: use auto, storage or save")
+    stored = find_stored(engine, image_id) if source != "save" else None
+    if stored is not None:
+        return LocalImage(stored, ref)
+    if source == "storage":
+        raise ConfigError(
+            f"{SOURCE_ENV}=storage, but image {ref}'s overlay2 storage is not readable here (a remote engine, "
+            "Docker Desktop, another storage driver or not root): use auto or save"
+        )
+    return StreamedImage(engine, image_id, ref)  # read once as a stream, scanned on the way
