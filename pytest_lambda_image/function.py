@@ -703,17 +703,17 @@ def _copy_helpers(container: Any, binaries: Mapping[str, os.PathLike[str]]) -> N
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         for at, binary in binaries.items():
-            data = _read_rie(binary)
+            data = _read_binary(binary)
             info = tarfile.TarInfo(os.path.basename(at))
             info.size, info.mode, info.uid, info.gid = len(data), 0o755, 0, 0
             tar.addfile(info, io.BytesIO(data))
-    with docker_errors("copying the RIE into the container"):
+    with docker_errors(f"copying {', '.join(os.path.basename(at) for at in binaries)} into the container"):
         container.put_archive(os.path.dirname(RIE_MOUNT_POINT), buffer.getvalue())
 
 
-def _read_rie(path: os.PathLike[str]) -> bytes:
+def _read_binary(path: os.PathLike[str]) -> bytes:
     try:
         with open(path, "rb") as src:
             return src.read()
-    except OSError as exc:
-        raise RieNotFoundError(f"cannot read the RIE binary {path}: {exc.strerror}") from None
+    except OSError as exc:  # the RIE, or the trace relay
+        raise RieNotFoundError(f"cannot read {path} to copy it into the container: {exc.strerror}") from None

@@ -43,12 +43,18 @@ start() {
   # nsenter, not `ip netns exec`: that remounts /sys and hides the cgroups dockerd needs.
   nsenter --net="/run/netns/$NS" dockerd --host "$URL" --host "unix://$SOCKET" --data-root "$ROOT/data" --exec-root "$ROOT/exec" \
     --pidfile "$ROOT/dockerd.pid" --bip "$BRIDGE" >"$ROOT/dockerd.log" 2>&1 &
-  for _ in $(seq 1 120); do
-    if answers; then echo "$URL"; return; fi
-    sleep 0.5
+  wait_for answers 120 0.5 "$URL" "dockerd did not answer at $URL" "$ROOT/dockerd.log"
+}
+
+# wait_for CHECK TRIES INTERVAL RESULT WHAT LOG: print RESULT once CHECK passes,
+# else say WHAT with the tail of LOG and fail.
+wait_for() {
+  for _ in $(seq 1 "$2"); do
+    if "$1"; then echo "$4"; return; fi
+    sleep "$3"
   done
-  echo "remote-engine: dockerd did not answer at $URL; see $ROOT/dockerd.log" >&2
-  tail -n 20 "$ROOT/dockerd.log" >&2 || true
+  echo "remote-engine: $5; see $6" >&2
+  tail -n 20 "$6" >&2 || true
   exit 1
 }
 
@@ -81,13 +87,7 @@ start_sshd() {
   chmod 755 "$SSH/bin/ssh"
   if [ -f "$SSH/sshd.pid" ]; then kill "$(cat "$SSH/sshd.pid")" 2>/dev/null || true; fi
   nsenter --net="/run/netns/$NS" /usr/sbin/sshd -f "$SSH/sshd_config" -E "$SSH/sshd.log"
-  for _ in $(seq 1 40); do
-    if sshd_answers; then echo "$SSH/bin"; return; fi
-    sleep 0.25
-  done
-  echo "remote-engine: sshd did not let us in at $ENGINE_IP; see $SSH/sshd.log" >&2
-  tail -n 20 "$SSH/sshd.log" >&2 || true
-  exit 1
+  wait_for sshd_answers 40 0.25 "$SSH/bin" "sshd did not let us in at $ENGINE_IP" "$SSH/sshd.log"
 }
 
 stop() {
