@@ -24,7 +24,7 @@ import docker
 import requests
 
 from pytest_lambda_image import BuildSpec, DockerEngine, LambdaFunction, build_image, get_image
-from pytest_lambda_image.cleanup import container_labels
+from pytest_lambda_image._runtime.cleanup import container_labels
 from pytest_lambda_image.relay import RELAY_ENV
 
 INVOKE = "/2015-03-31/functions/function/invocations"

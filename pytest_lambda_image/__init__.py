@@ -23,7 +23,7 @@ _WHERE = {
     "batch_result": "aws",
     "build_image": "build",
     "image_from_zip": "build.zip_image",
-    "DockerEngine": "engine",
+    "DockerEngine": "_runtime.engine",
     "ConfigError": "errors",
     "DockerUnavailableError": "errors",
     "FunctionError": "errors",
@@ -34,25 +34,29 @@ _WHERE = {
     "LambdaImageError": "errors",
     "RequestEntityTooLarge": "errors",
     "RieNotFoundError": "errors",
-    "LambdaFunction": "function",
-    "LambdaImage": "image",
-    "get_image": "image",
-    "pull_image": "image",
-    "Invocation": "invocation",
-    "Outcome": "invocation",
-    "Report": "invocation",
-    "BuildSpec": "settings",
-    "FunctionConfig": "settings",
+    "LambdaFunction": "_runtime.function",
+    "LambdaImage": "_runtime.image",
+    "get_image": "_runtime.image",
+    "pull_image": "_runtime.image",
+    "Invocation": "_runtime.invocation",
+    "Outcome": "_runtime.invocation",
+    "Report": "_runtime.invocation",
+    "BuildSpec": "_runtime.settings",
+    "FunctionConfig": "_runtime.settings",
     "LambdaTemplate": "template",
 }
 
 if TYPE_CHECKING:
+    from ._runtime.engine import DockerEngine
+    from ._runtime.function import LambdaFunction
+    from ._runtime.image import LambdaImage, get_image, pull_image
+    from ._runtime.invocation import Invocation, Outcome, Report
+    from ._runtime.settings import BuildSpec, FunctionConfig
     from .async_invoke import AsyncInvocation, invoke_async
     from .audit import Allow, AuditFailure, AuditReport, ImageAudit
     from .aws import AwsBackend, BatchResult, batch_result
     from .build import build_image
     from .build.zip_image import image_from_zip
-    from .engine import DockerEngine
     from .errors import (
         ConfigError,
         DockerUnavailableError,
@@ -65,10 +69,6 @@ if TYPE_CHECKING:
         RequestEntityTooLarge,
         RieNotFoundError,
     )
-    from .function import LambdaFunction
-    from .image import LambdaImage, get_image, pull_image
-    from .invocation import Invocation, Outcome, Report
-    from .settings import BuildSpec, FunctionConfig
     from .template import LambdaTemplate
 
 

@@ -30,11 +30,11 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from ._runtime.rie import RIE_ARCHES, fetch_rie
 from .errors import LambdaImageError
-from .rie import RIE_ARCHES, fetch_rie
 
 if TYPE_CHECKING:
-    from .settings import BuildSpec
+    from ._runtime.settings import BuildSpec
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,8 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 def run_audit(args: argparse.Namespace) -> int:
     import os
 
+    from ._runtime.engine import DockerEngine
     from .audit import ImageAudit
-    from .engine import DockerEngine
 
     try:
         if os.path.isfile(args.image):
@@ -148,9 +148,9 @@ def run_audit(args: argparse.Namespace) -> int:
 
 
 def serve_gateway(args: argparse.Namespace) -> int:
-    from .function import LambdaFunction
-    from .gateway import LocalApiGateway
-    from .settings import parse_key_values
+    from ._runtime.function import LambdaFunction
+    from ._runtime.settings import parse_key_values
+    from .gateway.server import LocalApiGateway
 
     function = LambdaFunction(
         args.image,
@@ -187,7 +187,7 @@ def serve_gateway(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from .settings import BuildSpec, parse_key_values
+    from ._runtime.settings import BuildSpec, parse_key_values
 
     spec = BuildSpec(
         context=args.context,
@@ -225,8 +225,8 @@ def run_from_zip(args: argparse.Namespace) -> int:
 
 def _build_and_print(spec: BuildSpec, command: str) -> int:
     """Build with the build's output on stderr; the image's tag alone on stdout, for scripts."""
+    from ._runtime.engine import DockerEngine
     from .build import build_image
-    from .engine import DockerEngine
 
     engine = DockerEngine.connect()
     try:

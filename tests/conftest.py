@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_lambda_image import ImageNotFoundError, LambdaImage, cleanup, get_image
+from pytest_lambda_image import ImageNotFoundError, LambdaImage, get_image
+from pytest_lambda_image._runtime import cleanup
 
 IMAGES = Path(__file__).parent / "images"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

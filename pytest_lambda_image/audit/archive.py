@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..cleanup import PID_NAMESPACE, pid_alive
-from ..engine import DockerEngine, docker_errors
+from .._runtime.cleanup import PID_NAMESPACE, pid_alive
+from .._runtime.engine import DockerEngine, docker_errors
 from ..errors import LambdaImageError
 from .filesystem import ImageFilesystem, Layer
 

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from ..engine import DockerEngine, docker_errors
+from .._runtime.engine import DockerEngine, docker_errors
+from .._runtime.image import LambdaImage, env_dict
 from ..errors import ConfigError, ImageNotFoundError
-from ..image import LambdaImage, env_dict
 from .archive import ImageArchive
 from .credentials import MAX_FILE_BYTES, CredentialScan, report_credentials, scan_credentials
 from .extensions import Extension, audit_extensions
@@ -33,7 +33,7 @@ from .storage import SOURCE_ENV, LocalImage, find_stored
 from .stream import StreamedImage
 
 if TYPE_CHECKING:
-    from ..function import LambdaFunction
+    from .._runtime.function import LambdaFunction
 
 LayerExpectation = Union[bool, Iterable[str], None]
 

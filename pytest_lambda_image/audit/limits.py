@@ -9,8 +9,8 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..image import env_dict
-from ..settings import MAX_ENV_BYTES
+from .._runtime.image import env_dict
+from .._runtime.settings import MAX_ENV_BYTES
 from .extensions import ExecutableChecker, find_on_path
 from .filesystem import ImageFilesystem
 from .findings import Finding

@@ -22,7 +22,7 @@ from .extensions import EXTENSIONS_DIR
 from .findings import AuditReport, Finding
 
 if TYPE_CHECKING:
-    from ..function import LambdaFunction
+    from .._runtime.function import LambdaFunction
 
 CHECK = "extension-registration"
 

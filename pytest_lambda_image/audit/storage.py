@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from ..engine import DockerEngine, docker_errors
+from .._runtime.engine import DockerEngine, docker_errors
 from ..errors import LambdaImageError
 from .archive import ImageDocument, describe_layers
 from .credentials import MAX_FILE_BYTES, CredentialScan, StreamScanner

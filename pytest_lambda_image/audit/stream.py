@@ -18,8 +18,8 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from ..cleanup import container_labels, remove_container, track
-from ..engine import DockerEngine, docker_errors
+from .._runtime.cleanup import container_labels, remove_container, track
+from .._runtime.engine import DockerEngine, docker_errors
 from ..errors import LambdaImageError
 from .archive import MALFORMED, ImageDocument, describe_layers, locate, reason
 from .credentials import MAX_FILE_BYTES, CredentialScan, StreamScanner

@@ -21,13 +21,13 @@ from urllib.parse import urlparse, urlunparse
 
 import requests
 
-from ..engine import DockerEngine, docker_errors
+from .._runtime.engine import DockerEngine, docker_errors
+from .._runtime.settings import PullPolicy
 from ..errors import ConfigError, LambdaImageError
-from ..settings import PullPolicy
 from .relay import TcpRelay
 
 if TYPE_CHECKING:
-    from ..function import LambdaFunction
+    from .._runtime.function import LambdaFunction
     from .event_source import SqsEventSource
 
 # Not secrets: what moto and LocalStack accept. The function gets these

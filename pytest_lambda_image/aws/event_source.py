@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from .batch import BatchResult, batch_result
 
 if TYPE_CHECKING:
-    from ..function import LambdaFunction
+    from .._runtime.function import LambdaFunction
     from .backend import AwsBackend
 
 MAX_BATCH = 10  # what one ReceiveMessage returns; Lambda's larger batches need a batching window

@@ -13,11 +13,11 @@ from typing import Any
 import docker.errors
 import requests
 
-from .. import cleanup
-from ..engine import DockerEngine, docker_errors
+from .._runtime import cleanup
+from .._runtime.engine import DockerEngine, docker_errors
+from .._runtime.image import get_image
+from .._runtime.settings import PullPolicy
 from ..errors import LambdaImageError
-from ..image import get_image
-from ..settings import PullPolicy
 from .backend import ResettableMoto
 
 MOTO_PORT = 5000  # motoserver/moto's

@@ -14,10 +14,10 @@ from pathlib import Path
 import docker.errors
 import filelock
 
-from ..engine import DockerEngine, docker_errors
+from .._runtime.engine import DockerEngine, docker_errors
+from .._runtime.image import LABEL_INPUTS, LambdaImage
+from .._runtime.settings import BuildSpec
 from ..errors import ImageBuildError
-from ..image import LABEL_INPUTS, LambdaImage
-from ..settings import BuildSpec
 from .buildkit import BuildKitCli, buildkit_build, find_buildkit_cli
 from .inputs import base_images, build_identity, buildkit_features, context_files, find_test_files, inputs_hash
 from .legacy import legacy_build

@@ -7,8 +7,8 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..engine import DockerEngine, docker_errors
-from ..settings import BuildSpec
+from .._runtime.engine import DockerEngine, docker_errors
+from .._runtime.settings import BuildSpec
 
 
 def legacy_build(

@@ -9,9 +9,9 @@ import contextlib
 import docker.errors
 import requests.exceptions
 
-from .. import cleanup
-from ..engine import DockerEngine
-from ..image import LABEL_INPUTS
+from .._runtime import cleanup
+from .._runtime.engine import DockerEngine
+from .._runtime.image import LABEL_INPUTS
 
 LABEL_BUILD = "pytest-lambda-image.build"  # which build (context, Dockerfile, target, platform) made it
 LABEL_BUILT_AT = "pytest-lambda-image.built-at"  # nanoseconds: builds within one second keep their order

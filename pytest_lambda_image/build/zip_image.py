@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._runtime.settings import BuildSpec
 from ..errors import ConfigError, LambdaImageError
-from ..settings import BuildSpec
 
 if TYPE_CHECKING:
-    from ..engine import DockerEngine
-    from ..image import LambdaImage
+    from .._runtime.engine import DockerEngine
+    from .._runtime.image import LambdaImage
 
 DEFAULT_BASE = "public.ecr.aws/lambda/python:3.12"
 # Lambda's limit for a function and all its layers, unzipped ("Unzipped size
@@ -308,7 +308,7 @@ def image_from_zip(
     )
     if engine is not None:
         return build_image(engine, spec)
-    from ..engine import DockerEngine
+    from .._runtime.engine import DockerEngine
 
     own = DockerEngine.connect()
     try:

@@ -29,9 +29,9 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..cache import cache_dir
+from .._runtime.cache import cache_dir
+from .._runtime.rie import Launch
 from ..errors import ConfigError
-from ..rie import Launch
 
 RELAY_MOUNT_POINT = "/aws-lambda/trace-relay"
 CARRIER_HEADER = "X-Amz-Tenant-Id"

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._runtime.settings import parse_argv
 from ..errors import ConfigError
-from ..settings import parse_argv
 from .intrinsics import NO_VALUE, Resolver, Unresolved
 from .zip_function import ZipSource, read_zip_source
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from pytest_lambda_image import BuildSpec, ImageBuildError, ImageNotFoundError, build_image, cleanup, get_image
-from pytest_lambda_image.image import LABEL_INPUTS
+from pytest_lambda_image import BuildSpec, ImageBuildError, ImageNotFoundError, build_image, get_image
+from pytest_lambda_image._runtime import cleanup
+from pytest_lambda_image._runtime.image import LABEL_INPUTS
 
 from ..conftest import BASE_IMAGE, IMAGES
 

@@ -18,7 +18,7 @@ import docker
 import pytest
 
 from pytest_lambda_image import DockerEngine, DockerUnavailableError, FunctionStartError, InvokeError, LambdaFunction
-from pytest_lambda_image.ssh_bridge import SshBridge
+from pytest_lambda_image._runtime.remote import SshBridge
 
 from ..conftest import BASE_IMAGE, EXAMPLES, IMAGES
 

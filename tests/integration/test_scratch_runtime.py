@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_lambda_image import FunctionStartError, LambdaFunction, Outcome, RieNotFoundError
-from pytest_lambda_image.function import image_has_file
+from pytest_lambda_image._runtime.function import image_has_file
 
 
 def test_the_image_really_has_no_rie_and_no_shell(scratch_image, lambda_engine):
@@ -63,13 +63,13 @@ def test_init_crash_without_report(scratch_image, lambda_function_factory):
 def test_no_rie_anywhere_is_a_clear_error(scratch_image, lambda_engine, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("PYTEST_LAMBDA_RIE", raising=False)
-    monkeypatch.setattr("pytest_lambda_image.rie._samcli_rie", lambda arch: None)
+    monkeypatch.setattr("pytest_lambda_image._runtime.rie._samcli_rie", lambda arch: None)
     with pytest.raises(RieNotFoundError, match="image has no RIE and none was found for x86_64: pass --lambda-rie"):
         LambdaFunction(scratch_image, engine=lambda_engine).start()
 
 
 def test_explicit_rie_path(scratch_image, lambda_function_factory, tmp_path):
-    from pytest_lambda_image.rie import find_rie
+    from pytest_lambda_image._runtime.rie import find_rie
 
     copy = tmp_path / "my-rie"
     copy.write_bytes(find_rie("x86_64").read_bytes())

@@ -13,9 +13,9 @@ import tarfile
 
 import pytest
 
-from pytest_lambda_image import cleanup
+from pytest_lambda_image._runtime import cleanup
+from pytest_lambda_image._runtime.rie import rie_arch
 from pytest_lambda_image.relay import CARRIER_PREFIX, find_relay
-from pytest_lambda_image.rie import rie_arch
 
 FAKE_RIE = r'''
 import json, os, select, sys

@@ -18,7 +18,7 @@ from ..conftest import BASE_IMAGE, IMAGES, remove_repository
 # Written by every inner session, so the outer test can look for its containers.
 SESSION_RECORDER = """
 import os
-import pytest_lambda_image.cleanup as cleanup
+import pytest_lambda_image._runtime.cleanup as cleanup
 
 def pytest_configure(config):
     with open(os.path.join(str(config.rootpath), "sessions.txt"), "a") as f:

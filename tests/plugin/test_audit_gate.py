@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from pytest_lambda_image.rie import find_rie
+from pytest_lambda_image._runtime.rie import find_rie
 from tests import fakes
 
 from ..conftest import BASE_IMAGE, IMAGES, remove_repository

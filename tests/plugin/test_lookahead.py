@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from pytest_lambda_image import cleanup
+from pytest_lambda_image._runtime import cleanup
 
 def created(function):
     stamp = function.get_wrapped_container().attrs["Created"]

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from pytest_lambda_image import events
+from pytest_lambda_image._runtime.invocation import Invocation
 from pytest_lambda_image.aws.batch import batch_result, record_id
-from pytest_lambda_image.invocation import Invocation
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from testcontainers.core.container import DockerContainer
 
 from pytest_lambda_image import ConfigError, FunctionStartError, LambdaFunction
-from pytest_lambda_image.container_api import ContainerApi
+from pytest_lambda_image._runtime.container_api import ContainerApi
 
 
 def public_methods(cls: type) -> set[str]:

@@ -5,8 +5,8 @@ import zipfile
 import pytest
 
 from pytest_lambda_image import debug
+from pytest_lambda_image._runtime.settings import FunctionConfig, parse_debug
 from pytest_lambda_image.errors import ConfigError
-from pytest_lambda_image.settings import FunctionConfig, parse_debug
 
 
 @pytest.mark.parametrize(

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from pytest_lambda_image import ConfigError, options
+from pytest_lambda_image import ConfigError
 from pytest_lambda_image.__main__ import build_parser, main
-from pytest_lambda_image.factories import GatewayFactory
-from pytest_lambda_image.options import PluginSettings
+from pytest_lambda_image._plugin import options
+from pytest_lambda_image._plugin.factories import GatewayFactory
+from pytest_lambda_image._plugin.options import PluginSettings
 
 from .test_gateway import StandIn
 

@@ -1,7 +1,7 @@
 from pytest_lambda_image import LambdaImage
+from pytest_lambda_image._runtime.engine import docker_host_address
+from pytest_lambda_image._runtime.image import split_reference
 from pytest_lambda_image.build.inputs import base_images
-from pytest_lambda_image.engine import docker_host_address
-from pytest_lambda_image.image import split_reference
 
 
 def test_split_reference():

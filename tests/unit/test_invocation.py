@@ -3,7 +3,7 @@ import json
 import pytest
 
 from pytest_lambda_image import FunctionError, Invocation, Outcome
-from pytest_lambda_image.invocation import InvocationLogs, Report, classify
+from pytest_lambda_image._runtime.invocation import InvocationLogs, Report, classify
 
 ERROR_BODY = json.dumps(
     {"errorMessage": "boom", "errorType": "ValueError", "requestId": "r-1", "stackTrace": ['  File "app.py"']}
@@ -103,7 +103,7 @@ def test_without_a_log_source_logs_are_empty():
     assert result.logs == [] and result.report is None and result.request_id is None
 
 
-from pytest_lambda_image.rapid_log import Verdict  # noqa: E402
+from pytest_lambda_image._runtime.rapid_log import Verdict  # noqa: E402
 
 
 def test_the_runtimes_call_decides_over_the_shape():

@@ -1,6 +1,6 @@
 """Cutting a recorded RIE log into invocations (lines as the RIE wrote them)."""
 
-from pytest_lambda_image.logs import LogCollector, parse_report, parse_timestamp, request_id_of_start
+from pytest_lambda_image._runtime.logs import LogCollector, parse_report, parse_timestamp, request_id_of_start
 
 A = "11111111-1111-1111-1111-111111111111"
 B = "22222222-2222-2222-2222-222222222222"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_lambda_image import ConfigError, options
+from pytest_lambda_image import ConfigError
+from pytest_lambda_image._plugin import options
 
 from .test_gateway_options import FakeConfig
 

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from pytest_lambda_image.rapid_log import (
+from pytest_lambda_image._runtime.rapid_log import (
     CRASH,
     ERROR,
     INIT_ERROR,
@@ -142,7 +142,7 @@ def test_watch_hands_verdicts_to_waiters_and_stops_waiting_after_a_miss():
 
 
 def test_old_verdicts_are_forgotten(monkeypatch):
-    monkeypatch.setattr("pytest_lambda_image.rapid_log.KEEP_VERDICTS", 5)
+    monkeypatch.setattr("pytest_lambda_image._runtime.rapid_log.KEEP_VERDICTS", 5)
     parser = RapidParser()
     for number in range(1, 21):
         rid = f"{number:08x}-0000"
@@ -179,7 +179,7 @@ def test_a_stream_out_of_step_is_given_up():
 def test_an_invoke_turned_away_while_the_rie_resets_is_told_apart():
     """Right after a timeout the RIE may refuse the next invoke at its gate,
     before the runtime sees it (recorded lines): the plugin sends it again."""
-    from pytest_lambda_image.function import _gate_canceled
+    from pytest_lambda_image._runtime.function import _gate_canceled
 
     ours, theirs = socket.socketpair()
     watch = RapidWatch(lambda: (payloads(ours.recv), ours.close))

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from pytest_lambda_image import cleanup
+from pytest_lambda_image._runtime import cleanup
 
 
 def labels(**changes: str) -> dict[str, str]:

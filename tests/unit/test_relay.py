@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from pytest_lambda_image import ConfigError, relay
-from pytest_lambda_image.rie import bootstrap_command, plan_launch
+from pytest_lambda_image._runtime.rie import bootstrap_command, plan_launch
 
 
 def test_with_the_relay_it_runs_the_rie_and_the_rie_starts_the_bootstrap_through_it():

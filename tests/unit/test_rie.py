@@ -1,7 +1,7 @@
 import pytest
 
 from pytest_lambda_image import RieNotFoundError
-from pytest_lambda_image.rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
+from pytest_lambda_image._runtime.rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, find_rie, plan_launch, rie_arch
 
 
 def test_the_rie_goes_in_front_of_entrypoint_and_cmd():
@@ -45,7 +45,7 @@ def test_unsupported_architecture():
 def test_find_rie_order(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("PYTEST_LAMBDA_RIE", raising=False)
-    monkeypatch.setattr("pytest_lambda_image.rie._samcli_rie", lambda arch: None)
+    monkeypatch.setattr("pytest_lambda_image._runtime.rie._samcli_rie", lambda arch: None)
     with pytest.raises(RieNotFoundError, match="--lambda-rie=PATH"):
         find_rie("x86_64")
     cached = tmp_path / "cache" / "pytest-lambda-image" / "rie" / "aws-lambda-rie-x86_64"

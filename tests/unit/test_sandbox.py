@@ -4,7 +4,7 @@ import re
 import pytest
 
 from pytest_lambda_image import ConfigError, FunctionConfig
-from pytest_lambda_image.sandbox import cpu_quota, lambda_environment, log_stream_name, sandbox_options
+from pytest_lambda_image._runtime.sandbox import cpu_quota, lambda_environment, log_stream_name, sandbox_options
 
 
 def test_fidelity_options():

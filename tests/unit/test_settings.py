@@ -1,7 +1,7 @@
 import pytest
 
 from pytest_lambda_image import BuildSpec, ConfigError, FunctionConfig
-from pytest_lambda_image.settings import parse_key_values, parse_memory_size, parse_timeout
+from pytest_lambda_image._runtime.settings import parse_key_values, parse_memory_size, parse_timeout
 
 
 @pytest.mark.parametrize(("value", "expected"), [(3, 3), ("30", 30), (" 900 ", 900), (5.0, 5), (1, 1)])

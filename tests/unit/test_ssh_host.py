@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pytest_lambda_image import DockerEngine, DockerUnavailableError
-from pytest_lambda_image.engine import docker_host_address
-from pytest_lambda_image.ssh_bridge import SshTarget, explain, resolve
+from pytest_lambda_image._runtime.engine import docker_host_address
+from pytest_lambda_image._runtime.remote import SshTarget, explain, resolve
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
+from pytest_lambda_image._runtime.tracing import new_trace_id, normalize_trace_id, trace_root
 from pytest_lambda_image.errors import InvokeError
-from pytest_lambda_image.tracing import new_trace_id, normalize_trace_id, trace_root
 
 VALID = re.compile(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0\Z")
 

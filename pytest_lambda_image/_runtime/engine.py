@@ -18,8 +18,8 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from .errors import DockerUnavailableError, LambdaImageError
-from .ssh_bridge import SshBridge, SshTarget, explain, resolve
+from ..errors import DockerUnavailableError, LambdaImageError
+from .remote import SshBridge, SshTarget, explain, resolve
 
 
 class DockerEngine:

@@ -9,21 +9,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .audit import ImageAudit
-from .audit.findings import Allow, coerce_allowlist
-from .build import build_image
-from .engine import DockerEngine
-from .errors import LambdaImageError
-from .function import LambdaFunction
-from .gateway import LocalApiGateway
-from .image import LambdaImage, get_image
+from .._runtime.engine import DockerEngine
+from .._runtime.function import LambdaFunction
+from .._runtime.image import LambdaImage, get_image
+from .._runtime.settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy
+from ..audit import ImageAudit
+from ..audit.findings import Allow, coerce_allowlist
+from ..build import build_image
+from ..errors import LambdaImageError
+from ..gateway.server import LocalApiGateway
 from .lookahead import Lookahead
 from .options import PluginSettings
 from .reporting import or_fail
-from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy
 
 if TYPE_CHECKING:
-    from .aws import AwsBackend
+    from ..aws import AwsBackend
 
 
 def configured_image(
@@ -207,7 +207,7 @@ class FunctionPlan:
     def make(self, engine: DockerEngine, pull: PullPolicy) -> LambdaFunction:
         function = LambdaFunction(self.image, self.config, engine=engine, pull=pull)
         if self.config.debug:
-            from .debug import attach
+            from ..debug import attach
 
             attach(function)
         if self.network:

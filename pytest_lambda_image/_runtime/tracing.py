@@ -13,7 +13,7 @@ import re
 import secrets
 import time
 
-from .errors import InvokeError
+from ..errors import InvokeError
 
 TRACE_HEADER = "X-Amzn-Trace-Id"
 TRACE_ENV = "_X_AMZN_TRACE_ID"

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .audit.findings import AuditFailure, AuditReport
+from ..audit.findings import AuditFailure, AuditReport
 
 if TYPE_CHECKING:
-    from .audit import ImageAudit
-    from .function import LambdaFunction
+    from .._runtime.function import LambdaFunction
+    from ..audit import ImageAudit
 
 COLLECTOR = "lambda-audit"
 CHECKS = ("extensions", "credentials", "layers", "limits", "extension-registration")

@@ -21,10 +21,7 @@ import requests
 from testcontainers.core.container import DockerContainer
 from typing_extensions import Self
 
-from . import cleanup
-from .container_api import ContainerApi
-from .engine import DockerEngine, describe_docker_host, docker_errors, short_reason
-from .errors import (
+from ..errors import (
     ConfigError,
     FunctionStartError,
     InvokeError,
@@ -32,12 +29,15 @@ from .errors import (
     RequestEntityTooLarge,
     RieNotFoundError,
 )
+from ..relay import CARRIER_HEADER, CARRIER_PREFIX, RELAY_MOUNT_POINT, find_relay, launch_through_relay
+from . import cleanup
+from .container_api import ContainerApi
+from .engine import DockerEngine, describe_docker_host, docker_errors, short_reason
 from .image import LambdaImage, get_image
 from .invocation import Invocation, error_document
 from .invoke_http import InvokeConnection, InvokeConnectionError, InvokeTimeout
 from .logs import LogCollector
 from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
-from .relay import CARRIER_HEADER, CARRIER_PREFIX, RELAY_MOUNT_POINT, find_relay, launch_through_relay
 from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, bootstrap_command, find_rie, plan_launch, rie_arch
 from .sandbox import lambda_environment, sandbox_options
 from .settings import FunctionConfig, PullPolicy

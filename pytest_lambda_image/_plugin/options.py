@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pytest
 
-from .errors import ConfigError, LambdaImageError
+from .._runtime.settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
+from ..errors import ConfigError, LambdaImageError
 from .once import once
-from .settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
 
 if TYPE_CHECKING:  # templates (and PyYAML) load only for a session that names one
-    from .image import LambdaImage
-    from .template import TemplateFunction, TemplateSource
+    from .._runtime.image import LambdaImage
+    from ..template import TemplateFunction, TemplateSource
 
 _PULL_POLICIES = ("missing", "always", "never")
 DEFAULT_LOOKAHEAD = 2  # marked tests whose containers start ahead
@@ -214,14 +214,14 @@ def template_image(
     (explicit build args and platform over the template's); for a .zip
     function, the build of the context made from its code and layers."""
     if found.zip_source is not None:
-        from .cache import cache_dir
+        from .._runtime.cache import cache_dir
 
         context = found.zip_source.context(cache_dir("from-zip"))
         fields: dict[str, Any] = {"context": context, "platform": found.platform}
     elif found.build_fields is None:
         return found.image_uri, None
     else:
-        from .template.function import check_build
+        from ..template.function import check_build
 
         check_build(found, where)
         fields = dict(found.build_fields)
@@ -412,7 +412,7 @@ def _template(
         **parse_key_values(ini("lambda_template_parameters"), "lambda_template_parameters entry"),
         **parse_key_values(config.getoption("lambda_template_parameter"), "--lambda-template-parameter value"),
     }
-    from .template import LambdaTemplate, TemplateSource
+    from ..template import LambdaTemplate, TemplateSource
 
     region = str(explicit.get("region") or FunctionConfig.region)
     build_zip = parse_bool(ini("lambda_template_build_zip") or False, "lambda_template_build_zip")

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import pytest
 
-from .errors import LambdaImageError
+from ..errors import LambdaImageError
 
 T = TypeVar("T")
 

@@ -21,8 +21,8 @@ import docker.errors
 import requests
 from typing_extensions import Self
 
+from ..errors import ConfigError, FunctionStartError, LambdaImageError
 from .engine import docker_errors
-from .errors import ConfigError, FunctionStartError, LambdaImageError
 from .rie import RIE_PORT
 
 if TYPE_CHECKING:

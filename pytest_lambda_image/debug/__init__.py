@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import cache_dir
-from .errors import ConfigError, LambdaImageError
+from .._runtime.cache import cache_dir
+from ..errors import ConfigError, LambdaImageError
 
 if TYPE_CHECKING:
-    from .engine import DockerEngine
-    from .function import LambdaFunction, StartAddition
-    from .image import LambdaImage
+    from .._runtime.engine import DockerEngine
+    from .._runtime.function import LambdaFunction, StartAddition
+    from .._runtime.image import LambdaImage
 
 PYTHON_PORT = 5678  # debugpy's customary port, inside the container
 NODE_PORT = 9229  # the inspector's
@@ -396,7 +396,7 @@ def _honours_wrapper(entrypoint: tuple[str, ...] | None) -> bool:
 
 
 def _addition(function: LambdaFunction, engine: DockerEngine, image: LambdaImage) -> StartAddition:
-    from .function import StartAddition, image_has_file
+    from .._runtime.function import StartAddition, image_has_file
 
     if not function.config.debug:
         return StartAddition()

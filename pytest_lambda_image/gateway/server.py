@@ -17,16 +17,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .errors import ConfigError, LambdaImageError, RequestEntityTooLarge
-from .events.authorizers import Authorizer
-from .events.http_events import alb_event_from_request, http_event_from_request, rest_event_from_request
-from .events.media_types import is_binary
-from .events.request import HttpRequest
-from .events.responses import Format, HttpResponse, error_response, to_http_response
-from .events.routes import Route, select
-from .function import MAX_REQUEST_BYTES
-from .invocation import Invocation
-from .tracing import TRACE_HEADER, normalize_trace_id
+from .._runtime.function import MAX_REQUEST_BYTES
+from .._runtime.invocation import Invocation
+from .._runtime.tracing import TRACE_HEADER, normalize_trace_id
+from ..errors import ConfigError, LambdaImageError, RequestEntityTooLarge
+from ..events.authorizers import Authorizer
+from ..events.http_events import alb_event_from_request, http_event_from_request, rest_event_from_request
+from ..events.media_types import is_binary
+from ..events.request import HttpRequest
+from ..events.responses import Format, HttpResponse, error_response, to_http_response
+from ..events.routes import Route, select
 
 DEFAULT_ROUTES = {"1.0": ("ANY /{proxy+}", "ANY /"), "2.0": ("$default",), "url": ("$default",), "alb": ("$default",)}
 _NO_BODY_STATUSES = (204, 304)

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import RieNotFoundError
 from .cache import cache_dir
-from .errors import RieNotFoundError
 
 RIE_IN_IMAGE = "/usr/local/bin/aws-lambda-rie"
 RIE_PORT = 8080  # where the RIE takes invokes inside the container

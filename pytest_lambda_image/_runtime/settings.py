@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 MAX_TIMEOUT_S = 900
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240

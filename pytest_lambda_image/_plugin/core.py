@@ -11,19 +11,20 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from . import gate, options
-from .errors import LambdaImageError
+from ..errors import LambdaImageError
+from . import audit_gate as gate
+from . import options
 from .once import once
 from .options import PluginSettings
 from .reporting import or_fail
 
 if TYPE_CHECKING:
-    from .aws import AwsBackend
-    from .engine import DockerEngine
+    from .._runtime.engine import DockerEngine
+    from .._runtime.function import LambdaFunction
+    from .._runtime.image import LambdaImage
+    from ..aws import AwsBackend
+    from ..gateway.server import LocalApiGateway
     from .factories import AuditFactory, FunctionFactory, GatewayFactory, ImageFactory, SharedFunction
-    from .function import LambdaFunction
-    from .gateway import LocalApiGateway
-    from .image import LambdaImage
     from .lookahead import Lookahead  # noqa: F401 (the stash key names it)
 
 MARKER = "lambda_function"
@@ -70,7 +71,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         backend.close()
     engines = config.stash.get(_ENGINE, [])
     if engines:
-        from . import cleanup
+        from .._runtime import cleanup
 
         # Also reached after Ctrl-C and internal errors: remove whatever this
         # process started, tracked or not.
@@ -147,8 +148,8 @@ def session_engine(config: pytest.Config) -> DockerEngine:
     by the audit gate) and closed at the end of the session."""
     engines = config.stash[_ENGINE]
     if not engines:
-        from . import cleanup
-        from .engine import DockerEngine
+        from .._runtime import cleanup
+        from .._runtime.engine import DockerEngine
 
         engine = DockerEngine.connect()
         engines.append(engine)
@@ -162,7 +163,7 @@ def session_engine(config: pytest.Config) -> DockerEngine:
 
 def _announce_past_capture(config: pytest.Config) -> None:
     """Where to attach a debugger must show while the test waits, not in its captured output."""
-    from . import debug
+    from .. import debug
 
     def announce(line: str) -> None:
         capture, reporter = (config.pluginmanager.get_plugin(name) for name in ("capturemanager", "terminalreporter"))
@@ -192,7 +193,7 @@ def session_image(config: pytest.Config) -> LambdaImage:
 
 def _build_progress(config: pytest.Config, settings: PluginSettings) -> Callable[[str], None] | None:
     """A long build's output on the terminal (none under xdist workers, which have no terminal)."""
-    from .build.progress import BuildProgress
+    from ..build.progress import BuildProgress
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is None or settings.build is None:
@@ -203,8 +204,8 @@ def _build_progress(config: pytest.Config, settings: PluginSettings) -> Callable
 def _gate_function(config: pytest.Config) -> LambdaFunction:
     """A fresh container for the run-time extension check, as Lambda's
     non-root user: an extension only root could start fails here as on AWS."""
-    from .audit import LAMBDA_GID, LAMBDA_UID
-    from .function import LambdaFunction
+    from .._runtime.function import LambdaFunction
+    from ..audit import LAMBDA_GID, LAMBDA_UID
 
     settings = options.resolve(config)
     function = LambdaFunction(session_image(config), settings.function, engine=session_engine(config), pull="never")
@@ -225,7 +226,7 @@ def session_aws(config: pytest.Config) -> AwsBackend:
     """The session's AWS backend (per xdist worker), started on first use."""
 
     def start() -> AwsBackend:
-        from .aws import start_backend
+        from ..aws import start_backend
 
         settings = options.resolve(config)
         return start_backend(

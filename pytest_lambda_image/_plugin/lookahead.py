@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .function import LambdaFunction
+from .._runtime.function import LambdaFunction
 
 STARTED_WAIT_S = 120.0
 # At the session's end (also Ctrl-C) a start under way gets this long; a

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import docker.errors
 
+from ..errors import ImageNotFoundError, LambdaImageError
 from .engine import DockerEngine, docker_errors, short_reason
-from .errors import ImageNotFoundError, LambdaImageError
 from .settings import PullPolicy
 
 LABEL_INPUTS = "pytest-lambda-image.inputs"  # on images the plugin built: the hash of their inputs

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import FunctionError
+from ..errors import FunctionError
 from .rapid_log import CRASH, ERROR, INIT_ERROR, RESPONSE, TIMEOUT, Verdict
 
 _TIMEOUT_BODY = re.compile(rb"^Task timed out after \d+(?:\.\d+)? seconds$")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import urlparse
 
-from .errors import DockerUnavailableError
+from ..errors import DockerUnavailableError
 
 CONNECT_TIMEOUT_S = 15
 _PREFIX = "pytest-lambda-ssh-"
