@@ -41,7 +41,7 @@ _WHERE = {
     "Invocation": "_runtime.invocation",
     "Outcome": "_runtime.invocation",
     "Report": "_runtime.invocation",
-    "BuildSpec": "_runtime.settings",
+    "BuildSpec": "build.spec",
     "FunctionConfig": "_runtime.settings",
     "LambdaTemplate": "template",
 }
@@ -51,11 +51,12 @@ if TYPE_CHECKING:
     from ._runtime.function import LambdaFunction
     from ._runtime.image import LambdaImage, get_image, pull_image
     from ._runtime.invocation import Invocation, Outcome, Report
-    from ._runtime.settings import BuildSpec, FunctionConfig
+    from ._runtime.settings import FunctionConfig
     from .async_invoke import AsyncInvocation, invoke_async
     from .audit import Allow, AuditFailure, AuditReport, ImageAudit
     from .aws import AwsBackend, BatchResult, batch_result
     from .build import build_image
+    from .build.spec import BuildSpec
     from .build.zip_image import image_from_zip
     from .errors import (
         ConfigError,

@@ -34,7 +34,7 @@ from ._runtime.rie import RIE_ARCHES, fetch_rie
 from .errors import LambdaImageError
 
 if TYPE_CHECKING:
-    from ._runtime.settings import BuildSpec
+    from .build.spec import BuildSpec
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,7 +187,8 @@ def serve_gateway(args: argparse.Namespace) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from ._runtime.settings import BuildSpec, parse_key_values
+    from ._runtime.settings import parse_key_values
+    from .build.spec import BuildSpec
 
     spec = BuildSpec(
         context=args.context,

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from .._runtime.engine import DockerEngine
 from .._runtime.function import LambdaFunction
 from .._runtime.image import LambdaImage, get_image
-from .._runtime.settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy
+from .._runtime.settings import FunctionConfig, PullPolicy
 from ..audit import ImageAudit
 from ..audit.findings import Allow, coerce_allowlist
 from ..build import build_image
+from ..build.spec import DEFAULT_KEEP_IMAGES, BuildSpec
 from ..errors import LambdaImageError
 from ..gateway.server import LocalApiGateway
 from .lookahead import Lookahead

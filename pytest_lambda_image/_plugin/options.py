@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import pytest
 
-from .._runtime.settings import DEFAULT_KEEP_IMAGES, BuildSpec, FunctionConfig, PullPolicy, parse_bool, parse_key_values
+from .._runtime.settings import FunctionConfig, PullPolicy, parse_bool, parse_key_values
+from ..build.spec import DEFAULT_KEEP_IMAGES, BuildSpec
 from ..errors import ConfigError, LambdaImageError
 from .once import once
 

@@ -21,6 +21,7 @@ import requests
 from testcontainers.core.container import DockerContainer
 from typing_extensions import Self
 
+from .._lambda import MAX_REQUEST_BYTES
 from ..errors import (
     ConfigError,
     FunctionStartError,
@@ -44,7 +45,6 @@ from .settings import FunctionConfig, PullPolicy
 from .tracing import TRACE_HEADER, new_trace_id, normalize_trace_id
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
-MAX_REQUEST_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke limit (the RIE truncates instead)
 VERDICT_WAIT_S = 2.0  # the RIE logs the runtime's call before it answers: this is only a safety net
 CRASH_REASON_WAIT_S = 1.0
 STOP_VERDICT_WAIT_S = 0.2

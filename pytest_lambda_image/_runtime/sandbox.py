@@ -14,7 +14,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .settings import ROLE_CREDENTIAL_ENV, FunctionConfig
+from .._lambda import ROLE_CREDENTIAL_ENV
+from .settings import FunctionConfig
 
 MB_PER_VCPU = 1769  # Lambda: a function with 1,769 MB has the equivalent of one vCPU
 MIN_NANO_CPUS = 10_000_000  # Docker refuses less than 0.01 CPU

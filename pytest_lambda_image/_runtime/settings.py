@@ -2,59 +2,36 @@
 
 Values come from (highest first) CLI options, the `lambda_function` marker,
 ini options (pyproject.toml / pytest.ini), PYTEST_LAMBDA_* environment
-variables, then defaults; `plugin.py` does the layering, this module only
+variables, then defaults; the pytest tier (`_plugin/`) does the layering, this module only
 holds and checks the values.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
+from .._lambda import (
+    DEFAULT_EPHEMERAL_MB,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_REGION,
+    DEFAULT_TIMEOUT_S,
+    LAMBDA_USER,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    MAX_ENV_BYTES,
+    MAX_EPHEMERAL_MB,
+    MAX_MEMORY_MB,
+    MAX_TIMEOUT_S,
+    MIN_EPHEMERAL_MB,
+    MIN_MEMORY_MB,
+    RESERVED_ENV,
+)
 from ..errors import ConfigError
 
-MAX_TIMEOUT_S = 900
-MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
-MIN_EPHEMERAL_MB, MAX_EPHEMERAL_MB = 512, 10240
-MAX_ENV_BYTES = 4096
-LAMBDA_USER = "993:990"  # the uid:gid Lambda runs image functions as, whatever the image's USER says
-LOG_FORMATS = ("Text", "JSON")
-LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
-# Lambda refuses these in a function's configuration: it sets them itself.
-RESERVED_ENV = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-        "AWS_LAMBDA_METADATA_API",
-        "AWS_LAMBDA_METADATA_TOKEN",
-        "AWS_LAMBDA_MAX_CONCURRENCY",
-        # Not Lambda's, but the RIE's: the plugin sets them from its settings.
-        "AWS_LAMBDA_FUNCTION_TIMEOUT",
-        "AWS_LAMBDA_FUNCTION_HANDLER",
-    }
-)
-# Also reserved on Lambda, where the execution role provides them. Locally the
-# test stands in for the role, so they may be given (never taken from the host
-# unless pass_aws_credentials asks for it).
-ROLE_CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 # What each reserved name is set from instead.
 _RESERVED_HINT = {
     "AWS_REGION": "use the region setting (lambda_region)",
@@ -66,7 +43,6 @@ _RESERVED_HINT = {
     "AWS_LAMBDA_FUNCTION_TIMEOUT": "use the timeout setting (lambda_timeout)",
 }
 PullPolicy = Literal["missing", "always", "never"]
-PLATFORMS = ("linux/amd64", "linux/arm64")
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -197,95 +173,6 @@ def parse_key_values(items: Iterable[str] | Mapping[str, Any] | None, what: str)
     return result
 
 
-BUILDERS = ("auto", "buildkit", "legacy")
-DEFAULT_KEEP_IMAGES = 3
-
-
-def parse_secret(value: str) -> dict[str, str]:
-    """A `docker build --secret` value: `id=NAME,src=FILE`, `id=NAME,env=VAR`
-    or `id=NAME` (the variable NAME). Checked now, so a missing file or unset
-    variable fails before any build, and the value itself is never kept here."""
-    fields: dict[str, str] = {}
-    for part in str(value).split(","):
-        key, sep, item = part.strip().partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"invalid build secret {value!r}: write id=NAME,src=FILE or id=NAME,env=VAR")
-        fields[key.strip().lower()] = item.strip()
-    if "source" in fields:
-        fields.setdefault("src", fields.pop("source"))
-    fields.pop("type", None)
-    name = fields.get("id")
-    if not name or set(fields) - {"id", "src", "env"} or ("src" in fields and "env" in fields):
-        raise ConfigError(f"invalid build secret {value!r}: write id=NAME,src=FILE or id=NAME,env=VAR")
-    if "src" in fields:
-        fields["src"] = str(Path(fields["src"]).expanduser())
-        if not Path(fields["src"]).is_file():
-            raise ConfigError(f"build secret {name!r}: file {fields['src']} does not exist")
-    else:
-        fields.setdefault("env", name)
-        if fields["env"] not in os.environ:
-            raise ConfigError(f"build secret {name!r}: environment variable {fields['env']} is not set")
-    # id first: the build cache keys on it.
-    return {"id": name, **{key: value for key, value in fields.items() if key != "id"}}
-
-
-def parse_ssh(value: str) -> str:
-    """A `docker build --ssh` value: `default` (the agent at SSH_AUTH_SOCK) or
-    `ID=PATH[,PATH]` (an agent socket or key files)."""
-    text = str(value).strip()
-    name, sep, paths = text.partition("=")
-    if not name or (sep and not paths):
-        raise ConfigError(f"invalid build SSH setting {value!r}: write default or ID=/path/to/agent.sock")
-    if not sep and not os.environ.get("SSH_AUTH_SOCK"):
-        raise ConfigError(f"build SSH {name!r} forwards the SSH agent, but SSH_AUTH_SOCK is not set: start ssh-agent")
-    for path in paths.split(",") if sep else ():
-        if not Path(path).expanduser().exists():
-            raise ConfigError(f"build SSH {name!r}: {path} does not exist")
-    return text
-
-
-@dataclass(frozen=True)
-class BuildSpec:
-    """How to build a function image from a Dockerfile."""
-
-    context: Path
-    dockerfile: Path | None = None  # default: <context>/Dockerfile
-    target: str | None = None
-    build_args: Mapping[str, str] = field(default_factory=dict)
-    platform: str | None = None
-    tag: str | None = None  # default: pytest-lambda-image/<context name>:<inputs hash>
-    secrets: tuple[str, ...] = ()  # `docker build --secret` values (BuildKit)
-    ssh: tuple[str, ...] = ()  # `docker build --ssh` values (BuildKit)
-    builder: str = "auto"  # auto: BuildKit through the docker CLI when there is one, else the legacy API
-    docker_cli: str | None = None  # the docker CLI for BuildKit builds (default: found on PATH)
-    keep: int = DEFAULT_KEEP_IMAGES  # images of this build kept; older ones the plugin built are removed
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "context", Path(self.context))
-        if self.dockerfile is not None:
-            object.__setattr__(self, "dockerfile", Path(self.dockerfile))
-        object.__setattr__(self, "build_args", parse_key_values(self.build_args, "build arg"))
-        if self.platform is not None and self.platform not in PLATFORMS:
-            raise ConfigError(f"invalid platform {self.platform!r}: Lambda runs {' or '.join(PLATFORMS)}")
-        secrets = (self.secrets,) if isinstance(self.secrets, str) else tuple(self.secrets or ())
-        # Kept as `docker build --secret` takes them, checked and with their source spelled out.
-        normalized = tuple(",".join(f"{k}={v}" for k, v in parse_secret(secret).items()) for secret in secrets)
-        object.__setattr__(self, "secrets", normalized)
-        ssh = (self.ssh,) if isinstance(self.ssh, str) else tuple(self.ssh or ())
-        object.__setattr__(self, "ssh", tuple(parse_ssh(item) for item in ssh))
-        object.__setattr__(self, "builder", _choice(self.builder, BUILDERS, "builder"))
-        keep = _whole_number(self.keep)
-        if keep is None or keep < 1:
-            raise ConfigError(f"invalid number of images to keep {self.keep!r}: use a whole number, 1 or more")
-        object.__setattr__(self, "keep", keep)
-
-    @property
-    def dockerfile_path(self) -> Path:
-        if self.dockerfile is None:
-            return self.context / "Dockerfile"
-        return self.dockerfile if self.dockerfile.is_absolute() else self.context / self.dockerfile
-
-
 @dataclass(frozen=True)
 class FunctionConfig:
     """How one function container runs. Every field is checked on creation,
@@ -293,10 +180,10 @@ class FunctionConfig:
 
     env: Mapping[str, str] = field(default_factory=dict)
     handler: str | None = None
-    timeout: int = 3  # Lambda's default
-    memory_size: int = 128  # Lambda's default
+    timeout: int = DEFAULT_TIMEOUT_S
+    memory_size: int = DEFAULT_MEMORY_MB
     function_name: str | None = None  # default: from the image name
-    region: str = "us-east-1"
+    region: str = DEFAULT_REGION
     rie_path: str | None = None
     pass_aws_credentials: bool = False  # the host's AWS_* keys go in only when asked for
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -304,7 +191,7 @@ class FunctionConfig:
     # a memory limit, Lambda's environment. False: a plain `docker run`.
     fidelity: bool = True
     user: str = LAMBDA_USER
-    ephemeral_storage: int = 512  # MB of /tmp, as Lambda's EphemeralStorage
+    ephemeral_storage: int = DEFAULT_EPHEMERAL_MB  # MB of /tmp, as Lambda's EphemeralStorage
     cpu_scaling: bool = False  # CPU in proportion to memory, as Lambda (1,769 MB = one vCPU)
     log_format: str | None = None  # AWS_LAMBDA_LOG_FORMAT: Text or JSON
     log_level: str | None = None  # AWS_LAMBDA_LOG_LEVEL, read by the runtime clients

@@ -12,14 +12,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .._lambda import MAX_ASYNC_REQUEST_BYTES
+from .._lambda import MAX_ASYNC_RETRIES as MAX_RETRIES
 from .._runtime.function import LambdaFunction, encode_payload
 from .._runtime.invocation import Invocation
 from .._runtime.tracing import new_trace_id, normalize_trace_id
 from ..errors import InvokeError, LambdaImageError
 from ..events._common import ACCOUNT_ID, iso_time, now
 
-MAX_ASYNC_REQUEST_BYTES = 1024 * 1024  # Lambda's limit for InvocationType=Event
-MAX_RETRIES = 2  # Lambda's default and maximum (MaximumRetryAttempts)
 Destination = Callable[[dict[str, Any]], None]
 
 

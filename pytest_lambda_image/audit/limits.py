@@ -9,16 +9,14 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .._lambda import MAX_ENV_BYTES, MAX_IMAGE_BYTES, PLATFORMS
 from .._runtime.image import env_dict
-from .._runtime.settings import MAX_ENV_BYTES
 from .extensions import ExecutableChecker, find_on_path
 from .filesystem import ImageFilesystem
 from .findings import Finding
 from .permissions import EXECUTE, LAMBDA_USER, READ, access_problem
 
 CHECK = "limits"
-MAX_IMAGE_BYTES = 10 * 1024**3
-PLATFORMS = ("linux/amd64", "linux/arm64")
 INDEX_MEDIA_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._lambda import LAMBDA_GID, LAMBDA_UID
 from .filesystem import FileEntry, ImageFilesystem
 
-LAMBDA_UID = 993
-LAMBDA_GID = 990
 READ, WRITE, EXECUTE = 4, 2, 1
 
 

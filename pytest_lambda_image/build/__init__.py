@@ -16,12 +16,12 @@ import filelock
 
 from .._runtime.engine import DockerEngine, docker_errors
 from .._runtime.image import LABEL_INPUTS, LambdaImage
-from .._runtime.settings import BuildSpec
 from ..errors import ImageBuildError
 from .buildkit import BuildKitCli, buildkit_build, find_buildkit_cli
 from .inputs import base_images, build_identity, buildkit_features, context_files, find_test_files, inputs_hash
 from .legacy import legacy_build
 from .prune import LABEL_BUILD, LABEL_BUILT_AT, TAG_PREFIX, prune_builds
+from .spec import BuildSpec
 
 BUILD_LOG_TAIL = 30
 _warned_contexts: set[Path] = set()

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._runtime.settings import BuildSpec
 from ..errors import ImageBuildError
+from .spec import BuildSpec
 
 _VERSION = re.compile(r"version (\d+)\.", re.IGNORECASE)
 # Docker's own Debian package keeps its CLI here; another `docker` may come first on PATH.

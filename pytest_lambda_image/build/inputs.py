@@ -14,7 +14,7 @@ import requests.exceptions
 from docker.utils.build import exclude_paths
 
 from .._runtime.engine import DockerEngine
-from .._runtime.settings import BuildSpec
+from .spec import BuildSpec
 
 _ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.IGNORECASE)
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from .._runtime.engine import DockerEngine, docker_errors
-from .._runtime.settings import BuildSpec
+from .spec import BuildSpec
 
 
 def legacy_build(

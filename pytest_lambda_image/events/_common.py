@@ -10,8 +10,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
+from .._lambda import DEFAULT_REGION, EXAMPLE_ACCOUNT_ID
+
+ACCOUNT_ID = EXAMPLE_ACCOUNT_ID
+REGION = DEFAULT_REGION
 
 
 def request_id() -> str:

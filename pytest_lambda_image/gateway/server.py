@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .._runtime.function import MAX_REQUEST_BYTES
+from .._lambda import MAX_REQUEST_BYTES
 from .._runtime.invocation import Invocation
 from .._runtime.tracing import TRACE_HEADER, normalize_trace_id
 from ..errors import ConfigError, LambdaImageError, RequestEntityTooLarge

@@ -16,9 +16,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .._lambda import EXAMPLE_ACCOUNT_ID
 from ..errors import ConfigError
 
-ACCOUNT_ID = "123456789012"  # the account id AWS's own examples (and moto) use
+ACCOUNT_ID = EXAMPLE_ACCOUNT_ID
 STACK_NAME = "local"
 
 # Resource types whose `Ref` is the physical name given in this property.

@@ -4,10 +4,10 @@ import stat
 import pytest
 
 from pytest_lambda_image import BuildSpec, ConfigError
-from pytest_lambda_image._runtime.settings import parse_secret, parse_ssh
 from pytest_lambda_image.build import buildkit
 from pytest_lambda_image.build.inputs import buildkit_features, find_test_files
 from pytest_lambda_image.build.progress import BuildProgress
+from pytest_lambda_image.build.spec import parse_secret, parse_ssh
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,65 @@
+"""Lambda's facts, one copy each: the limits, the user functions run as, the
+variables Lambda reserves, the payload caps and the platforms. Everything that
+checks a setting or an image against Lambda reads them from here."""
+
+from __future__ import annotations
+
+# The function's configuration.
+MAX_TIMEOUT_S = 900
+DEFAULT_TIMEOUT_S = 3
+MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
+DEFAULT_MEMORY_MB = 128
+MIN_EPHEMERAL_MB, MAX_EPHEMERAL_MB = 512, 10240  # /tmp (EphemeralStorage)
+DEFAULT_EPHEMERAL_MB = 512
+MAX_ENV_BYTES = 4096  # names and values of the function's variables together
+LOG_FORMATS = ("Text", "JSON")
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
+
+# Who functions run as: Lambda ignores the image's USER.
+LAMBDA_UID, LAMBDA_GID = 993, 990
+LAMBDA_USER = f"{LAMBDA_UID}:{LAMBDA_GID}"
+
+# Payloads.
+MAX_REQUEST_BYTES = 6 * 1024 * 1024  # synchronous invoke (the RIE truncates instead of refusing)
+MAX_ASYNC_REQUEST_BYTES = 1024 * 1024  # InvocationType=Event
+MAX_ASYNC_RETRIES = 2  # the default and the maximum of MaximumRetryAttempts
+
+# Images and packages.
+PLATFORMS = ("linux/amd64", "linux/arm64")  # single-architecture images only
+MAX_IMAGE_BYTES = 10 * 1024**3  # uncompressed
+MAX_UNZIPPED_BYTES = 262_144_000  # a .zip function and all its layers, unzipped (250 MB)
+
+# The account AWS's own examples (and moto) use, in ARNs and events.
+EXAMPLE_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+# Lambda refuses these in a function's configuration: it sets them itself.
+RESERVED_ENV = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+        "AWS_LAMBDA_METADATA_API",
+        "AWS_LAMBDA_METADATA_TOKEN",
+        "AWS_LAMBDA_MAX_CONCURRENCY",
+        # Not Lambda's, but the RIE's: the plugin sets them from its settings.
+        "AWS_LAMBDA_FUNCTION_TIMEOUT",
+        "AWS_LAMBDA_FUNCTION_HANDLER",
+    }
+)
+# Also reserved on Lambda, where the execution role provides them. Locally the
+# test stands in for the role, so they may be given (never taken from the host
+# unless pass_aws_credentials asks for it).
+ROLE_CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
