@@ -1,80 +1,86 @@
-"""pytest wiring: options, marker, fixtures and report hooks. The work is
-done in the modules these call, imported when a test first needs them: a
-pytest run that uses no Lambda fixture pays for none of it (no docker SDK,
-no Docker connection, no signal handler)."""
+"""The core plugin (`lambda_image`): the function under test. Its options
+(the image, the function's settings), the `lambda_function` marker, the
+fixtures that start functions, their logs on failed reports, the look-ahead
+and the cleanup at the session's end. Capabilities take part through the
+hooks in hookspecs.py, from plugins of their own.
+
+The work is done in the modules these call, imported when a test first
+needs them: a pytest run that uses no Lambda fixture pays for none of it
+(no docker SDK, no Docker connection, no signal handler)."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..errors import LambdaImageError
-from . import audit_gate as gate
-from . import options
-from .once import once
-from .options import PluginSettings
+from . import hookspecs, option, session
+from .plans import PluginSettings, plugin_keys
 from .reporting import or_fail
+from .session import OPTIONS
 
 if TYPE_CHECKING:
     from .._runtime.engine import DockerEngine
     from .._runtime.function import LambdaFunction
     from .._runtime.image import LambdaImage
-    from ..aws import AwsBackend
-    from ..gateway.server import LocalApiGateway
-    from .factories import AuditFactory, FunctionFactory, GatewayFactory, ImageFactory, SharedFunction
+    from .factories import FunctionFactory, SharedFunction
     from .lookahead import Lookahead  # noqa: F401 (the stash key names it)
 
 MARKER = "lambda_function"
+MARKER_KEYS: dict[str, str] = {"image": "the image to run (a tag, digest or LambdaImage; also the first argument)"}
 # Functions a test used, with the invoke count when it began (None: the
 # container is the test's own, so its whole log belongs to the test).
 _USED = pytest.StashKey["list[tuple[LambdaFunction, int | None]]"]()
-_ENGINE = pytest.StashKey["list[DockerEngine]"]()
-_IMAGE = pytest.StashKey["LambdaImage | LambdaImageError"]()
-_AUDITS = pytest.StashKey["AuditFactory"]()
-_AWS = pytest.StashKey["AwsBackend | LambdaImageError"]()
-_AWS_READY = pytest.StashKey[bool]()  # the test's backend was reset (isolation = test)
-_AWS_FIXTURES = ("lambda_aws", "lambda_aws_backend")
 _LOOKAHEAD = pytest.StashKey["Lookahead"]()
 _UPCOMING = pytest.StashKey["list[pytest.Item]"]()  # the items pytest runs after this one
 
 
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
-    options.add_options(parser)
-    gate.add_options(parser)
+    option.add_options(parser, OPTIONS)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from .._runtime.settings import FunctionConfig
+
+    fields = sorted(set(FunctionConfig.__dataclass_fields__) - {"labels", "rie_path"})
+    keys = sorted(set(plugin_keys(config)) - {"image"})
     config.addinivalue_line(
         "markers",
         f"{MARKER}(image=None, **settings): run this test's `lambda_function` in its own container with these "
-        "settings (env, handler, timeout, memory_size, function_name, region, pass_aws_credentials, fidelity, "
-        "user, ephemeral_storage, cpu_scaling, log_format, log_level, entrypoint, command, working_dir; "
-        "template_function: another function of lambda_template)",
+        f"settings ({', '.join(fields)}; from plugins: {', '.join(keys) or 'none'})",
     )
-    config.stash[_ENGINE] = []
-    if config.getoption("lambda_audit"):
-        config.pluginmanager.register(
-            gate.AuditGate(lambda: session_audit(config)(), lambda: _gate_function(config)), "lambda-audit-gate"
-        )
+    config.stash[session.ENGINES] = []
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_lambda_marker_keys() -> dict[str, str]:
+    return MARKER_KEYS
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # First: a start under way must not outlive the plugins' cleanup, nor the engine's.
+    if _LOOKAHEAD in session.config.stash:
+        session.config.stash[_LOOKAHEAD].close()
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if _LOOKAHEAD in config.stash:  # first: a start under way must not outlive the cleanup below
+    """Last, after every plugin closed what it started: remove whatever this
+    process started, tracked or not (also after Ctrl-C and internal errors)."""
+    if _LOOKAHEAD in config.stash:  # a session that never finished
         config.stash[_LOOKAHEAD].close()
-    if _AUDITS in config.stash:
-        config.stash[_AUDITS].close()
-    backend = config.stash.get(_AWS, None)
-    if backend is not None and not isinstance(backend, LambdaImageError):
-        backend.close()
-    engines = config.stash.get(_ENGINE, [])
+    engines = config.stash.get(session.ENGINES, [])
     if engines:
         from .._runtime import cleanup
 
-        # Also reached after Ctrl-C and internal errors: remove whatever this
-        # process started, tracked or not.
         for engine in engines:
             cleanup.remove_session(engine.client)
             engine.close()
@@ -109,7 +115,7 @@ def _upcoming(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.It
     if nextitem is None:
         return []
     try:
-        depth = options.resolve(item.config).lookahead
+        depth = session.resolve(item.config).lookahead
     except LambdaImageError:
         return []  # a bad setting: the tests that use the plugin report it
     if depth <= 1 or hasattr(item.config, "workerinput"):
@@ -134,133 +140,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    summary = getattr(config.stash.get(_IMAGE, None), "build_summary", None)  # None also for a failed build
-    if summary:
-        terminalreporter.write_line(f"lambda image: {summary}")
-
-
-# -- session state, made on first use -------------------------------------------------
-
-
-def session_engine(config: pytest.Config) -> DockerEngine:
-    """The session's engine connection, made on first use (by a fixture or
-    by the audit gate) and closed at the end of the session."""
-    engines = config.stash[_ENGINE]
-    if not engines:
-        from .._runtime import cleanup
-        from .._runtime.engine import DockerEngine
-
-        engine = DockerEngine.connect()
-        engines.append(engine)
-        # From here on this process owns containers: a cancelled CI job (SIGTERM)
-        # must unwind like Ctrl-C so that they are removed.
-        cleanup.sigterm_as_interrupt()
-        cleanup.reap_stale(engine.client)
-        _announce_past_capture(config)
-    return engines[0]
-
-
-def _announce_past_capture(config: pytest.Config) -> None:
-    """Where to attach a debugger must show while the test waits, not in its captured output."""
-    from .. import debug
-
-    def announce(line: str) -> None:
-        capture, reporter = (config.pluginmanager.get_plugin(name) for name in ("capturemanager", "terminalreporter"))
-        if capture is None or reporter is None:
-            import sys
-
-            print(line, file=sys.stderr, flush=True)
-            return
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(line, yellow=True)
-
-    config.add_cleanup(debug.set_announcer(announce))
-
-
-def session_image(config: pytest.Config) -> LambdaImage:
-    """The configured function image, built or looked up once per session
-    (a failure too: every test and audit item reports it without rebuilding)."""
-
-    def build() -> LambdaImage:
-        from .factories import configured_image
-
-        settings = options.resolve(config)
-        return configured_image(settings, session_engine(config), _build_progress(config, settings))
-
-    return once(config.stash, _IMAGE, build)
-
-
-def _build_progress(config: pytest.Config, settings: PluginSettings) -> Callable[[str], None] | None:
-    """A long build's output on the terminal (none under xdist workers, which have no terminal)."""
-    from ..build.progress import BuildProgress
-
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or settings.build is None:
-        return None
-    return BuildProgress(lambda line: reporter.write_line(line), str(settings.build.dockerfile_path))
-
-
-def _gate_function(config: pytest.Config) -> LambdaFunction:
-    """A fresh container for the run-time extension check, as Lambda's
-    non-root user: an extension only root could start fails here as on AWS."""
-    from .._runtime.function import LambdaFunction
-    from ..audit import LAMBDA_GID, LAMBDA_UID
-
-    settings = options.resolve(config)
-    function = LambdaFunction(session_image(config), settings.function, engine=session_engine(config), pull="never")
-    function.with_kwargs(user=f"{LAMBDA_UID}:{LAMBDA_GID}")
-    return or_fail(function.start)
-
-
-def session_audit(config: pytest.Config) -> AuditFactory:
-    if _AUDITS not in config.stash:
-        from .factories import AuditFactory
-
-        allow = config.getini("lambda_audit_allow") or []
-        config.stash[_AUDITS] = AuditFactory(lambda: session_engine(config), lambda: session_image(config), allow)
-    return config.stash[_AUDITS]
-
-
-def session_aws(config: pytest.Config) -> AwsBackend:
-    """The session's AWS backend (per xdist worker), started on first use."""
-
-    def start() -> AwsBackend:
-        from ..aws import start_backend
-
-        settings = options.resolve(config)
-        return start_backend(
-            session_engine(config),
-            settings.aws,
-            settings.function.region,
-            server=settings.aws_server,
-            image=settings.aws_image,
-            pull=settings.pull,
-        )
-
-    return once(config.stash, _AWS, start)
-
-
-def _test_aws(request: pytest.FixtureRequest) -> AwsBackend:
-    """The backend for this test: reset once before the test when isolation
-    is per test (moto only: an external endpoint keeps its state)."""
-    backend = session_aws(request.config)
-    item = request.node
-    if not item.stash.get(_AWS_READY, False):
-        item.stash[_AWS_READY] = True
-        if backend.kind == "moto" and options.resolve(request.config).aws_isolation == "test":
-            backend.reset()
-    return backend
-
-
-def _functions_aws(request: pytest.FixtureRequest, settings: PluginSettings) -> AwsBackend | None:
-    """The backend this test's functions talk to: every test's when
-    lambda_aws is configured, else only that of tests that use it."""
-    if settings.aws is None and not any(name in request.fixturenames for name in _AWS_FIXTURES):
-        return None
-    return _test_aws(request)
-
-
 def _look_ahead(items: list[pytest.Item]) -> None:
     for item in items:
         _start_ahead(item)
@@ -269,37 +148,31 @@ def _look_ahead(items: list[pytest.Item]) -> None:
 def _start_ahead(item: pytest.Item) -> None:
     """Start the fresh container a marked test will ask for while the tests
     before it run. Only with what the session already has (engine, image,
-    AWS backend): looking ahead never builds, pulls or starts a backend."""
+    plugins' backends): looking ahead never builds, pulls or starts a backend."""
     config = item.config
     marker = item.get_closest_marker(MARKER)
-    if marker is None or not (marker.args or marker.kwargs) or not config.stash.get(_ENGINE, None):
+    if marker is None or not (marker.args or marker.kwargs) or not config.stash.get(session.ENGINES, None):
         return
+    from .factories import plan_function
+    from .lookahead import Lookahead
+
+    settings = dict(marker.kwargs)
+    image = marker.args[0] if marker.args else settings.pop("image", None)
+    if image is None:
+        image = session.known_image(config)
+        if image is None or isinstance(image, LambdaImageError):
+            return
     try:
-        settings = options.resolve(config)
-        overrides = dict(marker.kwargs)
-        image = marker.args[0] if marker.args else overrides.pop("image", None)
-        if image is None:
-            image = config.stash.get(_IMAGE, None)
-            if image is None or isinstance(image, LambdaImageError):
-                return
-        aws: AwsBackend | None = None
-        if settings.aws is not None or any(name in getattr(item, "fixturenames", ()) for name in _AWS_FIXTURES):
-            found = config.stash.get(_AWS, None)
-            if found is None or isinstance(found, LambdaImageError):
-                return
-            aws = found
-        from .factories import FunctionPlan
-        from .lookahead import Lookahead
-
-        plan = FunctionPlan.of(settings, aws, image, overrides)
-    except (LambdaImageError, TypeError, ValueError):
-        return  # the test itself reports a bad setting
-    engine = session_engine(config)
+        plan = plan_function(config, image, settings, item, ahead=True)
+    except (LambdaImageError, hookspecs.NotReady, TypeError, ValueError):
+        return  # the test itself reports a bad setting, or starts what it needs
+    engine = session.session_engine(config)
+    pull = session.resolve(config).pull
     lookahead = config.stash.setdefault(_LOOKAHEAD, Lookahead())
-    lookahead.offer(item.nodeid, plan.key, lambda: plan.make(engine, settings.pull))
+    lookahead.offer(item.nodeid, plan.key, lambda: plan.make(config, engine, pull))
 
 
-def _note_use(item: pytest.Item) -> Callable[[LambdaFunction], None]:
+def _note_use(item: pytest.Item) -> Any:
     """Remember a test's own functions, so a failure report carries their logs."""
     return lambda function: item.stash.setdefault(_USED, []).append((function, None))
 
@@ -310,45 +183,34 @@ def _note_use(item: pytest.Item) -> Callable[[LambdaFunction], None]:
 @pytest.fixture(scope="session")
 def lambda_settings(pytestconfig: pytest.Config) -> PluginSettings:
     """The plugin's settings from CLI options, ini options and environment."""
-    return or_fail(lambda: options.resolve(pytestconfig))
+    return or_fail(lambda: session.resolve(pytestconfig))
 
 
 @pytest.fixture(scope="session")
 def lambda_engine(pytestconfig: pytest.Config) -> DockerEngine:
     """The Docker engine connection shared by the session."""
-    return or_fail(lambda: session_engine(pytestconfig))
+    return or_fail(lambda: session.session_engine(pytestconfig))
 
 
 @pytest.fixture(scope="session")
 def lambda_image(pytestconfig: pytest.Config, lambda_settings: PluginSettings) -> LambdaImage:
     """The configured function image: `--lambda-image`, or built from
     `lambda_dockerfile` (once per session, shared by xdist workers)."""
-    return or_fail(lambda: session_image(pytestconfig))
-
-
-@pytest.fixture(scope="session")
-def lambda_image_factory(lambda_engine: DockerEngine) -> ImageFactory:
-    """Build (`.build(context, dockerfile=..., target=..., build_args=...)`) or
-    look up / pull (`.get(ref)`) further images."""
-    from .factories import ImageFactory
-
-    return ImageFactory(lambda_engine)
+    return or_fail(lambda: session.session_image(pytestconfig))
 
 
 @pytest.fixture
-def lambda_function_factory(
-    request: pytest.FixtureRequest, lambda_engine: DockerEngine, lambda_settings: PluginSettings
-) -> Iterator[FunctionFactory]:
+def lambda_function_factory(request: pytest.FixtureRequest, lambda_engine: DockerEngine) -> Iterator[FunctionFactory]:
     """`lambda_function_factory(image=None, **settings)` starts a function
     (default: the configured image) and removes it when the test ends."""
     from .factories import FunctionFactory
 
     factory = FunctionFactory(
+        request.config,
         lambda_engine,
-        lambda_settings,
         lambda: request.getfixturevalue("lambda_image"),
+        request.node,
         _note_use(request.node),
-        or_fail(lambda: _functions_aws(request, lambda_settings)),
     )
     yield factory
     factory.close()
@@ -356,11 +218,11 @@ def lambda_function_factory(
 
 @pytest.fixture(scope="session")
 def _lambda_shared_function(
-    lambda_engine: DockerEngine, lambda_settings: PluginSettings, lambda_image: LambdaImage
+    pytestconfig: pytest.Config, lambda_engine: DockerEngine, lambda_image: LambdaImage
 ) -> Iterator[SharedFunction]:
     from .factories import SharedFunction
 
-    shared = SharedFunction(lambda_engine, lambda_settings, lambda: lambda_image)
+    shared = SharedFunction(pytestconfig, lambda_engine, lambda: lambda_image)
     yield shared
     shared.close()
 
@@ -372,10 +234,9 @@ def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSetti
     `@pytest.mark.lambda_function(**settings)`: such a test gets a fresh
     container with those settings, for that test alone."""
     marker = request.node.get_closest_marker(MARKER)
-    aws = or_fail(lambda: _functions_aws(request, lambda_settings))
     if marker is None or not (marker.args or marker.kwargs):
         shared: SharedFunction = request.getfixturevalue("_lambda_shared_function")
-        function = or_fail(lambda: shared.get(aws))
+        function = or_fail(lambda: shared.get(request.node))
         request.node.stash.setdefault(_USED, []).append((function, function.collector.issued))
         yield function
         return
@@ -384,11 +245,11 @@ def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSetti
     settings = dict(marker.kwargs)
     image = marker.args[0] if marker.args else settings.pop("image", None)
     factory = FunctionFactory(
+        request.config,
         request.getfixturevalue("lambda_engine"),
-        lambda_settings,
         lambda: request.getfixturevalue("lambda_image"),
+        request.node,
         _note_use(request.node),
-        aws,
         (request.config.stash[_LOOKAHEAD], request.node.nodeid) if _LOOKAHEAD in request.config.stash else None,
     )
     try:
@@ -396,55 +257,3 @@ def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSetti
         yield function
     finally:
         factory.close()
-
-
-@pytest.fixture
-def lambda_gateway_factory(request: pytest.FixtureRequest, lambda_settings: PluginSettings) -> Iterator[GatewayFactory]:
-    """`lambda_gateway_factory(function=None, routes=None, payload_format=None,
-    stage=..., stage_variables=..., authorizer=..., binary_media_types=...,
-    multi_value_headers=...)` starts a local API Gateway in front of a function
-    (default: `lambda_function`)."""
-    from .factories import GatewayFactory
-
-    factory = GatewayFactory(lambda_settings, lambda: request.getfixturevalue("lambda_function"))
-    yield factory
-    factory.close()
-
-
-@pytest.fixture
-def lambda_gateway(lambda_gateway_factory: GatewayFactory) -> LocalApiGateway:
-    """A local API Gateway in front of `lambda_function`, configured by the
-    `lambda_gateway_format`, `lambda_gateway_routes` and
-    `lambda_gateway_alb_multi_value_headers` ini options; talk to it at
-    `lambda_gateway.url` with requests, curl or a browser."""
-    return or_fail(lambda_gateway_factory)
-
-
-@pytest.fixture(scope="session")
-def lambda_audit(pytestconfig: pytest.Config) -> AuditFactory:
-    """`lambda_audit(image=None, allow=None)` returns the ImageAudit of an
-    image (default: the configured one), read once per session:
-    `lambda_audit().assert_no_credentials()`."""
-    return session_audit(pytestconfig)
-
-
-@pytest.fixture(scope="session")
-def lambda_aws_backend(pytestconfig: pytest.Config) -> AwsBackend:
-    """The session's AWS backend, never reset: for session-scoped fixtures
-    that seed it (with `lambda_aws_isolation = session`)."""
-    return or_fail(lambda: session_aws(pytestconfig))
-
-
-@pytest.fixture
-def lambda_aws(request: pytest.FixtureRequest) -> AwsBackend:
-    """An AWS backend that this test's functions talk to (moto's server,
-    started once per session, or the `lambda_aws` endpoint): seed it and
-    check side effects with `lambda_aws.client("dynamodb")`. moto's state is
-    wiped before each test unless `lambda_aws_isolation = session`."""
-    return or_fail(lambda: _test_aws(request))
-
-
-@pytest.fixture
-def lambda_gateway_url(lambda_gateway: LocalApiGateway) -> str:
-    """The base URL of `lambda_gateway`, e.g. `http://127.0.0.1:41234`."""
-    return lambda_gateway.url

@@ -12,7 +12,6 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import docker.errors
@@ -23,15 +22,15 @@ from typing_extensions import Self
 
 from .._lambda import MAX_REQUEST_BYTES
 from ..errors import (
-    ConfigError,
     FunctionStartError,
     InvokeError,
     LambdaImageError,
     RequestEntityTooLarge,
     RieNotFoundError,
 )
-from ..relay import CARRIER_HEADER, CARRIER_PREFIX, RELAY_MOUNT_POINT, find_relay, launch_through_relay
-from . import cleanup
+from . import additions, cleanup
+from .additions import HELPER_DIR, AdditionProvider, StartAddition
+from .additions import installed as additions_installed
 from .container_api import ContainerApi
 from .engine import DockerEngine, describe_docker_host, docker_errors, short_reason
 from .image import LambdaImage, get_image
@@ -39,7 +38,7 @@ from .invocation import Invocation, error_document
 from .invoke_http import InvokeConnection, InvokeConnectionError, InvokeTimeout
 from .logs import LogCollector
 from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
-from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, bootstrap_command, find_rie, plan_launch, rie_arch
+from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, Launch, find_rie, plan_launch, rie_arch
 from .sandbox import lambda_environment, sandbox_options
 from .settings import FunctionConfig, PullPolicy
 from .tracing import TRACE_HEADER, new_trace_id, normalize_trace_id
@@ -52,26 +51,6 @@ GATE_RETRY_S = 2.0  # how long an invoke the RIE turns away while it resets is s
 CONNECT_TIMEOUT_S = 10.0
 UNREACHABLE_AFTER_S = 5.0  # connects to the published port that time out this long: give up with the reason
 _has_file_cache: dict[tuple[str, str], bool] = {}
-
-
-@dataclass(frozen=True)
-class StartAddition:
-    """What a capability above this module (the debugger) adds to a
-    function's container when it starts: variables, container ports to
-    publish (with a fixed host port, or None), a volume with files copied in
-    before the start (the root filesystem is read-only), the invoke timeout
-    to allow, and a call once the function listens."""
-
-    env: Mapping[str, str] = field(default_factory=dict)
-    ports: Mapping[int, int | None] = field(default_factory=dict)
-    volume: str | None = None
-    archive: bytes | None = None  # a tar, put into `volume`
-    invoke_timeout_s: int | None = None
-    started: Callable[[LambdaFunction], None] | None = None
-
-
-# Called at start with the function, its engine and its image.
-AdditionProvider = Callable[["LambdaFunction", DockerEngine, LambdaImage], StartAddition]
 
 
 # exec and get_container_info return docker's own types (testcontainers' differ by version).
@@ -93,6 +72,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         engine: DockerEngine | None = None,
         pull: PullPolicy = "missing",
         start_timeout: float = 60.0,
+        additions: Mapping[str, AdditionProvider] | None = None,
         **settings: Any,
     ) -> None:
         ref = image.ref if isinstance(image, LambdaImage) else image
@@ -125,9 +105,11 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         self._memory_limit: int | None = None
         self._oom_failcnt = 0
         self._invokes = 0  # the number of the last invoke sent
-        self._providers: dict[str, AdditionProvider] = {}  # by capability: "debug"
+        # By capability ("trace_relay", "debug"): the installed ones unless given.
+        self._providers: dict[str, AdditionProvider] = (
+            dict(additions) if additions is not None else additions_installed()
+        )
         self._additions: list[StartAddition] = []
-        self._relayed = False  # the trace relay runs in front of the runtime
 
     # -- fluent settings (validated at once) ----------------------------------
     def with_handler(self, handler: str) -> Self:
@@ -157,9 +139,20 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
 
     def with_addition(self, name: str, provider: AdditionProvider) -> Self:
         """Let a capability (`name`, e.g. "debug") add to the container at
-        start (StartAddition); pytest_lambda_image.debug.attach uses it."""
+        start (a StartAddition: the runtime's one extension point);
+        pytest_lambda_image.debug.attach uses it."""
         self._providers[name] = provider
         return self
+
+    def without_addition(self, name: str) -> Self:
+        """Start without capability `name` (e.g. "trace_relay")."""
+        self._providers.pop(name, None)
+        return self
+
+    @property
+    def additions(self) -> Mapping[str, AdditionProvider]:
+        """The capabilities that add to this function at start, by name."""
+        return dict(self._providers)
 
     def published_address(self, container_port: int) -> tuple[str, int] | None:
         """Where this machine reaches a container port published by an addition."""
@@ -204,41 +197,42 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             self.lambda_image = get_image(engine, self.image, self._pull)
         image = self.lambda_image
         rie_in_container, rie_binary = _choose_rie(engine, image, self.config.rie_path)
-        relay_binary = find_relay(rie_arch(image.architecture))  # the invoke's trace id, to the runtime
-        self._relayed = relay_binary is not None
-        if self.config.debug and "debug" not in self._providers:
-            raise ConfigError(
-                f"{self.function_name}: debug={self.config.debug!r} needs the debugger attached: "
-                "pytest_lambda_image.debug.attach(function) (the plugin's fixtures and markers do it)"
-            )
         self._additions = []  # a provider may ask for environment(): not with the last start's additions
         self._additions = [provider(self, engine, image) for provider in self._providers.values()]
+        helpers = {RIE_MOUNT_POINT: rie_binary} if rie_binary is not None else {}
+        for addition in self._additions:
+            helpers.update(addition.helpers)
+        kwargs = self._create_options(engine, bool(helpers))
+        self._container = self._create(engine, image, self._launch(image, rie_in_container), kwargs, helpers)
+        cleanup.track(self._container.id, engine.client)
+        self.collector = LogCollector(_log_source(engine, self._container.id))
+        self._gone = None
+        try:
+            self._run(engine, image, kwargs.get("network"), helpers)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _launch(self, image: LambdaImage, rie: str) -> Launch:
+        """The container's entrypoint and command: the RIE in front of the
+        bootstrap, or a capability's wrapper in front of both."""
         # ImageConfig (config.entrypoint/command) replaces the image's own, as on
         # Lambda; a testcontainers-style with_command() is the test's explicit word.
         command = self._command_override if self._command_override is not None else self.config.command
         entrypoint = self.config.entrypoint if self.config.entrypoint is not None else image.entrypoint
         cmd = command if command is not None else image.cmd
-        if relay_binary is not None:
-            bootstrap = bootstrap_command(entrypoint, cmd, self.config.handler)
-            launch = launch_through_relay(rie_in_container, RIE_LOG_FLAGS, bootstrap)
-        else:
-            launch = plan_launch(
-                entrypoint, cmd, rie=rie_in_container, handler=self.config.handler, rie_flags=RIE_LOG_FLAGS
-            )
-        volumes = {host: dict(mount) for host, mount in self._mounts.items()}
-        mounts = []
-        helpers = {RIE_MOUNT_POINT: rie_binary, RELAY_MOUNT_POINT: relay_binary}
-        helpers = {at: binary for at, binary in helpers.items() if binary is not None}
-        if helpers:
-            if engine.shares_filesystem:
-                for at, binary in helpers.items():
-                    volumes[str(binary.resolve())] = {"bind": at, "mode": "ro"}
-            else:  # copied in before start: into a volume, since the root filesystem is read-only
-                mounts.append(docker.types.Mount(os.path.dirname(RIE_MOUNT_POINT), None, type="volume"))
-        # A remote daemon publishes on its own interfaces; a local one on loopback only.
-        binding = ("127.0.0.1", None) if engine.host_address == "127.0.0.1" else None
+        plain = plan_launch(entrypoint, cmd, rie=rie, handler=self.config.handler, rie_flags=RIE_LOG_FLAGS)
+        wrapper = additions.one_launch(self._additions)
+        if wrapper is None:
+            return plain
+        return wrapper(rie, RIE_LOG_FLAGS, plain.command[len(RIE_LOG_FLAGS) :])
+
+    def _create_options(self, engine: DockerEngine, has_helpers: bool) -> dict[str, Any]:
+        """docker create's options besides the image, launch, ports and helpers:
+        the sandbox, the log driver, the builders' and the additions' mounts."""
         kwargs = sandbox_options(self.config, host_cpus=_host_cpus(engine) if self.config.cpu_scaling else None)
-        tmpfs = {**kwargs.pop("tmpfs", {}), **self._tmpfs_mounts}
+        kwargs["tmpfs"] = {**kwargs.pop("tmpfs", {}), **self._tmpfs_mounts} or None
         # Docker's "local" log driver: the RIE's debug lines cost a warm invoke
         # ~0.25 ms less than with json-file (measured), and `docker logs` still works.
         kwargs["log_config"] = docker.types.LogConfig(type="local")
@@ -247,70 +241,89 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         kwargs.update(self._create_kwargs)  # with_kwargs wins: the user asked for it
         if self._network_name is not None:
             kwargs.setdefault("network", self._network_name)
-        addition_ports: dict[str, Any] = {}
+        mounts = []
+        if has_helpers and not engine.shares_filesystem:  # copied in before start: the root is read-only
+            mounts.append(docker.types.Mount(HELPER_DIR, None, type="volume"))
         for addition in self._additions:
             if addition.volume is not None:  # files copied in: remote engines cannot mount this machine's
                 mounts.append(docker.types.Mount(addition.volume, None, type="volume"))
-            for port, fixed in addition.ports.items():
-                addition_ports[f"{port}/tcp"] = (binding[0] if binding else "0.0.0.0", fixed) if fixed else binding
         if mounts:
             kwargs["mounts"] = [*kwargs.get("mounts", []), *mounts]
         self._memory_limit = self.config.memory_size * 1024 * 1024 if "mem_limit" in kwargs else None
+        return kwargs
+
+    def _ports(self, engine: DockerEngine) -> dict[str, Any]:
+        """The RIE's port, the builders' and the additions': on loopback for a
+        local engine; a remote daemon publishes on its own interfaces."""
+        binding = ("127.0.0.1", None) if engine.host_address == "127.0.0.1" else None
+        ports: dict[str, Any] = {f"{RIE_PORT}/tcp": binding, **self._published(binding)}
+        for addition in self._additions:
+            for port, fixed in addition.ports.items():
+                ports[f"{port}/tcp"] = (binding[0] if binding else "0.0.0.0", fixed) if fixed else binding
+        return ports
+
+    def _create(
+        self,
+        engine: DockerEngine,
+        image: LambdaImage,
+        launch: Launch,
+        kwargs: dict[str, Any],
+        helpers: Mapping[str, Any],
+    ) -> Any:
+        volumes = {host: dict(mount) for host, mount in self._mounts.items()}
+        if engine.shares_filesystem:
+            for at, binary in helpers.items():
+                volumes[str(binary.resolve())] = {"bind": at, "mode": "ro"}
         create = functools.partial(
             engine.client.containers.create,
             image.id,
             entrypoint=launch.entrypoint,
             command=launch.command,
             environment=self.environment(),
-            ports={f"{RIE_PORT}/tcp": binding, **self._published(binding), **addition_ports},
+            ports=self._ports(engine),
             volumes=volumes,
-            tmpfs=tmpfs or None,
             labels=cleanup.container_labels({**self.config.labels, "pytest-lambda-image.image": image.ref}),
             name=self._container_name,
             detach=True,
         )
         with docker_errors(f"creating a container from {image.ref}"):
             try:
-                self._container = create(**kwargs)
+                return create(**kwargs)
             except docker.errors.APIError as exc:
                 # An engine without Docker's "local" log driver (Podman's API): its default will do.
                 if "log_config" in self._create_kwargs or "log" not in str(exc.explanation or exc).lower():
                     raise
                 kwargs.pop("log_config", None)
-                self._container = create(**kwargs)
-        cleanup.track(self._container.id, engine.client)
-        self.collector = LogCollector(_log_source(engine, self._container.id))
-        self._gone = None
-        try:
-            if self._network_aliases and kwargs.get("network"):
-                self._set_aliases(engine, kwargs["network"])
-            if helpers and not engine.shares_filesystem:
-                _copy_helpers(self._container, helpers)
-            for addition in self._additions:
-                if addition.volume is not None and addition.archive is not None:
-                    with docker_errors(f"copying files into {addition.volume} of the container"):
-                        self._container.put_archive(addition.volume, addition.archive)
-            with docker_errors(f"starting {image.ref}"):
-                self._container.start()
-                self._container.reload()
-            published = self._container.ports.get(f"{RIE_PORT}/tcp")
-            if not published:  # it exited before docker published the port
-                raise self._exited_early(self._container.attrs.get("State") or {})
-            container_id = self._container.id
-            self._watch = RapidWatch(lambda: attach_stderr(engine.client, container_id))
-            with docker_errors(f"following the log of {image.ref}"):
-                self._watch.start()
-            port = int(published[0]["HostPort"])
-            self.endpoint = f"http://{engine.host_address}:{port}"
-            self._http = InvokeConnection(engine.host_address, port, CONNECT_TIMEOUT_S)
-            self._wait_until_listening()
-            for addition in self._additions:
-                if addition.started is not None:
-                    addition.started(self)
-        except BaseException:
-            self.stop()
-            raise
-        return self
+                return create(**kwargs)
+
+    def _run(self, engine: DockerEngine, image: LambdaImage, network: str | None, helpers: Mapping[str, Any]) -> None:
+        """Copy in what the container needs, start it, follow its log, and wait
+        until the RIE listens."""
+        if self._network_aliases and network:
+            self._set_aliases(engine, network)
+        if helpers and not engine.shares_filesystem:
+            _copy_helpers(self._container, helpers)
+        for addition in self._additions:
+            if addition.volume is not None and addition.archive is not None:
+                with docker_errors(f"copying files into {addition.volume} of the container"):
+                    self._container.put_archive(addition.volume, addition.archive)
+        with docker_errors(f"starting {image.ref}"):
+            self._container.start()
+            self._container.reload()
+        published = self._container.ports.get(f"{RIE_PORT}/tcp")
+        if not published:  # it exited before docker published the port
+            raise self._exited_early(self._container.attrs.get("State") or {})
+        container_id = self._container.id
+        self._watch = RapidWatch(lambda: attach_stderr(engine.client, container_id))
+        with docker_errors(f"following the log of {image.ref}"):
+            self._watch.start()
+        port = int(published[0]["HostPort"])
+        self.endpoint = f"http://{engine.host_address}:{port}"
+        self._http = InvokeConnection(engine.host_address, port, CONNECT_TIMEOUT_S)
+        self._wait_until_listening()
+        for addition in self._additions:
+            if addition.started is not None:
+                addition.started(self)
 
     def _published(self, binding: Any) -> dict[str, Any]:
         """with_bind_ports / with_exposed_ports: on the same interface as the RIE's port."""
@@ -463,8 +476,9 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         body = encode_payload(event, payload, MAX_REQUEST_BYTES, "synchronous")
         trace = new_trace_id() if trace_id is None else normalize_trace_id(trace_id)
         headers = {"Content-Type": "application/json", TRACE_HEADER: trace}
-        if self._relayed:  # the RIE drops the trace header but passes this one on (relay/__init__.py)
-            headers[CARRIER_HEADER] = CARRIER_PREFIX + trace
+        for addition in self._additions:
+            if addition.invoke_headers is not None:  # e.g. the trace relay's carrier of the trace id
+                headers.update(addition.invoke_headers(trace))
         if client_context is not None:
             headers["X-Amz-Client-Context"] = encode_client_context(client_context)
         if self._http is None or self._watch is None:
@@ -708,7 +722,7 @@ def _copy_helpers(container: Any, binaries: Mapping[str, os.PathLike[str]]) -> N
             info.size, info.mode, info.uid, info.gid = len(data), 0o755, 0, 0
             tar.addfile(info, io.BytesIO(data))
     with docker_errors(f"copying {', '.join(os.path.basename(at) for at in binaries)} into the container"):
-        container.put_archive(os.path.dirname(RIE_MOUNT_POINT), buffer.getvalue())
+        container.put_archive(HELPER_DIR, buffer.getvalue())
 
 
 def _read_binary(path: os.PathLike[str]) -> bytes:

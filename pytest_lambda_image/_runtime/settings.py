@@ -47,27 +47,6 @@ _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
-def parse_debug(value: Any) -> str | None:
-    """lambda_debug: off, on/auto, python or node, each optionally `:PORT`
-    (the host port to publish the debugger on), or a bare PORT -> None or
-    "kind" / "kind:port"."""
-    if value is None or value is False:
-        return None
-    text = "auto" if value is True else str(value).strip().lower()
-    kind, _, port = text.rpartition(":") if ":" in text else (text, "", "")
-    if text.isdigit() and text not in ("0", "1"):
-        kind, port = "auto", text
-    kind = {"true": "auto", "on": "auto", "yes": "auto", "1": "auto", "nodejs": "node"}.get(kind, kind)
-    if kind in ("off", "false", "no", "0", "none") and not port:
-        return None
-    if kind not in ("auto", "python", "node") or (port and not (port.isdigit() and 0 < int(port) < 65536)):
-        raise ConfigError(
-            f"invalid lambda_debug {value!r}: use auto, python or node, optionally with :PORT for the host port "
-            "(e.g. python:5678), or off"
-        )
-    return f"{kind}:{int(port)}" if port else kind
-
-
 def parse_timeout(value: Any) -> int:
     """Whole seconds, 1..900: the RIE reads AWS_LAMBDA_FUNCTION_TIMEOUT as an
     integer and a value like "2.5" breaks every request."""
@@ -199,7 +178,6 @@ class FunctionConfig:
     entrypoint: tuple[str, ...] | None = None
     command: tuple[str, ...] | None = None
     working_dir: str | None = None
-    debug: str | None = None  # a debugger attaches (debug.py): auto, python or node [:host port]
 
     def __post_init__(self) -> None:
         env = parse_key_values(self.env, "environment variable")
@@ -234,7 +212,6 @@ class FunctionConfig:
                 "bytes (names and values): shorten them or move large values into the image or a file"
             )
         object.__setattr__(self, "env", env)
-        object.__setattr__(self, "debug", parse_debug(self.debug))
         object.__setattr__(self, "timeout", parse_timeout(self.timeout))
         object.__setattr__(self, "memory_size", parse_memory_size(self.memory_size))
         if self.function_name is not None and not _FUNCTION_NAME.match(self.function_name):

@@ -19,6 +19,7 @@ a paused breakpoint does not end the invoke.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import os
 import posixpath
@@ -32,14 +33,15 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._runtime.cache import cache_dir
 from ..errors import ConfigError, LambdaImageError
 
 if TYPE_CHECKING:
+    from .._runtime.additions import StartAddition
     from .._runtime.engine import DockerEngine
-    from .._runtime.function import LambdaFunction, StartAddition
+    from .._runtime.function import LambdaFunction
     from .._runtime.image import LambdaImage
 
 PYTHON_PORT = 5678  # debugpy's customary port, inside the container
@@ -193,6 +195,27 @@ class DebugPlan:
         )
 
 
+def parse_debug(value: Any) -> str | None:
+    """lambda_debug: off, on/auto, python or node, each optionally `:PORT`
+    (the host port to publish the debugger on), or a bare PORT -> None or
+    "kind" / "kind:port"."""
+    if value is None or value is False:
+        return None
+    text = "auto" if value is True else str(value).strip().lower()
+    kind, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    if text.isdigit() and text not in ("0", "1"):
+        kind, port = "auto", text
+    kind = {"true": "auto", "on": "auto", "yes": "auto", "1": "auto", "nodejs": "node"}.get(kind, kind)
+    if kind in ("off", "false", "no", "0", "none") and not port:
+        return None
+    if kind not in ("auto", "python", "node") or (port and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise ConfigError(
+            f"invalid lambda_debug {value!r}: use auto, python or node, optionally with :PORT for the host port "
+            "(e.g. python:5678), or off"
+        )
+    return f"{kind}:{int(port)}" if port else kind
+
+
 def parse_setting(value: str) -> tuple[str, int | None]:
     """A normalized `debug` setting (settings.parse_debug) -> (kind, host port)."""
     kind, _, port = value.partition(":")
@@ -341,19 +364,23 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def attach(function: LambdaFunction, setting: str | bool | None = None) -> LambdaFunction:
-    """Start `function` ready for a debugger: `setting` (auto, python or
-    node, optionally `:PORT` on the host) or its config's `debug`. The
+NAME = "debug"  # the addition's name on a function
+
+
+def attach(function: LambdaFunction, setting: str | bool | None = "auto") -> LambdaFunction:
+    """Start `function` ready for a debugger: `setting` is auto, python or
+    node, optionally `:PORT` on the host (off/None/False: no debugger). The
     plugin's fixtures call this for lambda_debug, --lambda-debug and the
     marker's debug=."""
-    if setting is not None:
-        function.config = function.config.replace(debug=setting)
-    return function.with_addition("debug", _addition)
+    parsed = parse_debug(setting)
+    if parsed is None:
+        return function.without_addition(NAME)
+    return function.with_addition(NAME, functools.partial(_addition, parsed))
 
 
 def address(function: LambdaFunction) -> tuple[str, int] | None:
     """Where a debugger attaches to the started `function` (None: not debugging)."""
-    if not function.config.debug:
+    if NAME not in function.additions:
         return None
     for port in (PYTHON_PORT, NODE_PORT):
         found = function.published_address(port)
@@ -395,13 +422,12 @@ def _honours_wrapper(entrypoint: tuple[str, ...] | None) -> bool:
     )
 
 
-def _addition(function: LambdaFunction, engine: DockerEngine, image: LambdaImage) -> StartAddition:
-    from .._runtime.function import StartAddition, image_has_file
+def _addition(setting: str, function: LambdaFunction, engine: DockerEngine, image: LambdaImage) -> StartAddition:
+    from .._runtime.additions import StartAddition
+    from .._runtime.function import image_has_file
 
-    if not function.config.debug:
-        return StartAddition()
     debugging = plan(
-        function.config.debug,
+        setting,
         image_name=image.ref,
         image_env=image.env,
         function_env=function.environment(),

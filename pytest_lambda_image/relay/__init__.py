@@ -28,12 +28,20 @@ import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from .._runtime.additions import HELPER_DIR, StartAddition
 from .._runtime.cache import cache_dir
-from .._runtime.rie import Launch
+from .._runtime.rie import Launch, rie_arch
 from ..errors import ConfigError
 
-RELAY_MOUNT_POINT = "/aws-lambda/trace-relay"
+if TYPE_CHECKING:
+    from .._runtime.engine import DockerEngine
+    from .._runtime.function import LambdaFunction
+    from .._runtime.image import LambdaImage
+
+RELAY_MOUNT_POINT = f"{HELPER_DIR}/trace-relay"
+NAME = "trace_relay"  # the addition's name on a function
 CARRIER_HEADER = "X-Amz-Tenant-Id"
 CARRIER_PREFIX = "pytest-lambda-image-trace="  # what trace_relay.c looks for
 RELAY_ENV = "PYTEST_LAMBDA_TRACE_RELAY"  # 0/false/off: no relay; or the path of a built binary
@@ -126,3 +134,24 @@ def _build(arch: str) -> Path | None:
             return target
         os.unlink(partial)
     return None
+
+
+def addition(function: LambdaFunction, engine: DockerEngine, image: LambdaImage) -> StartAddition:
+    """The relay as a start addition: PID 1 in front of the RIE, and each
+    invoke's trace id in the carrier header. Nothing when it is turned off or
+    cannot be built here."""
+    binary = find_relay(rie_arch(image.architecture))
+    if binary is None:
+        return StartAddition()
+    return StartAddition(helpers={RELAY_MOUNT_POINT: binary}, launch=launch_through_relay, invoke_headers=_carrier)
+
+
+def _carrier(trace_id: str) -> dict[str, str]:
+    # The RIE drops the trace header but passes this one on to the runtime.
+    return {CARRIER_HEADER: CARRIER_PREFIX + trace_id}
+
+
+def attach(function: LambdaFunction) -> LambdaFunction:
+    """Run `function` with the relay in front (a bare LambdaFunction has it
+    already, from the installed additions)."""
+    return function.with_addition(NAME, addition)

@@ -100,9 +100,8 @@ def test_without_a_debugger_the_runtime_runs_on_after_the_wait_and_the_images_wr
         engine=lambda_engine,
         handler="handlers.echo",
         env={"AWS_LAMBDA_EXEC_WRAPPER": "/opt/wrapper.sh"},
-        debug=True,
     )
-    with attach(function):
+    with attach(function, True):
         invocation = function.invoke({})
         assert invocation.ok, invocation.payload
         env = invocation.json()["env"]
@@ -214,12 +213,13 @@ def test_node_inspector_listens_and_stops_at_a_breakpoint(node_image, lambda_eng
 
 def test_debug_for_a_runtime_it_cannot_tell_fails_with_one_line(scratch_image, lambda_engine):
     with pytest.raises(ConfigError, match="set lambda_debug = python or node"):
-        attach(LambdaFunction(scratch_image, engine=lambda_engine, debug=True)).start()
+        attach(LambdaFunction(scratch_image, engine=lambda_engine), True).start()
 
 
-def test_a_debug_setting_without_the_debugger_attached_is_one_line(scratch_image, lambda_engine):
-    with pytest.raises(ConfigError, match=r"needs the debugger attached: pytest_lambda_image\.debug\.attach"):
-        LambdaFunction(scratch_image, engine=lambda_engine, debug=True).start()
+def test_the_debugger_is_not_a_function_setting(scratch_image, lambda_engine):
+    # The runtime knows no capability: debugging is debug.attach(function, setting).
+    with pytest.raises(ConfigError, match=r"unknown function setting\(s\): debug"):
+        LambdaFunction(scratch_image, engine=lambda_engine, debug=True)
 
 
 def test_the_cli_option_starts_every_function_for_a_debugger(pytester, python_image, monkeypatch):

@@ -5,7 +5,7 @@ import zipfile
 import pytest
 
 from pytest_lambda_image import debug
-from pytest_lambda_image._runtime.settings import FunctionConfig, parse_debug
+from pytest_lambda_image.debug import parse_debug
 from pytest_lambda_image.errors import ConfigError
 
 
@@ -27,7 +27,6 @@ from pytest_lambda_image.errors import ConfigError
 )
 def test_the_debug_setting_is_normalized(value, expected):
     assert parse_debug(value) == expected
-    assert FunctionConfig(debug=value).debug == expected
 
 
 @pytest.mark.parametrize("value", ["java", "python:0", "python:70000", "python:x", ":"])

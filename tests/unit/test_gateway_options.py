@@ -11,28 +11,28 @@ import pytest
 
 from pytest_lambda_image import ConfigError
 from pytest_lambda_image.__main__ import build_parser, main
-from pytest_lambda_image._plugin import options
-from pytest_lambda_image._plugin.factories import GatewayFactory
-from pytest_lambda_image._plugin.options import PluginSettings
+from pytest_lambda_image._plugin.gateway import GatewayFactory, GatewaySettings, gateway_settings
 
 from .test_gateway import StandIn
 
 
 class FakeConfig:
-    """What `options.resolve` reads from a pytest.Config: ini values and CLI options."""
+    """What the plugins' settings read from a pytest.Config: ini values, no CLI
+    options, and no plugin refining the session's settings."""
 
     def __init__(self, tmp_path: Path, ini: dict[str, Any]) -> None:
         self.inipath = tmp_path / "pytest.ini"
         self.rootpath = tmp_path
         self.invocation_params = SimpleNamespace(dir=tmp_path)
         self.stash = pytest.Stash()
+        self.hook = SimpleNamespace(pytest_lambda_settings=lambda **kwargs: None)
         self._ini = ini
 
     def getini(self, name: str) -> Any:
-        return self._ini.get(name, [] if name in ("lambda_env", "lambda_build_args", "lambda_gateway_routes") else None)
+        return self._ini.get(name)
 
     def getoption(self, name: str) -> Any:
-        return [] if name == "lambda_build_arg" else None
+        return None
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, False), ("true", True), ("False", False), ("1", True)])
@@ -40,18 +40,18 @@ def test_ini_option(tmp_path, value, expected):
     ini = {"lambda_image": "fn:1", "lambda_gateway_format": "alb"}
     if value is not None:
         ini["lambda_gateway_alb_multi_value_headers"] = value
-    assert options.resolve(FakeConfig(tmp_path, ini)).gateway_alb_multi_value_headers is expected
+    assert gateway_settings(FakeConfig(tmp_path, ini)).alb_multi_value_headers is expected
 
 
 def test_ini_option_refuses_other_values(tmp_path):
     ini = {"lambda_image": "fn:1", "lambda_gateway_alb_multi_value_headers": "sometimes"}
     with pytest.raises(ConfigError, match="invalid lambda_gateway_alb_multi_value_headers 'sometimes'"):
-        options.resolve(FakeConfig(tmp_path, ini))
+        gateway_settings(FakeConfig(tmp_path, ini))
 
 
 def test_factory_applies_the_setting_to_alb_gateways():
-    factory = GatewayFactory(PluginSettings(gateway_format="alb", gateway_alb_multi_value_headers=True), StandIn)
-    default = GatewayFactory(PluginSettings(gateway_format="alb"), StandIn)
+    factory = GatewayFactory(GatewaySettings(payload_format="alb", alb_multi_value_headers=True), StandIn)
+    default = GatewayFactory(GatewaySettings(payload_format="alb"), StandIn)
     try:
         assert factory().multi_value_headers is True
         assert factory(multi_value_headers=False).multi_value_headers is False

@@ -481,7 +481,7 @@ def test_zip_functions_without_local_artifacts(tmp_path, name, message):
 
 
 def test_a_missing_build_is_reported_only_when_the_template_builds(tmp_path):
-    from pytest_lambda_image._plugin.options import template_image
+    from pytest_lambda_image._plugin.template import template_image
 
     text = """
     Resources:

@@ -1,0 +1,153 @@
+"""The gateway plugin (`lambda_gateway`): a local API Gateway in front of a
+function. Its options and the `lambda_gateway`, `lambda_gateway_factory` and
+`lambda_gateway_url` fixtures. A template's Api / HttpApi events and
+FunctionUrlConfig give the defaults (through the session's settings)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Union
+
+import pytest
+
+from ..errors import ConfigError, LambdaImageError
+from . import option, session
+from .once import once
+from .option import Option
+from .reporting import or_fail
+
+if TYPE_CHECKING:
+    from .._runtime.function import LambdaFunction
+    from ..gateway import LocalApiGateway
+
+FORMATS = ("1.0", "2.0", "url", "alb")
+FORMAT = Option(
+    "lambda_gateway_format",
+    "lambda_gateway's front: 1.0 (REST), 2.0 (HTTP API), url or alb",
+    metavar="FORMAT",
+    default="1.0",
+)
+ROUTES = Option(
+    "lambda_gateway_routes",
+    "lambda_gateway routes, one per line, e.g. 'GET /items/{id}'",
+    kind="linelist",
+    flag="--lambda-gateway-route",
+    metavar="ROUTE",
+    default="all",
+)
+ALB_MULTI_VALUE = Option(
+    "lambda_gateway_alb_multi_value_headers",
+    "with lambda_gateway_format = alb: the target group's multi-value headers setting, true or false",
+    metavar="true|false",
+    default="false",
+)
+OPTIONS = (FORMAT, ROUTES, ALB_MULTI_VALUE)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    option.add_options(parser, OPTIONS)
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    payload_format: str = "1.0"
+    routes: tuple[str, ...] = ()
+    alb_multi_value_headers: bool = False
+
+
+_SETTINGS = pytest.StashKey[Union[GatewaySettings, LambdaImageError]]()
+
+
+def gateway_settings(config: pytest.Config) -> GatewaySettings:
+    """The gateway's options, read once per session (over a template's defaults)."""
+    return once(config.stash, _SETTINGS, lambda: _resolve(config))
+
+
+def _resolve(config: pytest.Config) -> GatewaySettings:
+    from .._runtime.settings import parse_bool
+
+    template_format, template_routes = _template_defaults(config)
+    payload_format = option.value(config, FORMAT) or template_format or "1.0"
+    if payload_format not in FORMATS:
+        raise ConfigError(f"invalid lambda_gateway_format {payload_format!r}: use 1.0, 2.0, url or alb")
+    multi_value = option.value(config, ALB_MULTI_VALUE)
+    routes = tuple(route for route in option.value(config, ROUTES, ()) if route.strip())
+    return GatewaySettings(
+        payload_format=payload_format,
+        routes=routes or template_routes,
+        alb_multi_value_headers=parse_bool(multi_value, ALB_MULTI_VALUE.name) if multi_value else False,
+    )
+
+
+def _template_defaults(config: pytest.Config) -> tuple[str | None, tuple[str, ...]]:
+    """A template's front for the session's function (its events), if the
+    session's settings come from one."""
+    source = session.resolve(config).extras.get("template")
+    if source is None:
+        return None, ()
+    found = source.template.function(source.function_name)
+    return found.gateway_format, tuple(found.gateway_routes)
+
+
+class GatewayFactory:
+    """Starts local API Gateways; each is stopped when the test ends."""
+
+    def __init__(self, settings: GatewaySettings, default_function: Callable[[], LambdaFunction]) -> None:
+        self._settings = settings
+        self._default_function = default_function
+        self._started: list[LocalApiGateway] = []
+
+    def __call__(
+        self,
+        function: LambdaFunction | None = None,
+        *,
+        routes: list[str] | None = None,
+        payload_format: str | None = None,
+        **options: Any,
+    ) -> LocalApiGateway:
+        __tracebackhide__ = True
+        from ..gateway import LocalApiGateway
+
+        payload_format = payload_format or self._settings.payload_format
+        if payload_format == "alb":  # the lambda_gateway_alb_multi_value_headers option, unless given here
+            options.setdefault("multi_value_headers", self._settings.alb_multi_value_headers)
+        gateway = LocalApiGateway(
+            function if function is not None else self._default_function(),
+            routes=routes or list(self._settings.routes) or None,
+            payload_format=payload_format,  # type: ignore[arg-type]
+            **options,
+        )
+        self._started.append(gateway)
+        return gateway.start()
+
+    def close(self) -> None:
+        while self._started:
+            self._started.pop().stop()
+
+
+@pytest.fixture
+def lambda_gateway_factory(request: pytest.FixtureRequest) -> Iterator[GatewayFactory]:
+    """`lambda_gateway_factory(function=None, routes=None, payload_format=None,
+    stage=..., stage_variables=..., authorizer=..., binary_media_types=...,
+    multi_value_headers=...)` starts a local API Gateway in front of a function
+    (default: `lambda_function`)."""
+    settings = or_fail(lambda: gateway_settings(request.config))
+    factory = GatewayFactory(settings, lambda: request.getfixturevalue("lambda_function"))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def lambda_gateway(lambda_gateway_factory: GatewayFactory) -> LocalApiGateway:
+    """A local API Gateway in front of `lambda_function`, configured by the
+    `lambda_gateway_format`, `lambda_gateway_routes` and
+    `lambda_gateway_alb_multi_value_headers` options; talk to it at
+    `lambda_gateway.url` with requests, curl or a browser."""
+    return or_fail(lambda_gateway_factory)
+
+
+@pytest.fixture
+def lambda_gateway_url(lambda_gateway: LocalApiGateway) -> str:
+    """The base URL of `lambda_gateway`, e.g. `http://127.0.0.1:41234`."""
+    return lambda_gateway.url
