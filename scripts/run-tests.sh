@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README command #2: the project's own tests (unit, plugin and integration,
-# on a real Docker engine), plus ruff, mypy, and the unit and plugin tests on
-# every other supported Python (3.9-3.13, with the oldest and newest testcontainers).
+# on a real Docker engine), plus ruff, mypy, import-linter, and the unit and
+# plugin tests on every other supported Python (3.9-3.13, with the oldest and
+# newest testcontainers).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 "$here/scripts/setup.sh"
@@ -9,5 +10,6 @@ cd "$here"
 export TESTCONTAINERS_RYUK_DISABLED=true
 .venv/bin/python -m ruff check pytest_lambda_image tests benchmarks examples
 .venv/bin/python -m mypy   # the package ships py.typed: its types must hold (config in pyproject.toml)
+.venv/bin/lint-imports --no-cache --no-logo   # the package's layering (contracts in pyproject.toml)
 "$here/scripts/tests-other-pythons.sh"
 exec .venv/bin/python -m pytest -n 2 "$@"
