@@ -13,8 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from .._lambda import EXAMPLE_ACCOUNT_ID
 from ..errors import ConfigError
@@ -144,60 +144,70 @@ class Resolver:
     # -- the functions -----------------------------------------------------------
     def _function(self, name: str, argument: Any) -> Any:
         expression = describe({name: argument})
-        if name == "Ref":
-            return self._ref(self.text(argument))
-        if name == "Fn::GetAtt":
-            parts = argument.split(".", 1) if isinstance(argument, str) else argument
-            if not isinstance(parts, list) or len(parts) != 2:
-                raise _malformed(expression)
-            return self._get_att(self.text(parts[0]), self.text(parts[1]))
-        if name == "Fn::Sub":
-            return self._sub(argument, expression)
-        if name == "Fn::Join":
-            if not isinstance(argument, list) or len(argument) != 2:
-                raise _malformed(expression)
-            items = self.resolve(argument[1])
-            if not isinstance(items, list):
-                raise _malformed(expression)
-            return self.text(argument[0]).join(self.text(item) for item in items)
-        if name == "Fn::Select":
-            if not isinstance(argument, list) or len(argument) != 2:
-                raise _malformed(expression)
-            index_text, items = self.text(argument[0]), self.resolve(argument[1])
-            if not index_text.isdigit():
-                raise ConfigError(f"{expression}: the index {index_text!r} is not a whole number")
-            index = int(index_text)
-            if not isinstance(items, list) or not 0 <= index < len(items):
-                raise ConfigError(f"{expression}: index {index} is outside the list")
-            return items[index]
-        if name == "Fn::Split":
-            if not isinstance(argument, list) or len(argument) != 2:
-                raise _malformed(expression)
-            return self.text(argument[1]).split(self.text(argument[0]))
-        if name == "Fn::FindInMap":
-            return self._find_in_map(argument, expression)
-        if name == "Fn::If":
-            if not isinstance(argument, list) or len(argument) != 3:
-                raise _malformed(expression)
-            return self.resolve(argument[1] if self.condition(self.text(argument[0])) else argument[2])
-        if name == "Fn::Base64":
-            return base64.b64encode(self.text(argument).encode()).decode()
-        if name == "Fn::ImportValue":
-            export = self.text(argument)
-            if export in self._values:
-                return self._values[export]
-            raise Unresolved(expression, export, "is another stack's export")
-        if name == "Fn::ToJsonString":
-            return json.dumps(self.resolve(argument), separators=(",", ":"))
-        if name == "Fn::Length":
-            items = self.resolve(argument)
-            return len(items) if isinstance(items, list) else 1
-        if name == "Fn::GetAZs":
-            region = self.text(argument) or self._region
-            return [f"{region}{zone}" for zone in "abc"]
-        if name in ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not"):
-            return self._boolean(name, argument, expression)
-        raise Unresolved(expression, "", "cannot be worked out locally")
+        function = self._FUNCTIONS.get(name)
+        if function is None:
+            raise Unresolved(expression, "", "cannot be worked out locally")
+        return function(self, argument, expression)
+
+    def _fn_ref(self, argument: Any, expression: str) -> Any:
+        return self._ref(self.text(argument))
+
+    def _fn_get_att(self, argument: Any, expression: str) -> Any:
+        # The short form's `!GetAtt Db.Endpoint.Address` names the resource before the first dot.
+        parts = argument.split(".", 1) if isinstance(argument, str) else argument
+        if not isinstance(parts, list) or len(parts) != 2:
+            raise _malformed(expression)
+        return self._get_att(self.text(parts[0]), self.text(parts[1]))
+
+    def _join(self, argument: Any, expression: str) -> str:
+        if not isinstance(argument, list) or len(argument) != 2:
+            raise _malformed(expression)
+        items = self.resolve(argument[1])
+        if not isinstance(items, list):
+            raise _malformed(expression)
+        return self.text(argument[0]).join(self.text(item) for item in items)
+
+    def _select(self, argument: Any, expression: str) -> Any:
+        if not isinstance(argument, list) or len(argument) != 2:
+            raise _malformed(expression)
+        index_text, items = self.text(argument[0]), self.resolve(argument[1])
+        if not index_text.isdigit():
+            raise ConfigError(f"{expression}: the index {index_text!r} is not a whole number")
+        index = int(index_text)
+        if not isinstance(items, list) or not 0 <= index < len(items):
+            raise ConfigError(f"{expression}: index {index} is outside the list")
+        return items[index]
+
+    def _split(self, argument: Any, expression: str) -> list[str]:
+        if not isinstance(argument, list) or len(argument) != 2:
+            raise _malformed(expression)
+        return self.text(argument[1]).split(self.text(argument[0]))
+
+    def _if(self, argument: Any, expression: str) -> Any:
+        if not isinstance(argument, list) or len(argument) != 3:
+            raise _malformed(expression)
+        # Only the branch the condition picks is resolved: the other may hold what only the stack knows.
+        return self.resolve(argument[1] if self.condition(self.text(argument[0])) else argument[2])
+
+    def _base64(self, argument: Any, expression: str) -> str:
+        return base64.b64encode(self.text(argument).encode()).decode()
+
+    def _import_value(self, argument: Any, expression: str) -> Any:
+        export = self.text(argument)
+        if export in self._values:
+            return self._values[export]
+        raise Unresolved(expression, export, "is another stack's export")
+
+    def _to_json_string(self, argument: Any, expression: str) -> str:
+        return json.dumps(self.resolve(argument), separators=(",", ":"))
+
+    def _length(self, argument: Any, expression: str) -> int:
+        items = self.resolve(argument)
+        return len(items) if isinstance(items, list) else 1
+
+    def _get_azs(self, argument: Any, expression: str) -> list[str]:
+        region = self.text(argument) or self._region  # `!GetAZs ""` is the stack's own region
+        return [f"{region}{zone}" for zone in "abc"]
 
     def _ref(self, name: str) -> Any:
         if name == "AWS::NoValue":
@@ -306,23 +316,54 @@ class Resolver:
             self._conditions[name] = bool(self.resolve(conditions[name]))
         return self._conditions[name]
 
-    def _boolean(self, name: str, argument: Any, expression: str) -> bool:
+    def _equals(self, argument: Any, expression: str) -> bool:
+        if not isinstance(argument, list) or len(argument) != 2:
+            raise _malformed(expression)
+        return self.text(argument[0]) == self.text(argument[1])
+
+    def _and(self, argument: Any, expression: str) -> bool:
+        return all(self._truths(argument, expression))
+
+    def _or(self, argument: Any, expression: str) -> bool:
+        return any(self._truths(argument, expression))
+
+    def _not(self, argument: Any, expression: str) -> bool:
+        return not self._truths(argument, expression)[0]
+
+    def _truths(self, argument: Any, expression: str) -> list[bool]:
+        """Every operand's truth, all of them evaluated (an unknown condition
+        is an error even where an earlier operand already decides)."""
         if not isinstance(argument, list):
             raise _malformed(expression)
-        if name == "Fn::Equals":
-            if len(argument) != 2:
-                raise _malformed(expression)
-            return self.text(argument[0]) == self.text(argument[1])
-        values = [self._truth(item) for item in argument]
-        if name == "Fn::Not":
-            return not values[0]
-        return all(values) if name == "Fn::And" else any(values)
+        return [self._truth(item) for item in argument]
 
     def _truth(self, item: Any) -> bool:
         if isinstance(item, dict) and set(item) == {"Condition"}:
             return self.condition(self.text(item["Condition"]))
         value = self.resolve(item)
         return value if isinstance(value, bool) else str(value).lower() == "true"
+
+    # The intrinsic functions by name; each takes the argument and, for its
+    # messages, the expression as written.
+    _FUNCTIONS: ClassVar[dict[str, Callable[[Resolver, Any, str], Any]]] = {
+        "Ref": _fn_ref,
+        "Fn::GetAtt": _fn_get_att,
+        "Fn::Sub": _sub,
+        "Fn::Join": _join,
+        "Fn::Select": _select,
+        "Fn::Split": _split,
+        "Fn::FindInMap": _find_in_map,
+        "Fn::If": _if,
+        "Fn::Base64": _base64,
+        "Fn::ImportValue": _import_value,
+        "Fn::ToJsonString": _to_json_string,
+        "Fn::Length": _length,
+        "Fn::GetAZs": _get_azs,
+        "Fn::Equals": _equals,
+        "Fn::And": _and,
+        "Fn::Or": _or,
+        "Fn::Not": _not,
+    }
 
 
 def _malformed(expression: str) -> ConfigError:
