@@ -80,13 +80,7 @@ class RapidParser:
             return None
         match = _SENDING_ERROR.search(line)
         if match:
-            # The RIE refused what the runtime answered (Function.ResponseSizeTooLarge):
-            # an error, even though the runtime POSTed to /response.
-            settled = self.verdicts.get(number)
-            if settled is not None and settled.kind == RESPONSE and match[1].startswith(b"Function."):
-                self.verdicts[number] = Verdict(ERROR, settled.request_id, match[1].decode("utf-8", "replace"))
-                return number
-            return None
+            return self._refused(number, match[1])
         if b"[DEBUG]" in line and b"API request - POST" not in line and b"Invoke() timeout" not in line:
             return None  # most of the debug chatter: nothing that settles an invoke
         match = _INVOKE_START.search(line)
@@ -110,6 +104,21 @@ class RapidParser:
             return self._settle(number, Verdict(INIT_ERROR, None, posted_type))
         if _TIMEOUT.search(line):
             return self._settle(number, Verdict(TIMEOUT, self.request_ids.get(number)))
+        return self._failure_line(number, line)
+
+    def _refused(self, number: int, error_type: bytes) -> int | None:
+        """The RIE refused what the runtime answered (Function.ResponseSizeTooLarge):
+        an error, even though the runtime POSTed to /response."""
+        settled = self.verdicts.get(number)
+        if settled is not None and settled.kind == RESPONSE and error_type.startswith(b"Function."):
+            self.verdicts[number] = Verdict(ERROR, settled.request_id, error_type.decode("utf-8", "replace"))
+            return number
+        return None
+
+    def _failure_line(self, number: int, line: bytes) -> int | None:
+        """The RIE's own account of a failed invoke, over several lines: the
+        first fatal error type, whether init failed, its reason; `Invoke DONE
+        failed` then settles a crash (or an init error) with what they said."""
         match = _FIRST_FATAL.search(line)
         if match:
             self._fatal.setdefault(number, match[1].decode("utf-8", "replace"))
