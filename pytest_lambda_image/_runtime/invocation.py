@@ -50,39 +50,67 @@ def classify(
     when shaped like an error. Without one (the RIE's log could not be
     followed), the body's shape is all there is. Returns the error document."""
     if status_code != 200 and verdict is not None and verdict.kind in (CRASH, INIT_ERROR):
-        failed = Outcome.INIT_ERROR if verdict.kind == INIT_ERROR else Outcome.RUNTIME_EXIT
-        if not body.strip():
-            # The RIE answered 502 with nothing (the runtime never ran, or died
-            # before reporting): Lambda's answer names the RIE's reason.
-            detail = verdict.detail or "Runtime exited without providing a reason"
-            prefix = f"RequestId: {verdict.request_id} Error: " if verdict.request_id else ""
-            return failed, {"errorType": verdict.error_type or "Runtime.ExitError", "errorMessage": prefix + detail}
-        if error_document(body, strict=False) is None:  # e.g. plain text a custom runtime posted to /init/error
-            return failed, _posted_error(body, verdict)
+        told = _failed_by_verdict(body, verdict)
+        if told is not None:
+            return told
     if status_code == 200 and verdict is not None:
-        if verdict.kind == RESPONSE:
-            if body.startswith(_TOO_LARGE):
-                # The RIE refused the runtime's answer; the reader may not have seen its line yet.
-                return Outcome.FUNCTION_ERROR, error_document(body, strict=False)
-            return Outcome.SUCCESS, None
-        if verdict.kind == ERROR:
-            return Outcome.FUNCTION_ERROR, _posted_error(body, verdict)
-        if verdict.kind == TIMEOUT:
-            return Outcome.TIMEOUT, None
-        if verdict.kind == CRASH:
-            return Outcome.RUNTIME_EXIT, {
-                "errorType": verdict.error_type or "Runtime.ExitError",
-                "errorMessage": verdict.detail or "",
-            }
-        if verdict.kind == INIT_ERROR:
-            return Outcome.INIT_ERROR, _posted_error(body, verdict)
+        told = _answered_by_verdict(body, verdict)
+        if told is not None:
+            return told
     if status_code == 200:
-        error = error_document(body)
-        if _TIMEOUT_BODY.match(body.strip()):
-            return Outcome.TIMEOUT, None
-        if error is not None:
-            return Outcome.FUNCTION_ERROR, error
+        return _answered_by_shape(body)
+    return _failed_by_shape(body)
+
+
+def _failed_by_verdict(body: bytes, verdict: Verdict) -> tuple[Outcome, dict[str, Any] | None] | None:
+    """A failed answer to an invoke the RIE saw crash or fail its init, when
+    the body cannot tell it; None when the body is an error document."""
+    failed = Outcome.INIT_ERROR if verdict.kind == INIT_ERROR else Outcome.RUNTIME_EXIT
+    if not body.strip():
+        # The RIE answered 502 with nothing (the runtime never ran, or died
+        # before reporting): Lambda's answer names the RIE's reason.
+        detail = verdict.detail or "Runtime exited without providing a reason"
+        prefix = f"RequestId: {verdict.request_id} Error: " if verdict.request_id else ""
+        return failed, {"errorType": verdict.error_type or "Runtime.ExitError", "errorMessage": prefix + detail}
+    if error_document(body, strict=False) is None:  # e.g. plain text a custom runtime posted to /init/error
+        return failed, _posted_error(body, verdict)
+    return None
+
+
+def _answered_by_verdict(body: bytes, verdict: Verdict) -> tuple[Outcome, dict[str, Any] | None] | None:
+    """A 200 answer: what the runtime did decides, not the body's shape.
+    None for a verdict of a kind this does not know."""
+    if verdict.kind == RESPONSE:
+        if body.startswith(_TOO_LARGE):
+            # The RIE refused the runtime's answer; the reader may not have seen its line yet.
+            return Outcome.FUNCTION_ERROR, error_document(body, strict=False)
         return Outcome.SUCCESS, None
+    if verdict.kind == ERROR:
+        return Outcome.FUNCTION_ERROR, _posted_error(body, verdict)
+    if verdict.kind == TIMEOUT:
+        return Outcome.TIMEOUT, None
+    if verdict.kind == CRASH:
+        return Outcome.RUNTIME_EXIT, {
+            "errorType": verdict.error_type or "Runtime.ExitError",
+            "errorMessage": verdict.detail or "",
+        }
+    if verdict.kind == INIT_ERROR:
+        return Outcome.INIT_ERROR, _posted_error(body, verdict)
+    return None
+
+
+def _answered_by_shape(body: bytes) -> tuple[Outcome, dict[str, Any] | None]:
+    """A 200 answer with no verdict: only Lambda's own error document (its
+    keys and nothing else) or the RIE's timeout message is not a success."""
+    error = error_document(body)
+    if _TIMEOUT_BODY.match(body.strip()):
+        return Outcome.TIMEOUT, None
+    if error is not None:
+        return Outcome.FUNCTION_ERROR, error
+    return Outcome.SUCCESS, None
+
+
+def _failed_by_shape(body: bytes) -> tuple[Outcome, dict[str, Any] | None]:
     # A failed answer is never a function's return value: any error document
     # counts (Node.js's has `trace`, Java's `cause`, a custom runtime its own fields).
     error = error_document(body, strict=False)
