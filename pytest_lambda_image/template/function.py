@@ -119,53 +119,11 @@ def read_function(
                 "code and layers, or build one yourself (python -m pytest_lambda_image from-zip)"
             )
         zip_source = read_zip_source(template, logical_id, properties, resolver, template_dir, what)
-
-    def value(name: str, source: Mapping[str, Any] = properties) -> Any:
-        if name not in source:
-            return None
-        try:
-            resolved = resolver.resolve(source[name])
-        except Unresolved as exc:
-            raise ConfigError(f"{what}: {name} is {exc}: {_how_to_give(exc)}") from None
-        return None if resolved is NO_VALUE else resolved
-
-    fields: dict[str, Any] = {}
+    props = _Properties(properties, resolver, what)
     env, unresolved = _environment(properties, resolver)
-    if env:
-        fields["env"] = env
-    for name, key in (("MemorySize", "memory_size"), ("Timeout", "timeout"), ("FunctionName", "function_name")):
-        if value(name) is not None:
-            fields[key] = value(name)
-    storage = value("EphemeralStorage")
-    if isinstance(storage, dict) and storage.get("Size") is not None:
-        fields["ephemeral_storage"] = storage["Size"]
-    image_config = value("ImageConfig") or {}
-    if not isinstance(image_config, dict):
-        raise ConfigError(f"{what}: ImageConfig must be a mapping of Command, EntryPoint and WorkingDirectory")
-    for name, key in (("Command", "command"), ("EntryPoint", "entrypoint")):
-        if image_config.get(name) is not None:
-            fields[key] = parse_argv(image_config[name], f"{what}: ImageConfig.{name}")
-    if image_config.get("WorkingDirectory"):
-        fields["working_dir"] = str(image_config["WorkingDirectory"])
-    logging = value("LoggingConfig") or {}
-    if isinstance(logging, dict):
-        if logging.get("LogFormat"):
-            fields["log_format"] = logging["LogFormat"]
-        if logging.get("ApplicationLogLevel"):
-            fields["log_level"] = logging["ApplicationLogLevel"]
-
-    platform = None
-    architectures = value("Architectures")
-    if architectures is not None:
-        arches = architectures if isinstance(architectures, list) else [architectures]
-        if len(set(arches)) != 1 or arches[0] not in _PLATFORMS:
-            raise ConfigError(f"{what}: Architectures {arches} must name one of x86_64 or arm64")
-        platform = _PLATFORMS[arches[0]]
-
-    image_uri = value("ImageUri")
-    if image_uri is None and resource.get("Type") == CLOUDFORMATION:
-        code = value("Code")
-        image_uri = code.get("ImageUri") if isinstance(code, dict) else None
+    fields = _function_fields(props, env)
+    platform = _platform(props.value("Architectures"), what)
+    image_uri = _image_uri(props, resource)
     build_fields = _build_fields(resource, resolver, template_dir, what, platform)
     if build_fields is None and not image_uri and zip_source is None:
         raise ConfigError(
@@ -184,6 +142,85 @@ def read_function(
         function_fields=fields,
         unresolved_env=unresolved,
     )
+
+
+@dataclass(frozen=True)
+class _Properties:
+    """A function's properties, each resolved when it is read."""
+
+    raw: Mapping[str, Any]
+    resolver: Resolver
+    what: str  # the function, for messages
+
+    def value(self, name: str) -> Any:
+        """None when the property is absent or AWS::NoValue. A value only a
+        deployed stack knows is a ConfigError saying how to give it."""
+        if name not in self.raw:
+            return None
+        try:
+            resolved = self.resolver.resolve(self.raw[name])
+        except Unresolved as exc:
+            raise ConfigError(f"{self.what}: {name} is {exc}: {_how_to_give(exc)}") from None
+        return None if resolved is NO_VALUE else resolved
+
+
+def _function_fields(props: _Properties, env: dict[str, str]) -> dict[str, Any]:
+    """FunctionConfig keyword arguments: how the function runs."""
+    fields: dict[str, Any] = {}
+    if env:
+        fields["env"] = env
+    for name, key in (("MemorySize", "memory_size"), ("Timeout", "timeout"), ("FunctionName", "function_name")):
+        if props.value(name) is not None:
+            fields[key] = props.value(name)
+    storage = props.value("EphemeralStorage")
+    if isinstance(storage, dict) and storage.get("Size") is not None:
+        fields["ephemeral_storage"] = storage["Size"]
+    fields.update(_image_config_fields(props.value("ImageConfig") or {}, props.what))
+    fields.update(_logging_fields(props.value("LoggingConfig") or {}))
+    return fields
+
+
+def _image_config_fields(image_config: Any, what: str) -> dict[str, Any]:
+    """What the function's ImageConfig overrides of the image's CMD, ENTRYPOINT and WORKDIR."""
+    if not isinstance(image_config, dict):
+        raise ConfigError(f"{what}: ImageConfig must be a mapping of Command, EntryPoint and WorkingDirectory")
+    fields: dict[str, Any] = {}
+    for name, key in (("Command", "command"), ("EntryPoint", "entrypoint")):
+        if image_config.get(name) is not None:
+            fields[key] = parse_argv(image_config[name], f"{what}: ImageConfig.{name}")
+    if image_config.get("WorkingDirectory"):
+        fields["working_dir"] = str(image_config["WorkingDirectory"])
+    return fields
+
+
+def _logging_fields(logging: Any) -> dict[str, Any]:
+    """LoggingConfig's format and application log level (a LoggingConfig that is no mapping says nothing)."""
+    fields: dict[str, Any] = {}
+    if isinstance(logging, dict):
+        if logging.get("LogFormat"):
+            fields["log_format"] = logging["LogFormat"]
+        if logging.get("ApplicationLogLevel"):
+            fields["log_level"] = logging["ApplicationLogLevel"]
+    return fields
+
+
+def _platform(architectures: Any, what: str) -> str | None:
+    """The platform Architectures names; None when the template names none."""
+    if architectures is None:
+        return None
+    arches = architectures if isinstance(architectures, list) else [architectures]
+    if len(set(arches)) != 1 or arches[0] not in _PLATFORMS:
+        raise ConfigError(f"{what}: Architectures {arches} must name one of x86_64 or arm64")
+    return _PLATFORMS[arches[0]]
+
+
+def _image_uri(props: _Properties, resource: Mapping[str, Any]) -> Any:
+    """SAM's ImageUri, or CloudFormation's Code.ImageUri."""
+    image_uri = props.value("ImageUri")
+    if image_uri is None and resource.get("Type") == CLOUDFORMATION:
+        code = props.value("Code")
+        image_uri = code.get("ImageUri") if isinstance(code, dict) else None
+    return image_uri
 
 
 def _environment(properties: Mapping[str, Any], resolver: Resolver) -> tuple[dict[str, str], dict[str, Unresolved]]:
