@@ -493,12 +493,11 @@ def find_secrets(
     # `shared`: what one text's calls in several contexts compute once
     shared = {} if shared is None else shared
     lowered: str | bytes | None = shared.get("lowered")  # type: ignore[assignment]
-    runs: _View | None = shared.get("runs")  # type: ignore[assignment]
     whole = len(text) < _WHOLE_BELOW
     for rule in RULES:
         if context not in rule.contexts:
             continue
-        view: _View | None = None
+        view: _View | None = None  # dropped before the next is built: one rule's view in memory at a time
         if whole:
             assert isinstance(text, str)
             if rule.hints_lower:
@@ -510,39 +509,69 @@ def find_secrets(
                         break
                 else:
                     continue
-        elif rule.window is None:  # a token format: only where token characters run long enough
-            if runs is None:
-                runs = shared["runs"] = _View(text, _run_spans(text))
-            view = runs
-            if not view.text:
-                continue  # no run long enough for any token format
-            view_haystack = view.lowered if rule.hints_lower else view.text
-            if rule.hints:
-                for hint in rule.hints:
-                    if hint in view_haystack:
-                        break
-                else:
-                    continue
         else:
-            if rule.hints_lower and lowered is None:
-                lowered = shared["lowered"] = text.lower()
-            haystack = lowered if rule.hints_lower and lowered is not None else text
-            view = _View(text, _hint_spans(haystack, rule.hints, rule.window))
-        for match in _matches(rule, view.text if view is not None else text, context):  # type: ignore[arg-type]
-            if view is not None:
-                origin = view.origin(match.start, match.end)
-                if origin is None:
-                    continue
-                match = replace(match, start=origin, end=origin + match.end - match.start)
-            if len(found) >= MAX_MATCHES:
-                return sorted(found, key=lambda m: m.start)
-            at = bisect.bisect_left(starts, match.start)
-            spans = found_by_start[at - 1 : at + 1] if at else found_by_start[:1]
-            if not any(match.start < other.end and other.start < match.end for other in spans):
-                starts.insert(at, match.start)
-                found_by_start.insert(at, match)
-                found.append(match)
+            view = _view_for(rule, text, shared)
+            if view is None:
+                continue
+        matches = _matches(rule, view.text if view is not None else text, context)  # type: ignore[arg-type]
+        if not _claim(matches, view, found, starts, found_by_start):
+            break
     return sorted(found, key=lambda m: m.start)
+
+
+def _view_for(rule: Rule, text: str | bytes, shared: dict[str, object]) -> _View | None:
+    """The pieces of a long text `rule` runs on: for a token format the runs
+    of token characters (None: no run is long enough, or none holds its
+    hint), for another rule the windows around its hints. The runs and the
+    lowered text are made once, by the first rule that needs them, and kept in
+    `shared` for the other rules and the text's other contexts."""
+    if rule.window is None:  # a token format: only where token characters run long enough
+        runs: _View | None = shared.get("runs")  # type: ignore[assignment]
+        if runs is None:
+            runs = shared["runs"] = _View(text, _run_spans(text))
+        if not runs.text:
+            return None  # no run long enough for any token format
+        view_haystack = runs.lowered if rule.hints_lower else runs.text
+        if rule.hints:
+            for hint in rule.hints:
+                if hint in view_haystack:
+                    break
+            else:
+                return None
+        return runs
+    lowered: str | bytes | None = shared.get("lowered")  # type: ignore[assignment]
+    if rule.hints_lower and lowered is None:
+        lowered = shared["lowered"] = text.lower()
+    haystack = lowered if rule.hints_lower and lowered is not None else text
+    return _View(text, _hint_spans(haystack, rule.hints, rule.window))
+
+
+def _claim(
+    matches: Iterable[SecretMatch],
+    view: _View | None,
+    found: list[SecretMatch],
+    starts: list[int],
+    found_by_start: list[SecretMatch],
+) -> bool:
+    """Add to `found` (and to `starts` and `found_by_start`, kept sorted by
+    start) each of one rule's matches that overlaps none found before (the
+    rules run most specific first); a match in a view is moved to where it is
+    in the text. False: MAX_MATCHES are found and another came: stop looking."""
+    for match in matches:
+        if view is not None:
+            origin = view.origin(match.start, match.end)
+            if origin is None:
+                continue
+            match = replace(match, start=origin, end=origin + match.end - match.start)
+        if len(found) >= MAX_MATCHES:
+            return False
+        at = bisect.bisect_left(starts, match.start)
+        spans = found_by_start[at - 1 : at + 1] if at else found_by_start[:1]
+        if not any(match.start < other.end and other.start < match.end for other in spans):
+            starts.insert(at, match.start)
+            found_by_start.insert(at, match)
+            found.append(match)
+    return True
 
 
 def _matches(rule: Rule, text: str, context: Context) -> Iterator[SecretMatch]:
