@@ -44,9 +44,26 @@ _WHERE = {
     "BuildSpec": "build.spec",
     "FunctionConfig": "_runtime.settings",
     "LambdaTemplate": "template",
+    "LocalApiGateway": "gateway",
+    "StartAddition": "_runtime.additions",
+    "AdditionProvider": "_runtime.additions",
+    "flush_removals": "_runtime.cleanup",
+    # The fixtures' types, for annotations in tests.
+    "PluginSettings": "_plugin.plans",
+    "FunctionFactory": "_plugin.factories",
+    "ImageFactory": "_plugin.build",
+    "GatewayFactory": "_plugin.gateway",
+    "AuditFactory": "_plugin.audit",
 }
 
 if TYPE_CHECKING:
+    from ._plugin.audit import AuditFactory
+    from ._plugin.build import ImageFactory
+    from ._plugin.factories import FunctionFactory
+    from ._plugin.gateway import GatewayFactory
+    from ._plugin.plans import PluginSettings
+    from ._runtime.additions import AdditionProvider, StartAddition
+    from ._runtime.cleanup import flush_removals
     from ._runtime.engine import DockerEngine
     from ._runtime.function import LambdaFunction
     from ._runtime.image import LambdaImage, get_image, pull_image
@@ -70,14 +87,17 @@ if TYPE_CHECKING:
         RequestEntityTooLarge,
         RieNotFoundError,
     )
+    from .gateway import LocalApiGateway
     from .template import LambdaTemplate
 
 
 __getattr__, __dir__ = lazy_names(__name__, _WHERE, globals())
 
 __all__ = [
+    "AdditionProvider",
     "Allow",
     "AsyncInvocation",
+    "AuditFactory",
     "AuditFailure",
     "AuditReport",
     "ImageAudit",
@@ -89,8 +109,11 @@ __all__ = [
     "DockerUnavailableError",
     "FunctionConfig",
     "FunctionError",
+    "FunctionFactory",
     "FunctionStartError",
+    "GatewayFactory",
     "ImageBuildError",
+    "ImageFactory",
     "ImageNotFoundError",
     "Invocation",
     "InvokeError",
@@ -98,12 +121,16 @@ __all__ = [
     "LambdaImage",
     "LambdaImageError",
     "LambdaTemplate",
+    "LocalApiGateway",
     "Outcome",
+    "PluginSettings",
     "Report",
     "RequestEntityTooLarge",
     "RieNotFoundError",
+    "StartAddition",
     "batch_result",
     "build_image",
+    "flush_removals",
     "get_image",
     "image_from_zip",
     "invoke_async",

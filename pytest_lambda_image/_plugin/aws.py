@@ -6,7 +6,7 @@ for the backend (through pytest_lambda_plan)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -65,6 +65,10 @@ class AwsSettings:
     isolation: str = "test"
     server: str = "auto"
     image: str = "motoserver/moto:latest"
+
+
+def pytest_lambda_settings(config: pytest.Config, draft: Any) -> None:
+    aws_settings(config)  # a bad value fails the session's settings, as every setting does
 
 
 def aws_settings(config: pytest.Config) -> AwsSettings:

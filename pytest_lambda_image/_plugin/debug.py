@@ -41,6 +41,10 @@ def pytest_lambda_marker_keys() -> Mapping[str, str]:
     return MARKER_KEYS
 
 
+def pytest_lambda_settings(config: pytest.Config, draft: Any) -> None:
+    debug_setting(config)  # a bad value fails the session's settings, as every setting does
+
+
 def debug_setting(config: pytest.Config) -> str | None:
     """The session's debug setting, normalized (None: off)."""
     from ..debug import parse_debug

@@ -234,3 +234,6 @@ def sigterm_as_interrupt() -> None:
 def _raise_interrupt(signum: int, frame: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills at once
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+flush_removals = flush  # the public name (pytest_lambda_image.flush_removals)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import io
 import os
 import tarfile
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import docker.errors
@@ -46,6 +48,29 @@ class ContainerApi:
     _network_name: str | None
     _network_aliases: list[str]
     _command_override: list[str] | None
+
+    # -- testcontainers' public attributes, as read-only views -------------------
+    # DockerContainer's own are plain dicts a caller may write; here every
+    # setting is checked when it is made, so they change through the builders.
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The function's variables (set with with_env / with_envs)."""
+        return MappingProxyType(dict(self.config.env))
+
+    @property
+    def ports(self) -> Mapping[str, Any]:
+        """Extra ports to publish, container port -> host port or None (with_exposed_ports / with_bind_ports)."""
+        return MappingProxyType(dict(self._extra_ports))
+
+    @property
+    def volumes(self) -> Mapping[str, Mapping[str, str]]:
+        """Host paths mounted into the container (with_volume_mapping)."""
+        return MappingProxyType({host: dict(mount) for host, mount in self._mounts.items()})
+
+    @property
+    def tmpfs(self) -> Mapping[str, str]:
+        """tmpfs mounts besides Lambda's /tmp (with_tmpfs_mount)."""
+        return MappingProxyType(dict(self._tmpfs_mounts))
 
     # -- lifecycle (start/stop are LambdaFunction's) ------------------------------
     def __enter__(self) -> Self:

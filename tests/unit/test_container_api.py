@@ -88,3 +88,19 @@ def test_accessors_before_start_say_what_to_do():
     for call in (function.get_container_id, function.get_logs, function.get_container_host_ip, function.reload):
         with pytest.raises(FunctionStartError, match="call start"):
             call()
+
+
+def test_the_testcontainers_attributes_show_what_the_builders_set():
+    function = (
+        LambdaFunction("fn:1")
+        .with_env("STAGE", "test")
+        .with_bind_ports(5678, 15678)
+        .with_volume_mapping("/srv/data", "/data")
+        .with_tmpfs_mount("/scratch", "64m")
+    )
+    assert dict(function.env) == {"STAGE": "test"}
+    assert dict(function.ports) == {"5678/tcp": 15678} or dict(function.ports) == {"5678": 15678}
+    assert dict(function.volumes)["/srv/data"]["bind"] == "/data"
+    assert "/scratch" in function.tmpfs
+    with pytest.raises(TypeError):
+        function.env["OTHER"] = "x"  # type: ignore[index]  # changed through the builders, which check it
