@@ -67,6 +67,7 @@ class AwsSettings:
     image: str = "motoserver/moto:latest"
 
 
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
 def pytest_lambda_settings(config: pytest.Config, draft: Any) -> None:
     aws_settings(config)  # a bad value fails the session's settings, as every setting does
 
@@ -124,6 +125,7 @@ def _test_aws(config: pytest.Config, node: pytest.Item) -> AwsBackend:
     return backend
 
 
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
 def pytest_lambda_plan(config: pytest.Config, draft: FunctionDraft) -> None:
     """Every test's functions talk to the backend when lambda_aws is
     configured, else only those of tests that use its fixtures."""

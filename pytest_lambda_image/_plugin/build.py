@@ -62,7 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option.add_options(parser, OPTIONS)
 
 
-@pytest.hookimpl(tryfirst=True)  # before plugins that fill in only what is not explicit (the template)
+# Before plugins that fill in only what is not explicit (the template).
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_lambda_settings(config: pytest.Config, draft: SettingsDraft) -> None:
     extras = build_extras(config)
     draft.extras["build"] = extras  # what every build of the session takes, a template's too

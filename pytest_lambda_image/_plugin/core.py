@@ -59,7 +59,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[session.ENGINES] = []
 
 
-@pytest.hookimpl(trylast=True)
+@pytest.hookimpl(trylast=True, optionalhook=True)
 def pytest_lambda_marker_keys() -> dict[str, str]:
     return MARKER_KEYS
 

@@ -37,10 +37,12 @@ _SETTING = pytest.StashKey[Union[str, None, LambdaImageError]]()
 _ANNOUNCING = pytest.StashKey[bool]()
 
 
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
 def pytest_lambda_marker_keys() -> Mapping[str, str]:
     return MARKER_KEYS
 
 
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
 def pytest_lambda_settings(config: pytest.Config, draft: Any) -> None:
     debug_setting(config)  # a bad value fails the session's settings, as every setting does
 
@@ -52,6 +54,7 @@ def debug_setting(config: pytest.Config) -> str | None:
     return once(config.stash, _SETTING, lambda: parse_debug(option.value(config, DEBUG)))
 
 
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
 def pytest_lambda_function(config: pytest.Config, function: LambdaFunction, keys: Mapping[str, Any]) -> None:
     setting = keys["debug"] if "debug" in keys else debug_setting(config)
     if not setting:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 OPTIONS = ()
 
 
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
 def pytest_lambda_function(config: pytest.Config, function: LambdaFunction, keys: Mapping[str, Any]) -> None:
     from .. import relay
 

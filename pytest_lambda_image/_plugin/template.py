@@ -57,11 +57,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 MARKER_KEYS = {"template_function": "another function of lambda_template (logical id): its image and settings"}
 
 
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
 def pytest_lambda_marker_keys() -> Mapping[str, str]:
     return MARKER_KEYS
 
 
-@pytest.hookimpl(trylast=True)  # after the plugins that name an image explicitly (build)
+@pytest.hookimpl(trylast=True, optionalhook=True)  # after the plugins that name an image explicitly (build)
 def pytest_lambda_settings(config: pytest.Config, draft: SettingsDraft) -> None:
     source = _template(config, draft)
     if source is None:
@@ -163,7 +164,7 @@ def for_template_function(settings: PluginSettings, name: str) -> PluginSettings
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # the other plugins refine the chosen function's plan
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # the other plugins refine the chosen function's plan
 def pytest_lambda_plan(config: pytest.Config, draft: FunctionDraft) -> None:
     name = draft.keys.get("template_function")
     if name is None:
