@@ -231,6 +231,22 @@ def _plugin_line(plugin: Plugin) -> str:
     )
 
 
+def _heading(title: str) -> list[str]:
+    return [title, "-" * len(title), ""]
+
+
+def _plugin_heading(plugin: Plugin) -> list[str]:
+    return [*_heading(f"Plugin {literal(plugin.name)}"), _plugin_line(plugin), ""]
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A list-table: the header row, then the rows (cells already marked up)."""
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        lines += [("   * - " if i == 0 else "     - ") + cell for i, cell in enumerate(row)]
+    return [*lines, ""]
+
+
 # -- options ----------------------------------------------------------------------------
 
 
@@ -253,18 +269,14 @@ class OptionsDirective(GeneratedDirective):
         if not plugins:
             logger.info("lambda_reference: no plugin declares OPTIONS yet")
             return []
-        lines = [".. list-table::", "   :header-rows: 1", "", "   * - ini option", "     - CLI", "     - plugin"]
+        rows = [
+            [f":confval:`{option.name}`", literal(_flag_form(option)), literal(plugin.name)]
+            for plugin in plugins
+            for option in plugin.options
+        ]
+        lines = _table(["ini option", "CLI", "plugin"], rows)
         for plugin in plugins:
-            for option in plugin.options:
-                lines += [
-                    f"   * - :confval:`{option.name}`",
-                    f"     - {literal(_flag_form(option))}",
-                    f"     - {literal(plugin.name)}",
-                ]
-        lines.append("")
-        for plugin in plugins:
-            title = f"Plugin {literal(plugin.name)}"
-            lines += [title, "-" * len(title), "", _plugin_line(plugin), ""]
+            lines += _plugin_heading(plugin)
             for option in plugin.options:
                 lines += [f".. confval:: {option.name}", f"   :type: {escape(KINDS.get(option.kind, option.kind))}"]
                 if option.default is not None:
@@ -290,18 +302,14 @@ class FixturesDirective(GeneratedDirective):
         if not plugins:
             logger.warning("lambda_reference: no plugin module defines a fixture")
             return []
-        lines = [".. list-table::", "   :header-rows: 1", "", "   * - fixture", "     - scope", "     - plugin"]
+        rows = [
+            [f":fixture:`{fixture.name}`", escape(fixture.scope), literal(plugin.name)]
+            for plugin in plugins
+            for fixture in plugin.fixtures
+        ]
+        lines = _table(["fixture", "scope", "plugin"], rows)
         for plugin in plugins:
-            for fixture in plugin.fixtures:
-                lines += [
-                    f"   * - :fixture:`{fixture.name}`",
-                    f"     - {escape(fixture.scope)}",
-                    f"     - {literal(plugin.name)}",
-                ]
-        lines.append("")
-        for plugin in plugins:
-            title = f"Plugin {literal(plugin.name)}"
-            lines += [title, "-" * len(title), "", _plugin_line(plugin), ""]
+            lines += _plugin_heading(plugin)
             for fixture in plugin.fixtures:
                 lines += [f".. fixture:: {fixture.name}", "", f"   :Scope: {escape(fixture.scope)}", ""]
                 doc = prepare_docstring(fixture.doc) if fixture.doc else ["(no docstring)", ""]
@@ -372,12 +380,9 @@ class MarkersDirective(GeneratedDirective):
             lines += ["   " + escape(help_text), ""]
         keys = [(plugin, key, text) for plugin in plugins for key, text in plugin.marker_keys.items()]
         if keys:
-            title = "Keywords of ``lambda_function``, by plugin"
-            lines += [title, "-" * len(title), ""]
-            lines += [".. list-table::", "   :header-rows: 1", "", "   * - keyword", "     - plugin", "     - meaning"]
-            for plugin, key, text in keys:
-                lines += [f"   * - {literal(key)}", f"     - {literal(plugin.name)}", f"     - {escape(text)}"]
-            lines.append("")
+            lines += _heading("Keywords of ``lambda_function``, by plugin")
+            rows = [[literal(key), literal(plugin.name), escape(text)] for plugin, key, text in keys]
+            lines += _table(["keyword", "plugin", "meaning"], rows)
         return self.render(lines)
 
 

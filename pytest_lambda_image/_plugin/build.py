@@ -5,6 +5,7 @@ fixture, the build's progress on the terminal and its summary line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -108,20 +109,13 @@ def pytest_configure(config: pytest.Config) -> None:
     # A long build's output on the terminal (none under xdist workers, which have no terminal).
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
-        config.stash[session.BUILD_PROGRESS] = lambda line: _progress(config, reporter, line)
+        config.stash[session.BUILD_PROGRESS] = lambda what: _progress(reporter, what)
 
 
-def _progress(config: pytest.Config, reporter: Any, line: str) -> None:
+def _progress(reporter: Any, what: str) -> Callable[[str], None]:
     from ..build.progress import BuildProgress
 
-    key = _PROGRESS
-    if key not in config.stash:
-        build = session.resolve(config).build
-        config.stash[key] = BuildProgress(reporter.write_line, str(build.dockerfile_path) if build else "the image")
-    config.stash[key](line)
-
-
-_PROGRESS = pytest.StashKey[Any]()
+    return BuildProgress(reporter.write_line, what)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -11,7 +11,7 @@ needs them: a pytest run that uses no Lambda fixture pays for none of it
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -172,7 +172,7 @@ def _start_ahead(item: pytest.Item) -> None:
     lookahead.offer(item.nodeid, plan.key, lambda: plan.make(config, engine, pull))
 
 
-def _note_use(item: pytest.Item) -> Any:
+def _note_use(item: pytest.Item) -> Callable[[LambdaFunction], None]:
     """Remember a test's own functions, so a failure report carries their logs."""
     return lambda function: item.stash.setdefault(_USED, []).append((function, None))
 

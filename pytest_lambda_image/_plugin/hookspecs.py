@@ -25,7 +25,7 @@ def pytest_lambda_marker_keys() -> Mapping[str, str]:
     """The keywords this capability takes in `@pytest.mark.lambda_function(...)`
     and `lambda_function_factory(...)`, each with a line of help. Keys that
     are neither a function setting nor taken by a plugin are refused."""
-    raise NotImplementedError
+    raise NotImplementedError  # a specification: pluggy calls the implementations, never this
 
 
 def pytest_lambda_settings(config: pytest.Config, draft: SettingsDraft) -> None:

@@ -17,6 +17,7 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -116,8 +117,6 @@ def read(config: pytest.Config, option: Option, *, cli: bool = True, ini: bool =
     elif from_ini is not None:
         return Value(from_ini, "ini")
     if option.env:
-        import os
-
         found = os.environ.get(option.env)
         if found:
             return Value(found.splitlines() if option.kind == "linelist" else found, "env")

@@ -76,7 +76,8 @@ OPTIONS = (IMAGE, PULL, RIE, ENV, *FUNCTION_OPTIONS, LOOKAHEAD)
 _RESOLVED: pytest.StashKey[PluginSettings | LambdaImageError] = pytest.StashKey()
 ENGINES = pytest.StashKey["list[DockerEngine]"]()
 _IMAGE = pytest.StashKey["LambdaImage | LambdaImageError"]()
-BUILD_PROGRESS = pytest.StashKey["Callable[[str], None] | None"]()  # set by the build plugin
+# A writer of one build's progress, given what is built (set by the build plugin when there is a terminal).
+BUILD_PROGRESS = pytest.StashKey["Callable[[str], Callable[[str], None]]"]()
 
 
 def resolve(config: pytest.Config) -> PluginSettings:
@@ -168,7 +169,9 @@ def session_image(config: pytest.Config) -> LambdaImage:
 
     def make() -> LambdaImage:
         settings = resolve(config)
-        return configured_image(settings, session_engine(config), config.stash.get(BUILD_PROGRESS, None))
+        progress = config.stash.get(BUILD_PROGRESS, None)
+        writer = progress(str(settings.build.dockerfile_path)) if progress and settings.build else None
+        return configured_image(settings, session_engine(config), writer)
 
     return once(config.stash, _IMAGE, make)
 

@@ -7,8 +7,9 @@ check of the image against the template's Architectures. Explicit settings
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -74,8 +75,7 @@ def pytest_lambda_settings(config: pytest.Config, draft: SettingsDraft) -> None:
         draft.image = template_image(found, draft.extras.get("build", {}), template.path.name)
     draft.function = source.function_kwargs()
     draft.extras["template"] = source
-    if not draft.extras.get("build", {}).get("platform"):  # an explicit platform wins
-        draft.image_checks.append(lambda image: _check_architecture(source, image))
+    draft.image_checks.extend(_image_checks(source, draft.extras))
 
 
 def _template(config: pytest.Config, draft: SettingsDraft) -> TemplateSource | None:
@@ -151,16 +151,13 @@ def for_template_function(settings: PluginSettings, name: str) -> PluginSettings
         found = source.template.function(name)
         image_ref, build = template_image(found, settings.extras.get("build", {}), source.template.path.name)
     chosen = dataclasses.replace(source, function_name=name)
-    checks = (
-        () if settings.extras.get("build", {}).get("platform") else (lambda image: _check_architecture(chosen, image),)
-    )
     return dataclasses.replace(
         settings,
         function=function,
         image_ref=image_ref,
         build=build,
         extras={**settings.extras, "template": chosen},
-        image_checks=checks,
+        image_checks=_image_checks(chosen, settings.extras),
     )
 
 
@@ -176,6 +173,13 @@ def pytest_lambda_plan(config: pytest.Config, draft: FunctionDraft) -> None:
     draft.settings = for_template_function(draft.settings, str(name))
     if draft.image is None:
         draft.image = configured_image(draft.settings, draft.engine)
+
+
+def _image_checks(source: TemplateSource, extras: Mapping[str, Any]) -> tuple[Callable[[LambdaImage], None], ...]:
+    """The template's checks of an image (none when an explicit platform was given)."""
+    if extras.get("build", {}).get("platform"):
+        return ()
+    return (functools.partial(_check_architecture, source),)
 
 
 def _check_architecture(source: TemplateSource, image: LambdaImage) -> None:

@@ -38,7 +38,7 @@ from .invocation import Invocation, error_document
 from .invoke_http import InvokeConnection, InvokeConnectionError, InvokeTimeout
 from .logs import LogCollector
 from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
-from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, Launch, find_rie, plan_launch, rie_arch
+from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, Launch, bootstrap_command, find_rie, rie_arch, rie_in_front
 from .sandbox import lambda_environment, sandbox_options
 from .settings import FunctionConfig, PullPolicy
 from .tracing import TRACE_HEADER, new_trace_id, normalize_trace_id
@@ -222,11 +222,9 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         command = self._command_override if self._command_override is not None else self.config.command
         entrypoint = self.config.entrypoint if self.config.entrypoint is not None else image.entrypoint
         cmd = command if command is not None else image.cmd
-        plain = plan_launch(entrypoint, cmd, rie=rie, handler=self.config.handler, rie_flags=RIE_LOG_FLAGS)
-        wrapper = additions.one_launch(self._additions)
-        if wrapper is None:
-            return plain
-        return wrapper(rie, RIE_LOG_FLAGS, plain.command[len(RIE_LOG_FLAGS) :])
+        bootstrap = bootstrap_command(entrypoint, cmd, self.config.handler)
+        wrapper = additions.one_launch(self._additions) or rie_in_front
+        return wrapper(rie, RIE_LOG_FLAGS, bootstrap)
 
     def _create_options(self, engine: DockerEngine, has_helpers: bool) -> dict[str, Any]:
         """docker create's options besides the image, launch, ports and helpers:

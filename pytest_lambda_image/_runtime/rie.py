@@ -124,7 +124,13 @@ def plan_launch(
     image and no shell needed. An AWS base image's /lambda-entrypoint.sh sees
     AWS_LAMBDA_RUNTIME_API set by the RIE in front and starts the runtime
     directly."""
-    return Launch(entrypoint=[rie], command=[*rie_flags, *bootstrap_command(image_entrypoint, image_cmd, handler)])
+    return rie_in_front(rie, rie_flags, bootstrap_command(image_entrypoint, image_cmd, handler))
+
+
+def rie_in_front(rie: str, rie_flags: Sequence[str], bootstrap: Sequence[str]) -> Launch:
+    """The plain launch: the RIE is the entrypoint and starts the bootstrap
+    (a capability's launch wrapper takes the same three and may put itself in front)."""
+    return Launch(entrypoint=[rie], command=[*rie_flags, *bootstrap])
 
 
 def bootstrap_command(

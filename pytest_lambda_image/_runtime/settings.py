@@ -50,7 +50,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 def parse_timeout(value: Any) -> int:
     """Whole seconds, 1..900: the RIE reads AWS_LAMBDA_FUNCTION_TIMEOUT as an
     integer and a value like "2.5" breaks every request."""
-    number = _whole_number(value)
+    number = whole_number(value)
     if number is None or not 1 <= number <= MAX_TIMEOUT_S:
         raise ConfigError(
             f"invalid function timeout {value!r}: use a whole number of seconds from 1 to {MAX_TIMEOUT_S}"
@@ -59,7 +59,7 @@ def parse_timeout(value: Any) -> int:
 
 
 def parse_memory_size(value: Any) -> int:
-    number = _whole_number(value)
+    number = whole_number(value)
     if number is None or not MIN_MEMORY_MB <= number <= MAX_MEMORY_MB:
         raise ConfigError(
             f"invalid memory size {value!r}: use a whole number of MB from {MIN_MEMORY_MB} to {MAX_MEMORY_MB}"
@@ -68,7 +68,7 @@ def parse_memory_size(value: Any) -> int:
 
 
 def parse_ephemeral_storage(value: Any) -> int:
-    number = _whole_number(value)
+    number = whole_number(value)
     if number is None or not MIN_EPHEMERAL_MB <= number <= MAX_EPHEMERAL_MB:
         raise ConfigError(
             f"invalid ephemeral storage {value!r}: use a whole number of MB from {MIN_EPHEMERAL_MB} "
@@ -98,14 +98,14 @@ def parse_user(value: Any) -> tuple[int, int]:
     return int(uid), int(gid if sep else uid)
 
 
-def _choice(value: Any, choices: tuple[str, ...], what: str) -> str:
+def parse_choice(value: Any, choices: tuple[str, ...], what: str) -> str:
     for choice in choices:
         if str(value).strip().lower() == choice.lower():
             return choice
     raise ConfigError(f"invalid {what} {value!r}: use one of {', '.join(choices)}")
 
 
-def _whole_number(value: Any) -> int | None:
+def whole_number(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
@@ -196,9 +196,9 @@ class FunctionConfig:
         uid, gid = parse_user(self.user)
         object.__setattr__(self, "user", f"{uid}:{gid}")
         if self.log_format is not None:
-            object.__setattr__(self, "log_format", _choice(self.log_format, LOG_FORMATS, "log format"))
+            object.__setattr__(self, "log_format", parse_choice(self.log_format, LOG_FORMATS, "log format"))
         if self.log_level is not None:
-            object.__setattr__(self, "log_level", _choice(self.log_level, LOG_LEVELS, "log level"))
+            object.__setattr__(self, "log_level", parse_choice(self.log_level, LOG_LEVELS, "log level"))
         if self.fidelity:
             if uid == 0:
                 raise ConfigError(

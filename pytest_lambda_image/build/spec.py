@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._lambda import PLATFORMS
-from .._runtime.settings import _choice, _whole_number, parse_key_values
+from .._runtime.settings import parse_choice, parse_key_values, whole_number
 from ..errors import ConfigError
 
 BUILDERS = ("auto", "buildkit", "legacy")
@@ -88,8 +88,8 @@ class BuildSpec:
         object.__setattr__(self, "secrets", normalized)
         ssh = (self.ssh,) if isinstance(self.ssh, str) else tuple(self.ssh or ())
         object.__setattr__(self, "ssh", tuple(parse_ssh(item) for item in ssh))
-        object.__setattr__(self, "builder", _choice(self.builder, BUILDERS, "builder"))
-        keep = _whole_number(self.keep)
+        object.__setattr__(self, "builder", parse_choice(self.builder, BUILDERS, "builder"))
+        keep = whole_number(self.keep)
         if keep is None or keep < 1:
             raise ConfigError(f"invalid number of images to keep {self.keep!r}: use a whole number, 1 or more")
         object.__setattr__(self, "keep", keep)
