@@ -31,13 +31,14 @@ from ..errors import (
 from . import additions, cleanup
 from .additions import HELPER_DIR, AdditionProvider, StartAddition
 from .additions import installed as additions_installed
+from .attach import attach_stderr
 from .container_api import ContainerApi
 from .engine import DockerEngine, describe_docker_host, docker_errors, short_reason
 from .image import LambdaImage, get_image
 from .invocation import Invocation, error_document
 from .invoke_http import InvokeConnection, InvokeConnectionError, InvokeTimeout
 from .logs import LogCollector
-from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch, attach_stderr
+from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch
 from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, Launch, bootstrap_command, find_rie, rie_arch, rie_in_front
 from .sandbox import lambda_environment, sandbox_options
 from .settings import FunctionConfig, PullPolicy
