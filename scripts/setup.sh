@@ -41,6 +41,7 @@ for tool in make cmake g++ autoconf automake; do
 done
 command -v libtoolize >/dev/null 2>&1 || missing+=(libtool)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+command -v go >/dev/null 2>&1 || missing+=(golang-go)  # the Go (provided.al2023-style) test function
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || missing+=(libc6-dev)
 if [ "$(uname -m)" = x86_64 ]; then
   command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || missing+=(gcc-aarch64-linux-gnu)

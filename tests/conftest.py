@@ -100,6 +100,20 @@ def scratch_context(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def go_image(lambda_image_factory, tmp_path_factory) -> LambdaImage:
+    """A provided.al2023-style Go function: tests/images/go-runtime, one static
+    binary built with the standard library (it behaves as aws-lambda-go does)."""
+    if shutil.which("go") is None:
+        pytest.fail("go is needed to build the Go test function: run scripts/setup.sh", pytrace=False)
+    context = tmp_path_factory.mktemp("go-runtime")
+    shutil.copy(IMAGES / "go-runtime" / "Dockerfile", context / "Dockerfile")
+    source = IMAGES / "go-runtime" / "main.go"
+    env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-trimpath"}
+    subprocess.run(["go", "build", "-o", str(context / "bootstrap"), str(source)], check=True, env=env)
+    return lambda_image_factory.build(context)
+
+
+@pytest.fixture(scope="session")
 def scratch_image(lambda_image_factory, scratch_context) -> LambdaImage:
     """A FROM-scratch custom runtime: static binary, no shell, no RIE."""
     return lambda_image_factory.build(scratch_context)

@@ -512,6 +512,11 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
                 # An empty or plain-text failure: the RIE's log has the reason
                 # (its lines follow the answer closely).
                 verdict = watch.verdict(number, CRASH_REASON_WAIT_S, expected=False)
+            else:
+                # A failed answer with an error document: the runtime may have
+                # posted it to /error before exiting (a Go panic), a function
+                # error; or to /init/error, or the RIE wrote it for a crash.
+                verdict = functools.partial(watch.verdict, number, CRASH_REASON_WAIT_S, expected=False)
             out_of_memory = status != 200 and self._killed_for_memory(content)
         collector = self.collector
         return Invocation(

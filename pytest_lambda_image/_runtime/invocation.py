@@ -16,6 +16,7 @@ from .rapid_log import CRASH, ERROR, INIT_ERROR, RESPONSE, TIMEOUT, Verdict
 
 _TIMEOUT_BODY = re.compile(rb"^Task timed out after \d+(?:\.\d+)? seconds$")
 _TOO_LARGE = b'{"errorType":"Function.ResponseSizeTooLarge"'
+_EXIT_ERROR = b'{"errorType":"Runtime.ExitError"'  # the RIE's own document for a runtime that died
 _ERROR_KEYS = frozenset({"errorMessage", "errorType", "stackTrace", "requestId", "cause"})
 
 
@@ -49,6 +50,10 @@ def classify(
     function error whatever its document, a POST to /response a success even
     when shaped like an error. Without one (the RIE's log could not be
     followed), the body's shape is all there is. Returns the error document."""
+    if status_code != 200 and verdict is not None and verdict.kind == ERROR and not body.startswith(_EXIT_ERROR):
+        # The runtime posted to /error and then exited (aws-lambda-go after a
+        # panic): the RIE answers 502 with the document; Lambda, a function error.
+        return Outcome.FUNCTION_ERROR, _posted_error(body, verdict)
     if status_code != 200 and verdict is not None and verdict.kind in (CRASH, INIT_ERROR):
         told = _failed_by_verdict(body, verdict)
         if told is not None:
@@ -137,6 +142,19 @@ def _posted_error(body: bytes, verdict: Verdict) -> dict[str, Any]:
     if not error.get("errorType"):
         error["errorType"] = verdict.error_type or "Unhandled"
     return error
+
+
+def _frame_text(frame: Any) -> str:
+    """One stack frame as a line: Python's and Node's are text already; Go's
+    (aws-lambda-go) are {"path", "line", "label"} objects; any other object as JSON."""
+    if isinstance(frame, str):
+        return frame
+    if isinstance(frame, dict) and "label" in frame and "path" in frame:
+        where = f"{frame['path']}:{frame['line']}" if frame.get("line") is not None else str(frame["path"])
+        return f"{frame['label']} ({where})"
+    if isinstance(frame, (dict, list)):
+        return json.dumps(frame, separators=(", ", ": "))
+    return str(frame)
 
 
 def error_document(body: bytes, strict: bool = True) -> dict[str, Any] | None:
@@ -268,7 +286,7 @@ class Invocation:
             return []
         # Python's runtime says stackTrace, Node.js's trace.
         trace = self._error.get("stackTrace") or self._error.get("trace") or []
-        return [str(frame) for frame in trace] if isinstance(trace, list) else str(trace).splitlines()
+        return [_frame_text(frame) for frame in trace] if isinstance(trace, list) else str(trace).splitlines()
 
     def raise_for_error(self) -> Invocation:
         """Raise `FunctionError` unless the invocation succeeded; return self otherwise."""

@@ -72,3 +72,20 @@ def test_a_failed_answer_with_another_verdict_is_told_by_the_body():
     assert classify(500, b'{"errorType":"Runtime.ExitError","errorMessage":"x"}', Verdict(ERROR))[0] is (
         Outcome.RUNTIME_EXIT
     )
+
+
+def test_a_document_posted_to_error_before_the_runtime_exits_is_a_function_error():
+    # aws-lambda-go after a panic: /invocation/<id>/error, then exit; the RIE answers 502.
+    panic = b'{"errorMessage":"kaboom","errorType":"string","stackTrace":[]}'
+    assert classify(502, panic, Verdict(ERROR, "req-1", None)) == (Outcome.FUNCTION_ERROR, json.loads(panic))
+
+
+def test_go_stack_frames_read_as_lines():
+    from pytest_lambda_image._runtime.invocation import Invocation
+
+    body = json.dumps(
+        {"errorMessage": "kaboom", "errorType": "string",
+         "stackTrace": [{"path": "main.go", "line": 70, "label": "main.handle"}, {"odd": 1}, "plain"]}
+    ).encode()
+    result = Invocation(502, body, verdict=Verdict(ERROR, "req-1"))
+    assert result.stack_trace == ["main.handle (main.go:70)", '{"odd": 1}', "plain"]
