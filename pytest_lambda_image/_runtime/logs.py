@@ -34,6 +34,7 @@ _CRASH_END = re.compile(r"\(rapid\) Invoke DONE failed")
 _RESET = re.compile(r"\(rapid\) Reset initiated")
 _RIE_DEBUG = "[DEBUG] (rapid)"
 CRASH_GRACE_S = 0.05
+STDERR_LAG_S = 0.5  # how long a finished invoke's logs wait for the RIE's stream to catch up
 OVERLAP_S = 0.25
 _TIMESTAMP = re.compile(r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d+))?(?P<tz>Z|z|[+-]\d\d:\d\d)$")
 _FIELD = re.compile(r"(?P<name>[A-Za-z ]+): (?P<value>[0-9.]+) (?:ms|MB)")
@@ -101,6 +102,7 @@ class LogCollector:
         self._rapid_owner: Ticket | None = None  # the invoke the RIE's stderr lines are about now
         self._newest: float | None = None  # newest timestamp seen (unix seconds)
         self._recent: collections.Counter[tuple[float, str]] = collections.Counter()  # lines within the overlap
+        self._rapid_starts = False  # the RIE writes INVOKE START lines (every RIE this plugin knows does)
         self.closed = False
 
     # -- feeding ---------------------------------------------------------------
@@ -172,7 +174,7 @@ class LogCollector:
                 return None
             if rapid:
                 self._rapid_owner = ticket
-                ticket.settled = True
+                ticket.settled = self._rapid_starts = True
             else:
                 previous = self._stdout_owner
                 if previous is not None and previous is not ticket:
@@ -249,6 +251,11 @@ class LogCollector:
         output can still trail the RIE's "Invoke DONE failed"."""
         # A crash is marked on stderr; stdout (its START and output) may lag.
         self._wait(lambda: ticket.done and (ticket.stdout_started or ticket.cancelled), timeout)
+        if ticket.done and not ticket.settled and not ticket.cancelled and self._rapid_starts:
+            # stdout's REPORT is in but the RIE's stream lags behind it: its INIT
+            # REPORT (the init duration) and the init's lines come before its
+            # INVOKE START for this invoke.
+            self._wait(lambda: ticket.settled, STDERR_LAG_S)
         if ticket.crashed and ticket.next is None:
             time.sleep(CRASH_GRACE_S)  # a dying runtime's last output arrives late
             self.refresh()

@@ -269,3 +269,22 @@ def test_a_crash_waits_for_its_lagging_stdout():
     result = collector.result(ticket, timeout=2)
     assert "crashing" in result.lines
     assert result.request_id == B and any(line.startswith("START RequestId") for line in result.lines)
+
+
+def test_a_report_waits_for_the_rie_s_lagging_init_lines():
+    """Cold invoke: stdout's START..REPORT all reach the log a fetch before the
+    RIE's stderr (INIT START, INIT REPORT, INVOKE START): the init duration and
+    the init's lines still belong to the invoke (about 1 cold start in 20)."""
+    t0 = 1_700_000_000_000_000_000
+    warm = f"21 Nov 2026 05:13:18,808 [INFO] (rapid) INVOKE START(requestId: {B})"
+    first = stamped([warm, f"START RequestId: {B} Version: $LATEST", f"END RequestId: {B}"], start_ns=t0)
+    stdout = stamped([FIRST_WITH_INIT[i] for i in (2, 3, 7, 8, 9)], start_ns=t0 + 1_000_000)
+    stderr = stamped([FIRST_WITH_INIT[i] for i in (1, 4, 5, 6)], start_ns=t0 + 2_000_000)
+    fetches = [b"".join(first), b"".join(stdout), b"".join(stdout), b"".join(stdout + stderr)]
+    collector = LogCollector(fetch=lambda since: fetches.pop(0) if fetches else b"")
+    collector.ticket()
+    collector.refresh()  # the earlier invoke: the RIE writes INVOKE START lines
+    ticket = collector.ticket()
+    result = collector.result(ticket, timeout=2)
+    assert result.report is not None and result.report.init_duration_ms == 35.035
+    assert any("INIT START" in line for line in result.lines) and "module init" in result.lines
