@@ -390,6 +390,23 @@ static int listen_on(uint32_t address, int port) {
     return fd;
 }
 
+/* Whether a #! script's interpreter can be started: a `#!/bin/sh` bootstrap
+ * in a FROM-scratch image has none, and exec fails as for a missing file. */
+static int interpreter_present(const char *script) {
+    char line[256];
+    FILE *file = fopen(script, "rb");
+    if (!file) return 0;
+    size_t n = fread(line, 1, sizeof line - 1, file);
+    fclose(file);
+    line[n] = 0;
+    char *start = line + 2;
+    while (*start == ' ' || *start == '\t') start++;
+    char *end = start;
+    while (*end && *end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') end++;
+    *end = 0;
+    return *start && access(start, X_OK) == 0;
+}
+
 /* The bootstrap's path as exec would find it (PATH for a bare name), if it
  * is a program exec can start (ELF or #!); else NULL. */
 static char *runnable(const char *name, char *path, size_t cap) {
@@ -414,7 +431,7 @@ static char *runnable(const char *name, char *path, size_t cap) {
     size_t n = fread(magic, 1, sizeof magic, file);
     fclose(file);
     if (n >= 4 && memcmp(magic, "\x7f" "ELF", 4) == 0) return path;
-    if (n >= 2 && memcmp(magic, "#!", 2) == 0) return path;
+    if (n >= 2 && memcmp(magic, "#!", 2) == 0 && interpreter_present(path)) return path;
     return NULL;
 }
 
@@ -451,7 +468,10 @@ static int front(int argc, char **argv) {
         if (!seen && i + 1 < argc && strcmp(argv[i + 1], "exec") == 0) {
             char path[4096];
             seen = 1;
-            if (i + 2 < argc ? runnable(argv[i + 2], path, sizeof path) == NULL : !default_bootstrap()) {
+            /* A working directory the runtime's user cannot enter fails the
+             * exec too: the RIE must name the bootstrap, not this relay. */
+            int enterable = access(".", X_OK) == 0;
+            if (!enterable || (i + 2 < argc ? runnable(argv[i + 2], path, sizeof path) == NULL : !default_bootstrap())) {
                 i += 1;
                 continue;
             }

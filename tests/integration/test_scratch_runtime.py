@@ -117,3 +117,46 @@ def test_an_entrypoint_that_cannot_be_executed(lambda_image_factory, lambda_func
     assert result.outcome is Outcome.INIT_ERROR
     assert result.error_type == "Runtime.InvalidEntrypoint"
     assert result.error_message == f"RequestId: {result.request_id} Error: fork/exec /bootstrap: permission denied"
+
+
+def _plain_and_relayed(image):
+    """The same image started with the trace relay and without it."""
+    results = {}
+    for relayed in (True, False):
+        function = LambdaFunction(image, timeout=2)
+        function = function if relayed else function.without_addition("trace_relay")
+        assert ("trace_relay" in function.additions) is relayed
+        with function:
+            results[relayed] = function.invoke({})
+    return results[True], results[False]
+
+
+def test_a_shell_script_entrypoint_without_a_shell(lambda_image_factory, tmp_path):
+    # FROM scratch has no /bin/sh: Lambda cannot start the entrypoint, relay or not.
+    (tmp_path / "bootstrap").write_text("#!/bin/sh\necho never\n")
+    (tmp_path / "bootstrap").chmod(0o755)
+    (tmp_path / "Dockerfile").write_text('FROM scratch\nCOPY bootstrap /bootstrap\nENTRYPOINT ["/bootstrap"]\n')
+    relayed, plain = _plain_and_relayed(lambda_image_factory.build(tmp_path))
+    for result in (relayed, plain):
+        assert result.outcome is Outcome.INIT_ERROR
+        assert result.error_type == "Runtime.InvalidEntrypoint", result.error_message
+        assert result.error_message.endswith("fork/exec /bootstrap: no such file or directory")
+
+
+def test_a_working_directory_the_runtime_user_cannot_enter(lambda_image_factory, scratch_context, tmp_path):
+    import tarfile
+
+    with tarfile.open(tmp_path / "locked.tar", "w") as tar:  # /locked: root's, mode 0700
+        info = tarfile.TarInfo("locked")
+        info.type, info.mode = tarfile.DIRTYPE, 0o700
+        tar.addfile(info)
+    (tmp_path / "runtime").write_bytes((scratch_context / "runtime").read_bytes())
+    (tmp_path / "runtime").chmod(0o755)
+    (tmp_path / "Dockerfile").write_text(
+        'FROM scratch\nCOPY runtime /bootstrap\nADD locked.tar /\nWORKDIR /locked\nENTRYPOINT ["/bootstrap"]\n'
+    )
+    relayed, plain = _plain_and_relayed(lambda_image_factory.build(tmp_path))
+    for result in (relayed, plain):
+        assert result.outcome is Outcome.INIT_ERROR
+        assert "trace-relay" not in result.error_message, result.error_message
+        assert result.error_message.endswith("fork/exec /bootstrap: permission denied")
