@@ -43,6 +43,11 @@ class RequestEntityTooLarge(InvokeError):
     """The request payload is over Lambda's 6 MB synchronous invoke limit."""
 
 
+class InvalidRequestContent(InvokeError):
+    """The request payload is not JSON: Lambda refuses it
+    (InvalidRequestContentException) and the function never runs."""
+
+
 class FunctionError(LambdaImageError):
     """Raised by `Invocation.raise_for_error()` for any outcome but success."""
 

@@ -23,6 +23,7 @@ from typing_extensions import Self
 from .._lambda import MAX_REQUEST_BYTES
 from ..errors import (
     FunctionStartError,
+    InvalidRequestContent,
     InvokeError,
     LambdaImageError,
     RequestEntityTooLarge,
@@ -683,7 +684,29 @@ def encode_payload(event: Any, payload: bytes | str | None, limit: int, invocati
             f"request payload is {len(body):,} bytes; Lambda refuses {invocation_type} invokes over {limit:,} bytes "
             f"(RequestEntityTooLarge){truncates}"
         )
+    if payload is not None or b"NaN" in body or b"Infinity" in body:  # json.dumps writes NaN for float("nan")
+        _refuse_non_json(body)
     return body
+
+
+def _refuse_non_json(body: bytes) -> None:
+    """Lambda parses the payload before any runtime sees it: a body that is not
+    JSON (NaN and Infinity included) is a 400 InvalidRequestContentException.
+    An empty payload is allowed (the runtime gets an empty body)."""
+    __tracebackhide__ = True
+    if not body.strip():
+        return
+    try:
+        json.loads(body, parse_constant=_not_json_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidRequestContent(
+            f"the payload is not JSON ({exc}): Lambda refuses it with InvalidRequestContentException and the function "
+            "never runs; pass event= (serialized for you) or a JSON payload="
+        ) from None
+
+
+def _not_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def encode_client_context(context: Mapping[str, Any]) -> str:

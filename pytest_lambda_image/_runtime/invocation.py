@@ -93,7 +93,7 @@ def _answered_by_verdict(body: bytes, verdict: Verdict) -> tuple[Outcome, dict[s
     if verdict.kind == ERROR:
         return Outcome.FUNCTION_ERROR, _posted_error(body, verdict)
     if verdict.kind == TIMEOUT:
-        return Outcome.TIMEOUT, None
+        return Outcome.TIMEOUT, timeout_document(body, verdict.request_id)
     if verdict.kind == CRASH:
         return Outcome.RUNTIME_EXIT, {
             "errorType": verdict.error_type or "Runtime.ExitError",
@@ -109,7 +109,7 @@ def _answered_by_shape(body: bytes) -> tuple[Outcome, dict[str, Any] | None]:
     keys and nothing else) or the RIE's timeout message is not a success."""
     error = error_document(body)
     if _TIMEOUT_BODY.match(body.strip()):
-        return Outcome.TIMEOUT, None
+        return Outcome.TIMEOUT, timeout_document(body, None)
     if error is not None:
         return Outcome.FUNCTION_ERROR, error
     return Outcome.SUCCESS, None
@@ -129,6 +129,14 @@ def _failed_by_shape(body: bytes) -> tuple[Outcome, dict[str, Any] | None]:
     # 502 with an /init/error document, or with an empty body when the runtime
     # died before it could report anything.
     return Outcome.INIT_ERROR, error
+
+
+def timeout_document(body: bytes, request_id: str | None) -> dict[str, Any]:
+    """What Lambda's Invoke API answers for a timeout (200, X-Amz-Function-Error:
+    Unhandled): an error document, where the RIE answers its bare text."""
+    message = body.decode("utf-8", "replace").strip() if _TIMEOUT_BODY.match(body.strip()) else "Task timed out"
+    prefix = f"RequestId: {request_id} Error: " if request_id else ""
+    return {"errorType": "Sandbox.Timedout", "errorMessage": prefix + message}
 
 
 def _posted_error(body: bytes, verdict: Verdict) -> dict[str, Any]:
@@ -195,7 +203,8 @@ class Invocation:
     ) -> None:
         self.status_code = status_code
         self.trace_id = trace_id  # the X-Amzn-Trace-Id the invoke carried
-        self.payload = payload
+        self._body = payload  # the RIE's answer
+        self._payload: bytes | None = None
         # A verdict may come as a callable: the outcome is then settled the first
         # time someone asks, so an invoke whose outcome nobody reads never waits for it.
         self._verdict_source = verdict
@@ -211,7 +220,7 @@ class Invocation:
         if self._settled is None:
             source = self._verdict_source
             verdict = source() if callable(source) else source
-            outcome, error = classify(self.status_code, self.payload, verdict)
+            outcome, error = classify(self.status_code, self._body, verdict)
             if self._out_of_memory and outcome in (Outcome.RUNTIME_EXIT, Outcome.INIT_ERROR):
                 # Lambda's REPORT says `Error Type: Runtime.OutOfMemory`; the answer
                 # itself is the RIE's, as on Lambda ("... signal: killed").
@@ -240,6 +249,25 @@ class Invocation:
 
     # -- payload ---------------------------------------------------------------
     @property
+    def payload(self) -> bytes:
+        """The response payload, as Lambda's Invoke API returns it: the
+        function's answer, or the error document (for a timeout too, where
+        the RIE answers a bare `Task timed out after N seconds`)."""
+        if self._payload is None:
+            body = self._body
+            if len(body) < 80 and body.startswith(b"Task timed out") and self.outcome is Outcome.TIMEOUT:
+                body = json.dumps(self._error, separators=(",", ":")).encode()
+            self._payload = body
+        return self._payload
+
+    @property
+    def function_error(self) -> str | None:
+        """Lambda's X-Amz-Function-Error (the Invoke API's FunctionError):
+        "Unhandled" for every outcome but success, as Lambda reports errors
+        from current runtimes, timeouts and crashes alike; None on success."""
+        return None if self.ok else "Unhandled"
+
+    @property
     def ok(self) -> bool:
         return self.outcome is Outcome.SUCCESS
 
@@ -257,8 +285,6 @@ class Invocation:
     # -- errors ----------------------------------------------------------------
     @property
     def error_type(self) -> str | None:
-        if self.outcome is Outcome.TIMEOUT:
-            return "Sandbox.Timedout"
         if self._error is not None:
             return self._error.get("errorType")
         if self.outcome is Outcome.INIT_ERROR:
@@ -267,8 +293,6 @@ class Invocation:
 
     @property
     def error_message(self) -> str | None:
-        if self.outcome is Outcome.TIMEOUT:
-            return self.text.strip()
         if self._error is not None:
             return self._error.get("errorMessage")
         if self.outcome is Outcome.INIT_ERROR:

@@ -101,7 +101,10 @@ def test_timeout_then_a_fresh_runtime(node_image, lambda_function_factory):
     timed_out = function.invoke({"ms": 3000})
     assert timed_out.outcome is Outcome.TIMEOUT
     assert timed_out.error_type == "Sandbox.Timedout"
-    assert timed_out.error_message == "Task timed out after 1.00 seconds"
+    # Lambda's Invoke API answer, not the RIE's bare text
+    assert timed_out.error_message == f"RequestId: {timed_out.request_id} Error: Task timed out after 1.00 seconds"
+    assert timed_out.json() == {"errorType": "Sandbox.Timedout", "errorMessage": timed_out.error_message}
+    assert timed_out.function_error == "Unhandled"
 
     recovered = function.invoke({"ms": 1})
     assert recovered.ok

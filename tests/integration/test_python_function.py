@@ -104,7 +104,10 @@ def test_timeout_then_recovery(python_image, lambda_function_factory):
     result = function.invoke({"seconds": 5})
 
     assert result.outcome is Outcome.TIMEOUT
-    assert result.error_message == "Task timed out after 1.00 seconds"
+    # Lambda's Invoke API answer, not the RIE's bare text
+    assert result.error_message == f"RequestId: {result.request_id} Error: Task timed out after 1.00 seconds"
+    assert result.json() == {"errorType": "Sandbox.Timedout", "errorMessage": result.error_message}
+    assert result.function_error == "Unhandled"
     assert result.report.duration_ms == pytest.approx(1000, abs=500)
     assert function.invoke({"seconds": 0}).ok  # the next invoke re-runs init
 

@@ -16,7 +16,10 @@ LAMBDA_ERROR = b'{"errorType":"ValueError","errorMessage":"boom"}'
 
 
 def test_a_200_answer_is_what_the_verdict_says():
-    assert classify(200, b"Task timed out after 3.00 seconds", Verdict(TIMEOUT, "r-1")) == (Outcome.TIMEOUT, None)
+    assert classify(200, b"Task timed out after 3.00 seconds", Verdict(TIMEOUT, "r-1")) == (
+        Outcome.TIMEOUT,
+        {"errorType": "Sandbox.Timedout", "errorMessage": "RequestId: r-1 Error: Task timed out after 3.00 seconds"},
+    )
     assert classify(200, LAMBDA_ERROR, Verdict(RESPONSE, "r-1")) == (Outcome.SUCCESS, None)
     assert classify(200, b"", Verdict(CRASH, "r-1", "Runtime.ExitError", "exit status 3")) == (
         Outcome.RUNTIME_EXIT,
@@ -39,7 +42,7 @@ def test_a_200_answer_is_what_the_verdict_says():
 def test_a_verdict_of_a_kind_it_does_not_know_leaves_the_body_to_tell():
     unknown = Verdict("something-new", "r-1")
     assert classify(200, LAMBDA_ERROR, unknown) == (Outcome.FUNCTION_ERROR, json.loads(LAMBDA_ERROR))
-    assert classify(200, b"Task timed out after 1 seconds", unknown) == (Outcome.TIMEOUT, None)
+    assert classify(200, b"Task timed out after 1 seconds", unknown)[0] is Outcome.TIMEOUT
     assert classify(200, b'{"ok": 1}', unknown) == (Outcome.SUCCESS, None)
 
 

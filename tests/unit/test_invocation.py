@@ -4,6 +4,7 @@ import pytest
 
 from pytest_lambda_image import FunctionError, Invocation, Outcome
 from pytest_lambda_image._runtime.invocation import InvocationLogs, Report, classify
+from pytest_lambda_image._runtime.rapid_log import Verdict
 
 ERROR_BODY = json.dumps(
     {"errorMessage": "boom", "errorType": "ValueError", "requestId": "r-1", "stackTrace": ['  File "app.py"']}
@@ -75,6 +76,18 @@ def test_timeout_details():
         result.raise_for_error()
 
 
+def test_a_timeout_answers_as_lambda_s_invoke_api():
+    # The RIE answers bare text; Lambda an error document with X-Amz-Function-Error: Unhandled.
+    result = Invocation(200, b"Task timed out after 1.00 seconds", verdict=Verdict("timeout", "r-9"))
+    assert result.json() == {
+        "errorType": "Sandbox.Timedout",
+        "errorMessage": "RequestId: r-9 Error: Task timed out after 1.00 seconds",
+    }
+    assert result.function_error == "Unhandled"
+    assert result.error_message == "RequestId: r-9 Error: Task timed out after 1.00 seconds"
+    assert Invocation(200, b'{"ok": 1}', verdict=Verdict("response", "r-1")).function_error is None
+
+
 def test_silent_init_crash_details():
     result = Invocation(502, b"")
     assert result.outcome is Outcome.INIT_ERROR
@@ -103,7 +116,6 @@ def test_without_a_log_source_logs_are_empty():
     assert result.logs == [] and result.report is None and result.request_id is None
 
 
-from pytest_lambda_image._runtime.rapid_log import Verdict  # noqa: E402
 
 
 def test_the_runtimes_call_decides_over_the_shape():
@@ -177,3 +189,14 @@ def test_truthiness_is_success():
     assert Invocation(200, b"{}")
     assert not Invocation(200, b'{"errorType": "E", "errorMessage": "m"}')
     assert not Invocation(502, b"")
+
+
+@pytest.mark.parametrize("payload", [b"nope", b"[1,", b'{"a": NaN}', b"Infinity", b"\xff\xfe{"])
+def test_a_raw_payload_must_be_json(payload):
+    from pytest_lambda_image import InvalidRequestContent
+    from pytest_lambda_image._runtime.function import encode_payload
+
+    with pytest.raises(InvalidRequestContent, match="not JSON"):
+        encode_payload(None, payload, 1000, "synchronous")
+    assert encode_payload(None, b' {"a": [1, 2.5, null]} ', 1000, "synchronous") == b' {"a": [1, 2.5, null]} '
+    assert encode_payload(None, b"", 1000, "synchronous") == b""
