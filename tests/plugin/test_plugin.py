@@ -74,6 +74,32 @@ def test_marker_gives_a_fresh_container_with_overrides(project):
     assert project.leftovers() == []
 
 
+def test_a_bare_marker_gives_a_fresh_container_too(project):
+    project.ini()
+    project.tests(
+        """
+        import pytest
+
+        def test_warms_the_shared_one(lambda_function):
+            lambda_function.invoke({})
+            assert lambda_function.invoke({}).json()["warm_invocations"] == 2
+
+        @pytest.mark.lambda_function()
+        def test_bare_marker(lambda_function):
+            assert lambda_function.invoke({}).json()["warm_invocations"] == 1
+
+        @pytest.mark.lambda_function
+        def test_marker_without_parentheses(lambda_function):
+            assert lambda_function.invoke({}).json()["warm_invocations"] == 1
+
+        def test_shared_again(lambda_function):
+            assert lambda_function.invoke({}).json()["warm_invocations"] == 3
+        """
+    )
+    project.run().assert_outcomes(passed=4)
+    assert project.leftovers() == []
+
+
 def test_factory_fixtures(project):
     project.ini()
     project.tests(
