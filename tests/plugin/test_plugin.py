@@ -169,6 +169,7 @@ def test_failed_test_report_has_that_tests_function_log(project):
     [
         ("lambda_timeout = 2.5\n", (), "invalid function timeout '2.5': use a whole number of seconds from 1 to 900*"),
         ("lambda_memory_size = 64\n", (), "invalid memory size '64'*"),
+        ("lambda_region = mars-1\n", (), "invalid region 'mars-1': give an AWS region name such as us-east-1*"),
         (
             "",
             ("--lambda-image=pytest-lambda-image-test/unknown:1", "--lambda-pull=never"),
@@ -184,6 +185,28 @@ def test_bad_settings_fail_with_one_clear_line(project, ini, args, message):
     result.stdout.fnmatch_lines([f"*{message}"])
     assert "Traceback" not in result.stdout.str()
     assert "site-packages/docker" not in result.stdout.str()
+    assert project.leftovers() == []
+
+
+def test_a_route_with_a_mistyped_method_is_refused(project):
+    project.ini("lambda_handler = handlers.proxy\nlambda_gateway_routes = GETT /orders/{id}\n")
+    project.tests(
+        """
+        import requests
+
+        def test_get_an_order(lambda_gateway_url):
+            assert requests.get(lambda_gateway_url + "/orders/1").status_code == 200
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*invalid route 'GETT /orders/{id}': the method 'GETT' is not one of ANY, DELETE, GET, *",
+            "*(check lambda_gateway_routes*",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
     assert project.leftovers() == []
 
 
