@@ -342,6 +342,9 @@ def test_xdist_workers_share_one_build(project):
     assert len(records) == 2
     assert sorted(r[0] for r in records) == ["False", "True"]  # one worker built, the other reused it
     assert len({r[1] for r in records}) == 1
+    # The workers have no terminal: the controller prints the line of the one that built, once.
+    result.stdout.fnmatch_lines(["lambda image: pytest-lambda-image/fn-*:* (built with *, * s)"])
+    assert result.stdout.str().count("lambda image: ") == 1
     assert project.leftovers() == []
 
 
