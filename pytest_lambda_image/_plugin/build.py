@@ -145,7 +145,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     summary = getattr(known_image(config), "build_summary", None)  # None also for a failed build
     if summary is None:
         # The worker that built says so; the others found its image ("unchanged inputs").
-        from_workers = sorted(config.stash.get(_FROM_WORKERS, []), key=lambda found: not found[1])
+        found: list[tuple[str, bool]] = config.stash.get(_FROM_WORKERS, [])
+        from_workers = sorted(found, key=lambda each: not each[1])
         summary = from_workers[0][0] if from_workers else None
     if summary:
         terminalreporter.write_line(f"lambda image: {summary}")
