@@ -159,20 +159,19 @@ def serve_gateway(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         rie_path=args.rie,
     )
+    # Made before the function starts: a bad --route is refused without a container.
+    gateway = LocalApiGateway(
+        function,
+        routes=args.route or None,
+        payload_format=args.format,
+        binary_media_types=args.binary_media_type,
+        multi_value_headers=args.multi_value_headers,
+        host=args.host,
+        port=args.port,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with (
-        function,
-        LocalApiGateway(
-            function,
-            routes=args.route or None,
-            payload_format=args.format,
-            binary_media_types=args.binary_media_type,
-            multi_value_headers=args.multi_value_headers,
-            host=args.host,
-            port=args.port,
-        ) as gateway,
-    ):
+    with function, gateway:
         routes = ", ".join(route.key for route in gateway.routes)
         print(
             f"serving {args.image} at {gateway.url} (payload {args.format}; routes: {routes}); Ctrl-C stops", flush=True

@@ -4,6 +4,9 @@ checks a setting or an image against Lambda reads them from here."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 # The function's configuration.
 MAX_TIMEOUT_S = 900
 DEFAULT_TIMEOUT_S = 3
@@ -11,7 +14,15 @@ MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
 DEFAULT_MEMORY_MB = 128
 MIN_EPHEMERAL_MB, MAX_EPHEMERAL_MB = 512, 10240  # /tmp (EphemeralStorage)
 DEFAULT_EPHEMERAL_MB = 512
-MAX_ENV_BYTES = 4096  # names and values of the function's variables together
+MAX_ENV_BYTES = 4096  # names and values of the function's variables together, in UTF-8 bytes
+
+
+def env_bytes(pairs: Iterable[tuple[str, str]]) -> int:
+    """The size Lambda checks against MAX_ENV_BYTES: the UTF-8 bytes of every
+    name and value (not characters: "é" counts 2)."""
+    return sum(len(name.encode()) + len(value.encode()) for name, value in pairs)
+
+
 LOG_FORMATS = ("Text", "JSON")
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
@@ -32,6 +43,16 @@ MAX_UNZIPPED_BYTES = 262_144_000  # a .zip function and all its layers, unzipped
 # The account AWS's own examples (and moto) use, in ARNs and events.
 EXAMPLE_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
+# A region name: a partition's prefix (aws: us eu ap sa ca me af il mx;
+# aws-cn: cn; aws-us-gov: us-gov; the isolated ones: us-iso, us-isob, us-isof,
+# eu-isoe; aws-eusc: eusc-de), a direction and a number. A pattern rather
+# than a list because AWS opens regions every year (ap-southeast-7, mx-central-1)
+# and a list would refuse the newest until a release caught up; prefixes and
+# directions change far less often, and still catch `mars-1` or `us-east1`.
+REGION_NAME = re.compile(
+    r"(?:us|eu|ap|sa|ca|me|af|il|mx|cn|us-gov|us-iso[bf]?|eu-isoe|eusc-de)"
+    r"-(?:central|east|west|north|south|northeast|northwest|southeast|southwest)-[1-9][0-9]?"
+)
 
 # Lambda refuses these in a function's configuration: it sets them itself.
 RESERVED_ENV = frozenset(

@@ -15,6 +15,7 @@ from . import option, session
 from .option import Option
 from .plans import ImageChoice, SettingsDraft
 from .reporting import or_fail
+from .session import known_image
 
 if TYPE_CHECKING:
     from .._runtime.engine import DockerEngine
@@ -118,9 +119,35 @@ def _progress(reporter: Any, what: str) -> Callable[[str], None]:
     return BuildProgress(reporter.write_line, what)
 
 
+# Under xdist the workers build, but only the controller has the user's
+# terminal: each worker hands its line over in `workeroutput`.
+_WORKER_OUTPUT = "pytest_lambda_image.build_summary"
+_FROM_WORKERS = pytest.StashKey["list[tuple[str, bool]]"]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    output = getattr(config, "workeroutput", None)  # set on xdist workers only
+    image = known_image(config)
+    summary = getattr(image, "build_summary", None)
+    if output is not None and summary:
+        output[_WORKER_OUTPUT] = (summary, bool(getattr(image, "built", False)))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    found = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT)
+    if found:
+        node.config.stash.setdefault(_FROM_WORKERS, []).append((str(found[0]), bool(found[1])))
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    image = session.known_image(config)
-    summary = getattr(image, "build_summary", None)  # None also for a failed build
+    summary = getattr(known_image(config), "build_summary", None)  # None also for a failed build
+    if summary is None:
+        # The worker that built says so; the others found its image ("unchanged inputs").
+        found: list[tuple[str, bool]] = config.stash.get(_FROM_WORKERS, [])
+        from_workers = sorted(found, key=lambda each: not each[1])
+        summary = from_workers[0][0] if from_workers else None
     if summary:
         terminalreporter.write_line(f"lambda image: {summary}")
 

@@ -151,7 +151,7 @@ def _start_ahead(item: pytest.Item) -> None:
     plugins' backends): looking ahead never builds, pulls or starts a backend."""
     config = item.config
     marker = item.get_closest_marker(MARKER)
-    if marker is None or not (marker.args or marker.kwargs) or not config.stash.get(session.ENGINES, None):
+    if marker is None or not config.stash.get(session.ENGINES, None):
         return
     from .factories import plan_function
     from .lookahead import Lookahead
@@ -232,9 +232,10 @@ def lambda_function(request: pytest.FixtureRequest, lambda_settings: PluginSetti
     """The configured function, running under the RIE. Tests share one warm
     container (as Lambda reuses one), unless marked with
     `@pytest.mark.lambda_function(**settings)`: such a test gets a fresh
-    container with those settings, for that test alone."""
+    container with those settings, for that test alone (a bare
+    `@pytest.mark.lambda_function()` too: a cold start)."""
     marker = request.node.get_closest_marker(MARKER)
-    if marker is None or not (marker.args or marker.kwargs):
+    if marker is None:
         shared: SharedFunction = request.getfixturevalue("_lambda_shared_function")
         function = or_fail(lambda: shared.get(request.node))
         request.node.stash.setdefault(_USED, []).append((function, function.collector.issued))

@@ -30,7 +30,7 @@ FORMAT = Option(
 )
 ROUTES = Option(
     "lambda_gateway_routes",
-    "lambda_gateway routes, one per line, e.g. 'GET /items/{id}'",
+    "lambda_gateway routes, one per line, e.g. 'GET /items/{id}' (a method API Gateway has, or ANY)",
     kind="linelist",
     flag="--lambda-gateway-route",
     metavar="ROUTE",
@@ -73,11 +73,24 @@ def _resolve(config: pytest.Config) -> GatewaySettings:
         raise ConfigError(f"invalid lambda_gateway_format {payload_format!r}: use 1.0, 2.0, url or alb")
     multi_value = option.value(config, ALB_MULTI_VALUE)
     routes = tuple(route for route in option.value(config, ROUTES, ()) if route.strip())
+    _check_routes(routes, "lambda_gateway_routes / --lambda-gateway-route")
+    _check_routes(template_routes, "the template's Api / HttpApi events")
     return GatewaySettings(
         payload_format=payload_format,
         routes=routes or template_routes,
         alb_multi_value_headers=parse_bool(multi_value, ALB_MULTI_VALUE.name) if multi_value else False,
     )
+
+
+def _check_routes(routes: tuple[str, ...], where: str) -> None:
+    """Refuse a bad route before a test starts (a method typo would 404 every request)."""
+    from ..events.routes import Route
+
+    for route in routes:
+        try:
+            Route.parse(route)
+        except ValueError as exc:
+            raise ConfigError(f"{exc} (check {where})") from None
 
 
 def _template_defaults(config: pytest.Config) -> tuple[str | None, tuple[str, ...]]:

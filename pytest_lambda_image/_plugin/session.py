@@ -58,7 +58,7 @@ FUNCTION_FIELDS = {
     "lambda_timeout": ("timeout", "function timeout in whole seconds", "3"),
     "lambda_memory_size": ("memory_size", "function memory size in MB", "128"),
     "lambda_function_name": ("function_name", "function name", "from the image name"),
-    "lambda_region": ("region", "AWS_REGION / AWS_DEFAULT_REGION inside the function", "us-east-1"),
+    "lambda_region": ("region", "AWS region name (AWS_REGION / AWS_DEFAULT_REGION inside the function)", "us-east-1"),
     "lambda_fidelity": (
         "fidelity",
         "run functions like Lambda: user, read-only root, /tmp, memory; false: a plain docker run",

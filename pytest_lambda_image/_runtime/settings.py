@@ -28,7 +28,9 @@ from .._lambda import (
     MAX_TIMEOUT_S,
     MIN_EPHEMERAL_MB,
     MIN_MEMORY_MB,
+    REGION_NAME,
     RESERVED_ENV,
+    env_bytes,
 )
 from ..errors import ConfigError
 
@@ -205,7 +207,7 @@ class FunctionConfig:
                     f"user {self.user!r} is root; Lambda never runs functions as root: pick a non-root "
                     f"uid:gid (default {LAMBDA_USER}) or set lambda_fidelity = false"
                 )
-        size = sum(len(k) + len(v) for k, v in env.items())
+        size = env_bytes(env.items())
         if size > MAX_ENV_BYTES:
             raise ConfigError(
                 f"environment variables take {size} bytes; Lambda refuses a configuration over {MAX_ENV_BYTES} "
@@ -214,6 +216,10 @@ class FunctionConfig:
         object.__setattr__(self, "env", env)
         object.__setattr__(self, "timeout", parse_timeout(self.timeout))
         object.__setattr__(self, "memory_size", parse_memory_size(self.memory_size))
+        if not isinstance(self.region, str) or not REGION_NAME.fullmatch(self.region):
+            raise ConfigError(
+                f"invalid region {self.region!r}: give an AWS region name such as {DEFAULT_REGION} or eu-west-1"
+            )
         if self.function_name is not None and not _FUNCTION_NAME.match(self.function_name):
             raise ConfigError(
                 f"invalid function name {self.function_name!r}: 1-64 letters, digits, hyphens or underscores"

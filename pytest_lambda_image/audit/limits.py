@@ -9,7 +9,7 @@ import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .._lambda import MAX_ENV_BYTES, MAX_IMAGE_BYTES, PLATFORMS
+from .._lambda import MAX_ENV_BYTES, MAX_IMAGE_BYTES, PLATFORMS, env_bytes
 from .._runtime.image import env_dict
 from .extensions import ExecutableChecker, find_on_path
 from .filesystem import ImageFilesystem
@@ -78,12 +78,8 @@ def size_findings(size: int) -> list[Finding]:
 
 
 def env_size(env: Iterable[str]) -> int:
-    """Bytes as Lambda counts them: the keys and values of every variable."""
-    size = 0
-    for item in env:
-        key, _, value = item.partition("=")
-        size += len(key.encode()) + len(value.encode())
-    return size
+    """Bytes as Lambda counts them, of an image config's `KEY=value` list."""
+    return env_bytes((key, value) for key, _, value in (item.partition("=") for item in env))
 
 
 def env_findings(env: Iterable[str]) -> list[Finding]:

@@ -103,6 +103,7 @@ def batch_result(
     if not records:
         raise ValueError("the batch has no records")
     source = event_source(records[0])
+    ids = _distinct_ids(records)
     invocation = None
     if hasattr(response, "outcome") and hasattr(response, "payload"):
         invocation = response
@@ -131,7 +132,6 @@ def batch_result(
         return whole(f"{problem}: the whole batch is retried")
     if not failures:
         return whole("no batch item failures reported", failed=False)
-    ids = [record_id(record) for record in records]
     for identifier in failures:
         if identifier not in ids:
             return whole(f"itemIdentifier {identifier!r} names no record of the batch: the whole batch is retried")
@@ -160,6 +160,21 @@ def batch_result(
         checkpoint,
         invocation,
     )
+
+
+def _distinct_ids(records: tuple[Mapping[str, Any], ...]) -> list[str]:
+    """The records' identifiers, refused when two are the same: Lambda never
+    sends such a batch, and no answer could name one of them alone."""
+    ids = [record_id(record) for record in records]
+    seen: set[str] = set()
+    for identifier in ids:
+        if identifier in seen:
+            raise ValueError(
+                f"two records of the batch have the identifier {identifier!r}: give each its own messageId or "
+                "sequence number (the event factories do unless told otherwise)"
+            )
+        seen.add(identifier)
+    return ids
 
 
 def _failures(response: Any) -> tuple[list[str], str | None]:

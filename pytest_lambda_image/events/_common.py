@@ -6,6 +6,7 @@ import copy
 import datetime as _dt
 import random
 import string
+import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +19,20 @@ REGION = DEFAULT_REGION
 
 def request_id() -> str:
     return str(uuid.uuid4())
+
+
+_sequence_lock = threading.Lock()
+_sequence = 0
+
+
+def next_sequence() -> int:
+    """A number larger than every one before it, across calls and threads:
+    stream records made one by one get distinct, increasing sequence numbers,
+    as a shard gives them (a partial batch response names records by them)."""
+    global _sequence
+    with _sequence_lock:
+        _sequence += 1
+        return _sequence
 
 
 def short_id(length: int = 10) -> str:

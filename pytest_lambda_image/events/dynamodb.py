@@ -9,8 +9,10 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from ._common import ACCOUNT_ID, REGION, apply_overrides, now, request_id
+from ._common import ACCOUNT_ID, REGION, apply_overrides, next_sequence, now, request_id
 
+# Shaped like a stream's SequenceNumber: a long decimal string.
+_SEQUENCE_BASE = 4_421_584_500_000_000_017_450_000_000
 _VIEW_TYPES = ("NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY")
 
 
@@ -58,10 +60,11 @@ def dynamodb_record(
     old_image: Mapping[str, Any] | None = None,
     table: str = "my-table",
     view_type: str = "NEW_AND_OLD_IMAGES",
-    sequence_number: int = 111,
+    sequence_number: int | str | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One stream record: INSERT (new image), MODIFY (both) or REMOVE (old image)."""
+    """One stream record: INSERT (new image), MODIFY (both) or REMOVE (old image).
+    Its SequenceNumber is `sequence_number`, else one larger than every record's before."""
     if event_name not in ("INSERT", "MODIFY", "REMOVE"):
         raise ValueError(f"invalid event_name {event_name!r}: INSERT, MODIFY or REMOVE")
     if view_type not in _VIEW_TYPES:
@@ -69,7 +72,7 @@ def dynamodb_record(
     change: dict[str, Any] = {
         "ApproximateCreationDateTime": int(now().timestamp()),
         "Keys": to_item(keys),
-        "SequenceNumber": str(sequence_number),
+        "SequenceNumber": str(_SEQUENCE_BASE + next_sequence() if sequence_number is None else sequence_number),
         "SizeBytes": 26,
         "StreamViewType": view_type,
     }

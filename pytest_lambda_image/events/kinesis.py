@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._common import ACCOUNT_ID, REGION, apply_overrides, now
+from ._common import ACCOUNT_ID, REGION, apply_overrides, next_sequence, now
 
 _SEQUENCE_BASE = 49590338271490256608559692538361571095921575989136588898
 
@@ -17,27 +17,29 @@ def kinesis_record(
     *,
     partition_key: str = "partition-1",
     stream: str = "my-stream",
-    sequence: int = 0,
+    sequence: int | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One record: `data` as bytes, text, or JSON-encoded otherwise; base64 in the event."""
+    """One record: `data` as bytes, text, or JSON-encoded otherwise; base64 in the event.
+    Its sequence number is the base plus `sequence`, else larger than every record's before."""
     if isinstance(data, (bytes, bytearray)):
         raw = bytes(data)
     elif isinstance(data, str):
         raw = data.encode()
     else:
         raw = json.dumps(data).encode()
+    number = _SEQUENCE_BASE + (next_sequence() if sequence is None else sequence)
     record = {
         "kinesis": {
             "kinesisSchemaVersion": "1.0",
             "partitionKey": partition_key,
-            "sequenceNumber": str(_SEQUENCE_BASE + sequence),
+            "sequenceNumber": str(number),
             "data": base64.b64encode(raw).decode(),
             "approximateArrivalTimestamp": round(now().timestamp(), 3),
         },
         "eventSource": "aws:kinesis",
         "eventVersion": "1.0",
-        "eventID": f"shardId-000000000000:{_SEQUENCE_BASE + sequence}",
+        "eventID": f"shardId-000000000000:{number}",
         "eventName": "aws:kinesis:record",
         "invokeIdentityArn": f"arn:aws:iam::{ACCOUNT_ID}:role/lambda-kinesis-role",
         "awsRegion": REGION,
@@ -58,7 +60,7 @@ def kinesis(
     built = [
         item
         if isinstance(item, Mapping) and item.get("eventSource") == "aws:kinesis"
-        else kinesis_record(item, partition_key=partition_key, stream=stream, sequence=i)
-        for i, item in enumerate(items)
+        else kinesis_record(item, partition_key=partition_key, stream=stream)
+        for item in items
     ]
     return apply_overrides({"Records": built}, overrides)

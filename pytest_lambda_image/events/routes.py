@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 _PARAM = re.compile(r"^\{([A-Za-z0-9_.-]+)(\+?)\}$")
 DEFAULT_ROUTE = "$default"
+# What a route key's method may be, in REST and HTTP APIs alike.
+METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class Route:
             return cls("ANY", DEFAULT_ROUTE)
         method, _, template = key.partition(" ") if " " in key else ("ANY", "", key)
         template = template.strip()
+        if method.upper() not in METHODS:
+            raise ValueError(f"invalid route {key!r}: the method {method!r} is not one of {', '.join(METHODS)}")
         if not template.startswith("/"):
             raise ValueError(f"invalid route {key!r}: write it as 'METHOD /path/{{param}}' or '/path'")
         segments = _segments(template)

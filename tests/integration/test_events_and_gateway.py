@@ -55,6 +55,31 @@ def test_the_function_receives_exactly_the_factory_event(echo_fn, factory):
     assert echo_fn.invoke(event).raise_for_error().json() == event
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda payloads: events.dynamodb_stream(
+            [events.dynamodb_record(keys={"id": str(n)}, new_image={"payload": p}) for n, p in enumerate(payloads)]
+        ),
+        lambda payloads: events.kinesis([events.kinesis_record(p) for p in payloads]),
+        lambda payloads: events.sqs(payloads),
+    ],
+    ids=["dynamodb", "kinesis", "sqs"],
+)
+def test_only_the_failed_record_and_a_streams_later_ones_are_retried(python_image, lambda_function_factory, make):
+    from pytest_lambda_image import batch_result
+
+    function = lambda_function_factory(python_image, handler="handlers.batch_failures")
+    event = make(["ok", "ok", "fail", "ok"])
+    records = event["Records"]
+
+    result = batch_result(event, function.invoke(event))
+
+    assert not result.complete_failure, result.reason
+    expected = [records[2]] if result.source == "sqs" else records[2:]  # a stream resumes from the failed record
+    assert list(result.retried) == expected and list(result.succeeded) == [r for r in records if r not in expected]
+
+
 def cookies_of(response: requests.Response) -> list[str]:
     return response.raw.headers.getlist("Set-Cookie")
 

@@ -119,6 +119,7 @@ def test_another_non_root_user(python_image, lambda_function_factory):
         ({"env": {"AWS_REGION": "eu-west-1"}}, "AWS_REGION is reserved by Lambda .*region setting"),
         ({"env": {"AWS_LAMBDA_FUNCTION_NAME": "x"}}, "reserved by Lambda"),
         ({"env": {"BIG": "x" * 5000}}, "Lambda refuses a configuration over 4096 bytes"),
+        ({"env": {"BIG": "é" * 2100}}, "take 4203 bytes; Lambda refuses"),  # 2,103 characters
         ({"log_format": "XML"}, "use one of Text, JSON"),
     ],
 )

@@ -74,6 +74,32 @@ def test_marker_gives_a_fresh_container_with_overrides(project):
     assert project.leftovers() == []
 
 
+def test_a_bare_marker_gives_a_fresh_container_too(project):
+    project.ini()
+    project.tests(
+        """
+        import pytest
+
+        def test_warms_the_shared_one(lambda_function):
+            lambda_function.invoke({})
+            assert lambda_function.invoke({}).json()["warm_invocations"] == 2
+
+        @pytest.mark.lambda_function()
+        def test_bare_marker(lambda_function):
+            assert lambda_function.invoke({}).json()["warm_invocations"] == 1
+
+        @pytest.mark.lambda_function
+        def test_marker_without_parentheses(lambda_function):
+            assert lambda_function.invoke({}).json()["warm_invocations"] == 1
+
+        def test_shared_again(lambda_function):
+            assert lambda_function.invoke({}).json()["warm_invocations"] == 3
+        """
+    )
+    project.run().assert_outcomes(passed=4)
+    assert project.leftovers() == []
+
+
 def test_factory_fixtures(project):
     project.ini()
     project.tests(
@@ -143,6 +169,7 @@ def test_failed_test_report_has_that_tests_function_log(project):
     [
         ("lambda_timeout = 2.5\n", (), "invalid function timeout '2.5': use a whole number of seconds from 1 to 900*"),
         ("lambda_memory_size = 64\n", (), "invalid memory size '64'*"),
+        ("lambda_region = mars-1\n", (), "invalid region 'mars-1': give an AWS region name such as us-east-1*"),
         (
             "",
             ("--lambda-image=pytest-lambda-image-test/unknown:1", "--lambda-pull=never"),
@@ -158,6 +185,28 @@ def test_bad_settings_fail_with_one_clear_line(project, ini, args, message):
     result.stdout.fnmatch_lines([f"*{message}"])
     assert "Traceback" not in result.stdout.str()
     assert "site-packages/docker" not in result.stdout.str()
+    assert project.leftovers() == []
+
+
+def test_a_route_with_a_mistyped_method_is_refused(project):
+    project.ini("lambda_handler = handlers.proxy\nlambda_gateway_routes = GETT /orders/{id}\n")
+    project.tests(
+        """
+        import requests
+
+        def test_get_an_order(lambda_gateway_url):
+            assert requests.get(lambda_gateway_url + "/orders/1").status_code == 200
+        """
+    )
+    result = project.run()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*invalid route 'GETT /orders/{id}': the method 'GETT' is not one of ANY, DELETE, GET, *"
+            "(check lambda_gateway_routes*"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
     assert project.leftovers() == []
 
 
@@ -293,6 +342,9 @@ def test_xdist_workers_share_one_build(project):
     assert len(records) == 2
     assert sorted(r[0] for r in records) == ["False", "True"]  # one worker built, the other reused it
     assert len({r[1] for r in records}) == 1
+    # The workers have no terminal: the controller prints the line of the one that built, once.
+    result.stdout.fnmatch_lines(["lambda image: pytest-lambda-image/fn-*:* (built with *, * s)"])
+    assert result.stdout.str().count("lambda image: ") == 1
     assert project.leftovers() == []
 
 

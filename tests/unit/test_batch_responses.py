@@ -117,6 +117,41 @@ def test_sequence_numbers_compare_as_numbers():
     assert result.succeeded_ids == ["9"] and result.retried_ids == ["10", "11"]
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: events.dynamodb_stream([events.dynamodb_record(keys={"id": str(n)}) for n in range(4)]),
+        lambda: events.kinesis([events.kinesis_record(f"r{n}") for n in range(4)]),
+        lambda: events.sqs([events.sqs_message(f"m{n}", queue="q.fifo") for n in range(4)]),
+    ],
+    ids=["dynamodb", "kinesis", "sqs-fifo"],
+)
+def test_records_made_one_by_one_keep_their_own_identifiers(make):
+    event, later = make(), make()
+    seq = ids(event)
+    assert len(set(seq + ids(later))) == 8  # unique within a batch and across batches
+
+    result = batch_result(event, failures(seq[2]))
+
+    # A stream retries from the failed record on; SQS returns that message alone.
+    assert result.retried_ids == (seq[2:] if result.source != "sqs" else [seq[2]])
+    assert result.succeeded_ids[:2] == seq[:2] and not result.complete_failure
+
+
+def test_stream_sequence_numbers_grow_with_each_record_made():
+    made = [events.dynamodb_record(keys={"id": "x"}) for _ in range(3)]
+    numbers = [int(r["dynamodb"]["SequenceNumber"]) for r in made]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 3
+    events.validate(events.dynamodb_stream(made), "dynamodb-stream")
+    events.validate(events.kinesis([events.kinesis_record("a"), events.kinesis_record("b")]), "kinesis")
+
+
+def test_a_batch_whose_records_share_an_identifier_is_refused():
+    event = events.dynamodb_stream([events.dynamodb_record(keys={"id": str(n)}, sequence_number=7) for n in range(2)])
+    with pytest.raises(ValueError, match="two records of the batch have the identifier '7': give each its own"):
+        batch_result(event, failures("7"))
+
+
 def test_a_stream_batch_that_fails_whole_restarts_at_its_first_record(kinesis_event):
     result = batch_result(kinesis_event, b"oops")
 

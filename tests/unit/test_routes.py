@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from pytest_lambda_image.events.routes import Route, path_parameters, select
@@ -28,6 +30,17 @@ def test_route_keys():
     for bad in ("GET items", "/a/{proxy+}/b", "/a/x{id}"):
         with pytest.raises(ValueError):
             Route.parse(bad)
+
+
+@pytest.mark.parametrize("method", ["GET", "post", "Delete", "HEAD", "OPTIONS", "PATCH", "PUT", "ANY", "any"])
+def test_every_api_gateway_method_is_taken(method):
+    assert Route.parse(f"{method} /orders/{{id}}").method == method.upper()
+
+
+@pytest.mark.parametrize("method", ["GETT", "FETCH", "CONNECT", "TRACE", "*", "G-E-T"])
+def test_a_method_api_gateway_does_not_have_is_refused(method):
+    with pytest.raises(ValueError, match=f"the method '{re.escape(method)}' is not one of ANY, DELETE, GET, HEAD"):
+        Route.parse(f"{method} /orders/{{id}}")
 
 
 def test_the_most_specific_route_wins():

@@ -56,6 +56,59 @@ def test_function_config_rejects_bad_names_and_oversized_env():
         FunctionConfig(handler=" ")
 
 
+def test_the_environment_size_is_counted_in_utf8_bytes_as_lambda_and_the_audit_count_it():
+    from pytest_lambda_image.audit.limits import env_findings
+
+    accented = {"A": "é" * 2047}  # 2,048 characters, 4,095 bytes
+    FunctionConfig(env=accented)
+    over = {"A": "é" * 2048}  # 2,049 characters, 4,097 bytes
+    with pytest.raises(ConfigError, match="take 4097 bytes"):
+        FunctionConfig(env=over)
+    assert env_findings(["A=" + "é" * 2047]) == [] and len(env_findings(["A=" + "é" * 2048])) == 1
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        "us-east-1",
+        "eu-west-3",
+        "ap-southeast-7",
+        "mx-central-1",
+        "cn-northwest-1",
+        "us-gov-west-1",
+        "us-isob-east-1",
+        "us-isof-south-1",
+        "eu-isoe-west-1",
+        "eusc-de-east-1",
+        "il-central-1",
+        "ap-northeast-12",
+    ],
+)
+def test_region_names_of_every_partition_are_taken(region):
+    assert FunctionConfig(region=region).region == region
+
+
+@pytest.mark.parametrize(
+    "region", ["mars-1", "us-east1", "US-EAST-1", "us-east-1 ", "us-mars-1", "xx-east-1", "us-east-0", "", None, 1]
+)
+def test_a_region_lambda_does_not_have_is_refused(region):
+    with pytest.raises(ConfigError, match=r"invalid region .*: give an AWS region name such as us-east-1"):
+        FunctionConfig(region=region)
+
+
+def test_the_region_pattern_takes_every_region_botocore_knows():
+    botocore = pytest.importorskip("botocore")
+    import json
+    from pathlib import Path
+
+    from pytest_lambda_image._lambda import REGION_NAME
+
+    partitions = json.loads((Path(botocore.__file__).parent / "data" / "partitions.json").read_text())["partitions"]
+    regions = [name for p in partitions for name in p["regions"] if not name.endswith("-global")]
+    assert len(regions) > 30
+    assert [name for name in regions if not REGION_NAME.fullmatch(name)] == []
+
+
 def test_build_spec(tmp_path):
     spec = BuildSpec(tmp_path, build_args={"A": 1})
     assert spec.dockerfile_path == tmp_path / "Dockerfile"

@@ -140,3 +140,23 @@ def log_levels(event, context):
     logger.info("order stored", extra={"order_id": event.get("order_id")})
     logger.warning("stock low")
     return "logged"
+
+
+def batch_failures(event, context):
+    """A consumer with ReportBatchItemFailures: reports the records whose
+    payload is "fail" (SQS body, Kinesis data, DynamoDB NewImage's `payload`)."""
+    import base64 as b64
+
+    failures = []
+    for record in event["Records"]:
+        if "dynamodb" in record:
+            payload = record["dynamodb"].get("NewImage", {}).get("payload", {}).get("S")
+            identifier = record["dynamodb"]["SequenceNumber"]
+        elif "kinesis" in record:
+            payload = b64.b64decode(record["kinesis"]["data"]).decode()
+            identifier = record["kinesis"]["sequenceNumber"]
+        else:
+            payload, identifier = record["body"], record["messageId"]
+        if payload == "fail":
+            failures.append({"itemIdentifier": identifier})
+    return {"batchItemFailures": failures}
