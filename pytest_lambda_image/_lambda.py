@@ -10,6 +10,10 @@ from collections.abc import Iterable
 # The function's configuration.
 MAX_TIMEOUT_S = 900
 DEFAULT_TIMEOUT_S = 3
+# An on-demand init has its own 10 s, outside the first invoke's timeout; an
+# init that takes longer is stopped and run again inside that invoke, init and
+# invoke then sharing the function timeout (the execution environment lifecycle).
+INIT_BUDGET_S = 10
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
 DEFAULT_MEMORY_MB = 128
 MIN_EPHEMERAL_MB, MAX_EPHEMERAL_MB = 512, 10240  # /tmp (EphemeralStorage)

@@ -50,6 +50,10 @@ def classify(
     function error whatever its document, a POST to /response a success even
     when shaped like an error. Without one (the RIE's log could not be
     followed), the body's shape is all there is. Returns the error document."""
+    if verdict is not None and verdict.kind == TIMEOUT and status_code != 200:
+        # The trace relay kept the function timeout and stopped the runtime:
+        # the RIE answers for a killed runtime, Lambda for a timeout.
+        return Outcome.TIMEOUT, timeout_document(body, verdict.request_id, verdict.detail)
     if status_code != 200 and verdict is not None and verdict.kind == ERROR and not body.startswith(_EXIT_ERROR):
         # The runtime posted to /error and then exited (aws-lambda-go after a
         # panic): the RIE answers 502 with the document; Lambda, a function error.
@@ -93,7 +97,7 @@ def _answered_by_verdict(body: bytes, verdict: Verdict) -> tuple[Outcome, dict[s
     if verdict.kind == ERROR:
         return Outcome.FUNCTION_ERROR, _posted_error(body, verdict)
     if verdict.kind == TIMEOUT:
-        return Outcome.TIMEOUT, timeout_document(body, verdict.request_id)
+        return Outcome.TIMEOUT, timeout_document(body, verdict.request_id, verdict.detail)
     if verdict.kind == CRASH:
         return Outcome.RUNTIME_EXIT, {
             "errorType": verdict.error_type or "Runtime.ExitError",
@@ -131,10 +135,14 @@ def _failed_by_shape(body: bytes) -> tuple[Outcome, dict[str, Any] | None]:
     return Outcome.INIT_ERROR, error
 
 
-def timeout_document(body: bytes, request_id: str | None) -> dict[str, Any]:
+def timeout_document(body: bytes, request_id: str | None, said: str | None = None) -> dict[str, Any]:
     """What Lambda's Invoke API answers for a timeout (200, X-Amz-Function-Error:
-    Unhandled): an error document, where the RIE answers its bare text."""
-    message = body.decode("utf-8", "replace").strip() if _TIMEOUT_BODY.match(body.strip()) else "Task timed out"
+    Unhandled): an error document, where the RIE answers its bare text (or,
+    when the trace relay stopped the runtime, its answer for a killed one)."""
+    if _TIMEOUT_BODY.match(body.strip()):
+        message = body.decode("utf-8", "replace").strip()
+    else:
+        message = said or "Task timed out"
     prefix = f"RequestId: {request_id} Error: " if request_id else ""
     return {"errorType": "Sandbox.Timedout", "errorMessage": prefix + message}
 
@@ -201,7 +209,7 @@ class Invocation:
         out_of_memory: bool = False,
         trace_id: str | None = None,
     ) -> None:
-        self.status_code = status_code
+        self._status_code = status_code
         self.trace_id = trace_id  # the X-Amzn-Trace-Id the invoke carried
         self._body = payload  # the RIE's answer
         self._payload: bytes | None = None
@@ -220,7 +228,7 @@ class Invocation:
         if self._settled is None:
             source = self._verdict_source
             verdict = source() if callable(source) else source
-            outcome, error = classify(self.status_code, self._body, verdict)
+            outcome, error = classify(self._status_code, self._body, verdict)
             if self._out_of_memory and outcome in (Outcome.RUNTIME_EXIT, Outcome.INIT_ERROR):
                 # Lambda's REPORT says `Error Type: Runtime.OutOfMemory`; the answer
                 # itself is the RIE's, as on Lambda ("... signal: killed").
@@ -228,6 +236,15 @@ class Invocation:
                 outcome, error = Outcome.RUNTIME_EXIT, {"errorType": "Runtime.OutOfMemory", "errorMessage": detail}
             self._settled = (outcome, error, verdict)
         return self._settled
+
+    @property
+    def status_code(self) -> int:
+        """The Invoke API's status: 200 for a function's answer and for its
+        errors and timeouts alike (the RIE answers 502 for a runtime it
+        stopped); 502 when the runtime died or could not initialise."""
+        if self._status_code != 200 and b"signal: killed" in self._body[:512] and self.outcome is Outcome.TIMEOUT:
+            return 200
+        return self._status_code
 
     @property
     def outcome(self) -> Outcome:
@@ -255,7 +272,8 @@ class Invocation:
         the RIE answers a bare `Task timed out after N seconds`)."""
         if self._payload is None:
             body = self._body
-            if len(body) < 80 and body.startswith(b"Task timed out") and self.outcome is Outcome.TIMEOUT:
+            timed_out = body.startswith(b"Task timed out") or b"signal: killed" in body[:512]
+            if len(body) < 512 and timed_out and self.outcome is Outcome.TIMEOUT:
                 body = json.dumps(self._error, separators=(",", ":")).encode()
             self._payload = body
         return self._payload

@@ -31,6 +31,7 @@ _RUNTIME_POST = re.compile(rb"API request - POST /2018-06-01/runtime/invocation/
 _INIT_ERROR_POST = re.compile(rb"API request - POST /2018-06-01/runtime/init/error\b")
 _ERROR_TYPE = re.compile(rb"Lambda-Runtime-Function-Error-Type:\[([^\]]*)\]")
 _TIMEOUT = re.compile(rb"\(rapid\) Invoke\(\) timeout")
+_TIMED_OUT = re.compile(rb"Task timed out after [0-9.]+ seconds")  # the trace relay's words, when it kept the timeout
 # Both orders occur: "Invoke failed InvokeID=<id> error=<why>" and "Invoke failed error=<why> InvokeID=<id>".
 _FAILED = re.compile(rb"\(rapid\) (?:Invoke|Init) failed (?:InvokeID=\S* )?error=(.*?)(?: InvokeID=\S*)?\s*$")
 _DONE_FAILED = re.compile(rb"\(rapid\) Invoke DONE failed: (\S+)")
@@ -101,7 +102,9 @@ class RapidParser:
             posted_type = error_type[1].decode("utf-8", "replace") if error_type else None
             return self._settle(number, Verdict(INIT_ERROR, None, posted_type))
         if _TIMEOUT.search(line):
-            return self._settle(number, Verdict(TIMEOUT, self.request_ids.get(number)))
+            said = _TIMED_OUT.search(line)
+            detail = said[0].decode() if said else None
+            return self._settle(number, Verdict(TIMEOUT, self.request_ids.get(number), None, detail))
         return self._failure_line(number, line)
 
     def _refused(self, number: int, error_type: bytes) -> int | None:

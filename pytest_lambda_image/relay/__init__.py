@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._lambda import INIT_BUDGET_S
 from .._runtime.additions import HELPER_DIR, StartAddition
 from .._runtime.cache import cache_dir
 from .._runtime.rie import Launch, rie_arch
@@ -83,6 +84,14 @@ def launch_through_relay(rie: str, rie_flags: Sequence[str], bootstrap: Sequence
         entrypoint=[RELAY_MOUNT_POINT],
         command=["front", rie, *rie_flags, RELAY_MOUNT_POINT, "exec", *bootstrap],
     )
+
+
+def launch_keeping_phases(rie: str, rie_flags: Sequence[str], bootstrap: Sequence[str]) -> Launch:
+    """As launch_through_relay, and the relay keeps Lambda's phases: the init's
+    own budget, the function timeout from the moment the runtime gets its invoke
+    (the RIE counts an init against the first invoke's timeout)."""
+    launch = launch_through_relay(rie, rie_flags, bootstrap)
+    return Launch(launch.entrypoint, ["front", "--init-budget", str(INIT_BUDGET_S), *launch.command[1:]])
 
 
 def disabled() -> bool:
@@ -143,7 +152,15 @@ def addition(function: LambdaFunction, engine: DockerEngine, image: LambdaImage)
     binary = find_relay(rie_arch(image.architecture))
     if binary is None:
         return StartAddition()
-    return StartAddition(helpers={RELAY_MOUNT_POINT: binary}, launch=launch_through_relay, invoke_headers=_carrier)
+    if not function.config.fidelity:  # a plain `docker run`: the RIE's own timer
+        return StartAddition(helpers={RELAY_MOUNT_POINT: binary}, launch=launch_through_relay, invoke_headers=_carrier)
+    return StartAddition(
+        helpers={RELAY_MOUNT_POINT: binary},
+        launch=launch_keeping_phases,
+        invoke_headers=_carrier,
+        # the first invoke may take the init budget, a stopped init and the timeout
+        invoke_timeout_s=function.config.timeout + INIT_BUDGET_S + 2,
+    )
 
 
 def _carrier(trace_id: str) -> dict[str, str]:

@@ -21,6 +21,18 @@
  * Each connection is served by one thread, one request and its answer at
  * a time (runtime API clients never pipeline). Bodies are forwarded by
  * Content-Length or chunked framing as they arrive.
+ *
+ *   trace_relay front --init-budget <s> <rie> [rie args...]
+ *       Also keeps Lambda's phases, which the RIE runs under one timer (an
+ *       init counts against the first invoke's timeout there): the init gets
+ *       its own <s> seconds, and each invoke the function timeout from the
+ *       moment the runtime receives it. The RIE's own timer is set past both;
+ *       this relay stops a runtime that overruns (see keeper below). Lambda
+ *       stops an init over budget and runs it again inside the first invoke,
+ *       init and invoke together under the function timeout; the RIE cannot
+ *       start a runtime again within an invoke, so the init goes on and is
+ *       held to what the retry would have to meet: done within the function
+ *       timeout of its start (a timeout at Lambda's moment when it cannot be).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -38,6 +50,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RIE_API_PORT 9001
@@ -47,6 +60,25 @@
 #define CARRIER_PREFIX "pytest-lambda-image-trace="
 
 static volatile pid_t rie_pid;
+
+/* The phase keeper: what the runtime is doing and when it must be done. */
+enum phase { IDLE, INIT, INVOKE };
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    long timeout_ms, budget_ms; /* 0: not keeping phases */
+    pid_t pid, pgid;            /* the runtime's, from its start notice */
+    enum phase phase;
+    int retry; /* the init ran past its budget: it now stands for Lambda's retry inside the invoke */
+    long long started, delivered, deadline; /* monotonic ms; deadline 0: none */
+    char request_id[128];
+} keeper = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
+
+static long long now_ms(clockid_t clock) {
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct conn {
     int client;
@@ -232,6 +264,173 @@ static int connect_local(int port) {
     return fd;
 }
 
+/* -- the phase keeper ------------------------------------------------------ */
+
+/* A runtime process starts (its `exec` side says so): its init begins, with
+ * the init budget. */
+static void keeper_started(pid_t pid, pid_t pgid) {
+    pthread_mutex_lock(&keeper.lock);
+    keeper.pid = pid;
+    keeper.pgid = pgid;
+    keeper.phase = INIT;
+    keeper.retry = 0;
+    keeper.started = now_ms(CLOCK_MONOTONIC);
+    keeper.deadline = keeper.started + keeper.budget_ms;
+    keeper.request_id[0] = 0;
+    pthread_cond_signal(&keeper.changed);
+    pthread_mutex_unlock(&keeper.lock);
+}
+
+/* The runtime asks for its next invoke: its init (or its invoke) is over. A
+ * retried init keeps its deadline: init and invoke share the function timeout. */
+static void keeper_waiting(void) {
+    pthread_mutex_lock(&keeper.lock);
+    keeper.phase = IDLE;
+    if (!keeper.retry) keeper.deadline = 0;
+    pthread_mutex_unlock(&keeper.lock);
+}
+
+/* The runtime receives invoke `id`: the function timeout runs from now. The
+ * deadline as Lambda-Runtime-Deadline-Ms (wall-clock ms). */
+static long long keeper_delivered(const char *id, size_t id_len) {
+    pthread_mutex_lock(&keeper.lock);
+    long long now = now_ms(CLOCK_MONOTONIC);
+    keeper.phase = INVOKE;
+    keeper.delivered = now;
+    if (!keeper.retry) keeper.deadline = now + keeper.timeout_ms; /* a retry's runs from its init */
+    keeper.retry = 0;
+    if (id_len >= sizeof keeper.request_id) id_len = sizeof keeper.request_id - 1;
+    memcpy(keeper.request_id, id, id_len);
+    keeper.request_id[id_len] = 0;
+    long long wall = now_ms(CLOCK_REALTIME) + (keeper.deadline - now);
+    pthread_cond_signal(&keeper.changed);
+    pthread_mutex_unlock(&keeper.lock);
+    return wall;
+}
+
+/* The RIE took the runtime's /response or /error: the invoke is done. */
+static void keeper_answered(void) {
+    pthread_mutex_lock(&keeper.lock);
+    if (keeper.phase == INVOKE) {
+        keeper.phase = IDLE;
+        keeper.deadline = 0;
+    }
+    pthread_mutex_unlock(&keeper.lock);
+}
+
+/* Past the deadline (keeper.lock held). An init past its budget becomes
+ * Lambda's retry: it must be done within the function timeout of its start,
+ * which it cannot be when that is no longer than the budget (it then times
+ * out now, where Lambda's retry would time out a function timeout later).
+ * Otherwise: say so as Lambda's log would, and for the plugin in the RIE's
+ * words, and stop the runtime; the RIE sees it exit and starts a new one for
+ * the next invoke. */
+static void keeper_overrun(void) {
+    char out[1024];
+    int n = 0;
+    long long now = now_ms(CLOCK_MONOTONIC);
+    double limit_s = (double)keeper.timeout_ms / 1000;
+    if (keeper.phase == INIT && !keeper.retry) {
+        n = snprintf(out, sizeof out, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: timeout\n",
+                     (double)(now - keeper.started));
+        if (write(1, out, (size_t)n) < 0) { /* nothing to do about it */ }
+        n = 0;
+        keeper.retry = 1;
+        keeper.deadline = keeper.started + keeper.timeout_ms;
+        if (keeper.timeout_ms > keeper.budget_ms) return;
+    }
+    {
+        char line[160];
+        int m = snprintf(line, sizeof line, "[DEBUG] (rapid) Invoke() timeout: Task timed out after %.2f seconds (the trace relay keeps the function timeout)\n", limit_s);
+        if (write(2, line, (size_t)m) < 0) { /* nothing to do about it */ }
+        if (keeper.request_id[0]) {
+            time_t wall = time(NULL);
+            struct tm utc;
+            char stamp[32];
+            const char *memory = getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE");
+            double ran = (double)(now - (keeper.phase == INVOKE ? keeper.delivered : keeper.started));
+            gmtime_r(&wall, &utc);
+            strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+            memory = memory && *memory ? memory : "3008";
+            n = snprintf(out, sizeof out,
+                         "%s.%03lldZ %s Task timed out after %.2f seconds\nEND RequestId: %s\nREPORT RequestId: %s\t"
+                         "Duration: %.2f ms\tBilled Duration: %.0f ms\tMemory Size: %s MB\tMax Memory Used: %s MB\t"
+                         "Status: timeout\n",
+                         stamp, now_ms(CLOCK_REALTIME) % 1000, keeper.request_id, limit_s, keeper.request_id,
+                         keeper.request_id, ran, ran + 0.999, memory, memory);
+        }
+    }
+    if (n > 0 && write(1, out, (size_t)(n < (int)sizeof out ? n : (int)sizeof out - 1)) < 0) { /* as above */ }
+    if (keeper.pid > 0) kill(keeper.pgid > 1 && keeper.pgid == keeper.pid ? -keeper.pgid : keeper.pid, SIGKILL);
+    keeper.pid = 0;
+    keeper.phase = IDLE;
+    keeper.deadline = 0;
+    keeper.retry = 0;
+}
+
+static void *watchdog(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&keeper.lock);
+    for (;;) {
+        if (keeper.deadline == 0) {
+            pthread_cond_wait(&keeper.changed, &keeper.lock);
+            continue;
+        }
+        long long now = now_ms(CLOCK_MONOTONIC);
+        if (now < keeper.deadline) {
+            struct timespec until = {(time_t)(keeper.deadline / 1000), (long)(keeper.deadline % 1000) * 1000000};
+            pthread_cond_timedwait(&keeper.changed, &keeper.lock, &until);
+            continue;
+        }
+        keeper_overrun();
+    }
+    return NULL;
+}
+
+/* The `exec` side's notice that a runtime process starts: "<pid> <pgid>". */
+static void take_start_notice(struct reader *r, int client, const char *head) {
+    size_t len;
+    const char *value = header(head, "Content-Length", &len);
+    size_t want = value ? (size_t)strtoul(value, NULL, 10) : 0;
+    char body[64] = {0};
+    if (want >= sizeof body) want = sizeof body - 1;
+    while (r->end - r->start < want && fill(r) == 0) {}
+    if (r->end - r->start >= want) {
+        memcpy(body, r->buf + r->start, want);
+        r->start += want;
+        int pid = 0, pgid = 0;
+        if (sscanf(body, "%d %d", &pid, &pgid) == 2 && pid > 0) keeper_started(pid, pgid);
+    }
+    write_all(client, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", 46);
+}
+
+/* Tell the front this runtime process starts (the init's clock starts). */
+static void notify_start(void) {
+    int fd = connect_local(RELAY_API_PORT);
+    if (fd < 0) return;
+    char body[64], message[256], answer[256];
+    int body_len = snprintf(body, sizeof body, "%d %d", (int)getpid(), (int)getpgrp());
+    int n = snprintf(message, sizeof message,
+                     "POST /pytest-lambda-image/runtime-start HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n"
+                     "Connection: close\r\n\r\n%s", body_len, body);
+    if (write_all(fd, message, (size_t)n) == 0)
+        while (recv(fd, answer, sizeof answer, 0) > 0) {}
+    close(fd);
+}
+
+/* Replace the value of header `name` in a NUL-terminated head of `len` bytes
+ * (room for `cap`); returns the new length. */
+static size_t set_header(char *head, size_t len, size_t cap, const char *name, const char *value) {
+    size_t old_len;
+    const char *old = header(head, name, &old_len);
+    size_t new_len = strlen(value);
+    if (!old || len - old_len + new_len >= cap) return len;
+    char *at = (char *)old;
+    memmove(at + new_len, at + old_len, len - (size_t)(at + old_len - head) + 1);
+    memcpy(at, value, new_len);
+    return len - old_len + new_len;
+}
+
 /* An answer's head; a /next answer's carried trace id becomes its
  * Lambda-Runtime-Trace-Id (and the carrier header goes). */
 static size_t rewrite_head(const char *head, size_t len, int is_next, char *out) {
@@ -313,17 +512,36 @@ static void *serve(void *arg) {
     for (;;) {
         size_t len;
         if (read_head(down, head, &len) < 0) break;
+        if (strncmp(head, "POST /pytest-lambda-image/runtime-start ", 40) == 0) {
+            take_start_notice(down, c->client, head);
+            break;
+        }
         if (answer_expect(c->client, head, &len) < 0) break;
         int is_head = strncmp(head, "HEAD ", 5) == 0;
+        const char *line_end = strstr(head, "\r\n");
         const char *next = strstr(head, "/invocation/next ");
-        int is_next = strncmp(head, "GET ", 4) == 0 && next != NULL && next < strstr(head, "\r\n");
+        int is_next = strncmp(head, "GET ", 4) == 0 && next != NULL && next < line_end;
+        const char *result = strstr(head, "/runtime/invocation/");
+        int is_result = strncmp(head, "POST ", 5) == 0 && result != NULL && result < line_end;
+        if (is_next && keeper.timeout_ms) keeper_waiting();
         struct sink to_rie = {upstream, head, len};
         if (forward_body(down, &to_rie, head, 0, 0) < 0) break;
         if (await_answer(up, c->client) < 0) break;
         if (read_head(up, head, &len) < 0) break;
         int status = len > 12 ? atoi(head + 9) : 0;
         int bodiless = is_head || status == 204 || status == 304 || (status >= 100 && status < 200);
-        struct sink to_runtime = {c->client, rewritten, rewrite_head(head, len, is_next && status == 200, rewritten)};
+        size_t out_len = rewrite_head(head, len, is_next && status == 200, rewritten);
+        rewritten[out_len] = 0;
+        size_t id_len;
+        const char *id = is_next && status == 200 && keeper.timeout_ms
+                             ? header(head, "Lambda-Runtime-Aws-Request-Id", &id_len) : NULL;
+        if (id) {
+            char deadline[32];
+            snprintf(deadline, sizeof deadline, "%lld", keeper_delivered(id, id_len));
+            out_len = set_header(rewritten, out_len, HEAD_MAX + 64, "Lambda-Runtime-Deadline-Ms", deadline);
+        }
+        if (is_result && keeper.timeout_ms) keeper_answered();
+        struct sink to_runtime = {c->client, rewritten, out_len};
         int closed = forward_body(up, &to_runtime, head, 1, bodiless);
         if (closed != 0) break;
         size_t conn_len;
@@ -449,7 +667,34 @@ static void pass_signal(int sig) {
     if (rie_pid > 0) kill(rie_pid, sig);
 }
 
+/* `--init-budget <s>`: keep Lambda's phases. The RIE's own timer goes past
+ * the init budget plus the function timeout (it must never fire first); the
+ * runtime is told the function timeout again by its `exec` side. */
+static void keep_phases(long budget_s) {
+    const char *configured = getenv("AWS_LAMBDA_FUNCTION_TIMEOUT");
+    long timeout_s = configured ? strtol(configured, NULL, 10) : 300; /* the RIE's default */
+    if (budget_s <= 0 || timeout_s <= 0) return;
+    char value[32];
+    snprintf(value, sizeof value, "%ld", timeout_s);
+    setenv("PYTEST_LAMBDA_IMAGE_TIMEOUT", value, 1);
+    snprintf(value, sizeof value, "%ld", timeout_s + budget_s + 2);
+    setenv("AWS_LAMBDA_FUNCTION_TIMEOUT", value, 1);
+    keeper.timeout_ms = timeout_s * 1000;
+    keeper.budget_ms = budget_s * 1000;
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&keeper.changed, &attr);
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, watchdog, NULL) != 0) keeper.timeout_ms = 0;
+}
+
 static int front(int argc, char **argv) {
+    if (argc >= 3 && strcmp(argv[0], "--init-budget") == 0) {
+        keep_phases(strtol(argv[1], NULL, 10));
+        argc -= 2;
+        argv += 2;
+    }
     /* Listening before the RIE starts, so before any runtime can call. */
     struct listener runtime = {listen_on(INADDR_LOOPBACK, RELAY_API_PORT), RIE_API_PORT};
     if (runtime.fd < 0) {
@@ -526,6 +771,12 @@ int main(int argc, char **argv) {
     if (argc >= 3 && strcmp(argv[1], "front") == 0) return front(argc - 2, argv + 2);
     if (argc >= 2 && strcmp(argv[1], "exec") == 0) {
         setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9002", 1);
+        const char *timeout = getenv("PYTEST_LAMBDA_IMAGE_TIMEOUT");
+        if (timeout) { /* the front keeps the phases: the runtime sees the function's own timeout */
+            setenv("AWS_LAMBDA_FUNCTION_TIMEOUT", timeout, 1);
+            unsetenv("PYTEST_LAMBDA_IMAGE_TIMEOUT");
+            notify_start();
+        }
         if (argc == 2) { /* no command: where the RIE itself looks for a bootstrap */
             const char *found = default_bootstrap();
             char *args[] = {(char *)found, NULL};

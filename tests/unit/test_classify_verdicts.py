@@ -71,7 +71,13 @@ def test_a_failed_answer_with_an_error_document_is_told_by_the_document():
 def test_a_failed_answer_with_another_verdict_is_told_by_the_body():
     # Only a crash or a failed init explains a failed answer; any other verdict leaves it to the body.
     assert classify(502, b"", Verdict(RESPONSE, "r-1")) == (Outcome.INIT_ERROR, None)
-    assert classify(502, b"plain text", Verdict(TIMEOUT, "r-1")) == (Outcome.INIT_ERROR, None)
+    # A timeout the trace relay kept: it stopped the runtime, and the RIE answers for a killed one.
+    killed = b'{"errorType":"Runtime.ExitError","errorMessage":"RequestId: r-1 Error: Runtime exited: signal: killed"}'
+    said = "Task timed out after 3.00 seconds"
+    assert classify(502, killed, Verdict(TIMEOUT, "r-1", None, said)) == (
+        Outcome.TIMEOUT,
+        {"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: r-1 Error: {said}"},
+    )
     assert classify(500, b'{"errorType":"Runtime.ExitError","errorMessage":"x"}', Verdict(ERROR))[0] is (
         Outcome.RUNTIME_EXIT
     )

@@ -8,7 +8,8 @@
 //   panic   panic("kaboom")
 //   error   return an error
 //   sleep   sleep event "seconds"
-//   otherwise: answer {"go": true, "event": <event>, "request_id": <id>}
+//   otherwise: answer {"go": true, "event": <event>, "request_id": <id>, "deadline_ms": <its
+//   Lambda-Runtime-Deadline-Ms>, "timeout_env": $AWS_LAMBDA_FUNCTION_TIMEOUT, "now_ms": <now>}
 package main
 
 import (
@@ -64,7 +65,7 @@ func stack() []frame {
 	return out
 }
 
-func handle(event map[string]interface{}, requestID string) (interface{}, error) {
+func handle(event map[string]interface{}, requestID string, deadline string) (interface{}, error) {
 	switch event["action"] {
 	case "panic":
 		panic("kaboom")
@@ -74,10 +75,13 @@ func handle(event map[string]interface{}, requestID string) (interface{}, error)
 		seconds, _ := event["seconds"].(float64)
 		time.Sleep(time.Duration(seconds * float64(time.Second)))
 	}
-	return map[string]interface{}{"go": true, "event": event, "request_id": requestID}, nil
+	return map[string]interface{}{
+		"go": true, "event": event, "request_id": requestID, "deadline_ms": deadline,
+		"timeout_env": os.Getenv("AWS_LAMBDA_FUNCTION_TIMEOUT"), "now_ms": time.Now().UnixMilli(),
+	}, nil
 }
 
-func invoke(requestID string, payload []byte) {
+func invoke(requestID string, deadline string, payload []byte) {
 	defer func() {
 		if r := recover(); r != nil {
 			post("invocation/"+requestID+"/error", errorDoc{fmt.Sprint(r), reflect.TypeOf(r).String(), stack()})
@@ -89,7 +93,7 @@ func invoke(requestID string, payload []byte) {
 		post("invocation/"+requestID+"/error", errorDoc{err.Error(), "Runtime.UnmarshalError", nil})
 		return
 	}
-	result, err := handle(event, requestID)
+	result, err := handle(event, requestID, deadline)
 	if err != nil {
 		post("invocation/"+requestID+"/error", errorDoc{err.Error(), reflect.TypeOf(err).String(), nil})
 		return
@@ -108,6 +112,6 @@ func main() {
 		}
 		payload, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		invoke(resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), payload)
+		invoke(resp.Header.Get("Lambda-Runtime-Aws-Request-Id"), resp.Header.Get("Lambda-Runtime-Deadline-Ms"), payload)
 	}
 }

@@ -4,6 +4,7 @@ import threading
 import time
 
 WARM = {"invocations": 0}
+time.sleep(float(os.environ.get("INIT_SLEEP_S") or 0))  # a slow init, for the init phase's own budget
 print("handlers module initialised")
 
 
