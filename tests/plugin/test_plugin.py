@@ -191,13 +191,31 @@ def test_no_image_configured(project):
 
 def test_no_docker_daemon(project, tmp_path, monkeypatch):
     project.ini()
-    project.tests("def test_x(lambda_function):\n    pass\n\ndef test_pure():\n    assert True\n")
+    project.tests(
+        """
+        def test_x(lambda_function):
+            pass
+
+        def test_pure():
+            assert True
+
+        def test_y(lambda_engine):
+            pass
+
+        def test_z(lambda_image_factory):
+            pass
+        """
+    )
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     result = project.run()
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(passed=1, errors=3)
     result.stdout.fnmatch_lines(
         [f"*no Docker daemon at unix://{tmp_path}/no-docker.sock: start Docker or set DOCKER_HOST*"]
     )
+    # Said in full once; the other tests error in one short line each.
+    errors = result.stdout.str().split("short test summary info")[0]
+    assert errors.count("no Docker daemon at") == 1
+    assert errors.count("Docker is unreachable (said in full at the first test that needed it)") == 2
     assert "Traceback" not in result.stdout.str()
 
 
