@@ -49,7 +49,7 @@ class Dockerfile:
 
 def parse(text: str) -> Dockerfile:
     """A Dockerfile's directives and instructions."""
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()
     directives, start = _directives(lines)
     escape = directives.get("escape", "\\")
     if escape not in ("\\", "`"):
@@ -77,35 +77,45 @@ def _directives(lines: list[str]) -> tuple[dict[str, str], int]:
     return found, len(lines)
 
 
-def _continues(line: str, escape: str) -> bool:
-    return line.rstrip(" \t").endswith(escape)
+def _continuation(line: str, escape: str) -> str | None:
+    """The line without its continuation mark, or None when it does not go
+    on: the escape character last (blanks after it allowed), not itself
+    escaped."""
+    body = line.rstrip(" \t")
+    if not body.endswith(escape) or body.endswith(escape * 2):
+        return None
+    return body[:-1]
+
+
+def _is_comment(line: str) -> bool:
+    return line.lstrip().startswith("#")
 
 
 def _instruction(lines: list[str], index: int, escape: str) -> tuple[Instruction, int]:
     first = index
-    parts: list[str] = []
-    line = lines[index].strip()
-    while _continues(line, escape) and index + 1 < len(lines):
-        parts.append(line.rstrip(" \t")[:-1])
+    text = lines[index].lstrip()
+    joined = _continuation(text, escape)
+    while joined is not None and index + 1 < len(lines):
         index += 1
-        line = lines[index].strip()
-        while (not line or line.startswith("#")) and index + 1 < len(lines):  # skipped inside a continuation
-            index += 1
-            line = lines[index].strip()
-        if not line or line.startswith("#"):
-            line = ""
-    parts.append(line.rstrip(" \t")[:-1] if _continues(line, escape) else line)
-    joined = "".join(parts).strip()
-    keyword, _, rest = joined.partition(" ")
+        line = lines[index]  # leading blanks kept: "FROM a\\" then " AS b" is "FROM a AS b"
+        if _is_comment(line) or not line.strip():  # skipped inside a continuation
+            continue
+        more = _continuation(line, escape)
+        if more is None:
+            text, joined = joined + line, None
+        else:
+            joined += more
+    if joined is not None:  # the file ends in a continuation
+        text = joined
+    keyword, rest = [*text.split(None, 1), "", ""][:2]
     keyword, rest = keyword.upper(), rest.strip()
     index += 1
     heredoc = False
     if keyword in _HEREDOC_INSTRUCTIONS and not rest.startswith("["):
         for match in _HEREDOC.finditer(rest):  # its body lines are not instructions
-            heredoc = True
-            while index < len(lines) and lines[index].strip() != match[2]:
-                index += 1
-            index += 1
+            end = next((at for at in range(index, len(lines)) if lines[at].strip() == match[2]), None)
+            if end is not None:  # no terminator: "<<" was something else
+                heredoc, index = True, end + 1
     words = split_words(rest, escape)
     flags = tuple(word for word in _leading_flags(words))
     instruction = Instruction(keyword, flags, tuple(words[len(flags) :]), rest, first, index - 1, heredoc)

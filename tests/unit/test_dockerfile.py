@@ -22,6 +22,17 @@ def test_continuations_with_flags_stage_names_and_trailing_blanks():
     assert base_images(text, {}) == ["base:1"]
 
 
+def test_a_continued_line_keeps_its_leading_blanks():
+    (stage,) = stages(parse("FROM base:1\\\n AS build\nRUN make\n"), {})
+    assert (stage.base, stage.name) == ("base:1", "build")
+
+
+def test_an_escaped_escape_character_does_not_continue_the_line():
+    text = "FROM a\nRUN echo \\\\\nFROM b\n"
+    assert [i.keyword for i in parse(text).instructions] == ["FROM", "RUN", "FROM"]
+    assert base_images(text, {}) == ["a", "b"]
+
+
 def test_comments_and_blank_lines_inside_a_continuation_are_skipped():
     text = "ARG BASE=a:1\nFROM \\\n# the base\n\n  ${BASE}\n"
     assert base_images(text, {}) == ["a:1"]
@@ -75,6 +86,10 @@ def test_words_and_substitution():
 )
 def test_buildkit_features_on_continued_lines(dockerfile, features):
     assert buildkit_features(dockerfile) == features
+
+
+def test_a_heredoc_without_its_terminator_is_not_one():
+    assert base_images('FROM a\nRUN echo "1<<EOF"\nFROM b\n', {}) == ["a", "b"]
 
 
 def test_a_heredoc_body_is_not_read_as_instructions():
