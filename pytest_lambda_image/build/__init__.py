@@ -4,6 +4,7 @@ build secrets and SSH, and pruning what earlier builds left behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -37,6 +38,8 @@ from .spec import BuildSpec
 
 BUILD_LOG_TAIL = 30
 LOCK_SLOTS = 256  # lock files there can ever be: by the inputs hash's first two hex digits
+OLD_LOCK_AGE_S = 3600
+_old_locks_removed = False
 _warned_contexts: set[Path] = set()
 
 __all__ = ["BUILD_LOG_TAIL", "BuildKitCli", "base_images", "build_image", "find_buildkit_cli"]
@@ -101,6 +104,7 @@ def build_lock_path(digest: str) -> Path:
     later build, so they never pile up (a lock file cannot be removed
     safely while another process may be waiting on it). Two builds that
     share a slot only wait for each other."""
+    _remove_old_locks()
     name = f"build-{int(digest[:2], 16) % LOCK_SLOTS:02x}.lock"
     for directory in (cache_dir("locks"), Path(tempfile.gettempdir()) / "pytest-lambda-image-locks"):
         try:
@@ -110,6 +114,20 @@ def build_lock_path(digest: str) -> Path:
         if os.access(directory, os.W_OK):
             return directory / name
     raise ImageBuildError(f"no writable directory for the build lock: make {cache_dir('locks')} writable")
+
+
+def _remove_old_locks() -> None:
+    """Once per process: the lock files earlier versions left in the temporary
+    directory, one per build, not taken for an hour (taking one rewrites it)."""
+    global _old_locks_removed
+    if _old_locks_removed:
+        return
+    _old_locks_removed = True
+    stale = time.time() - OLD_LOCK_AGE_S
+    for path in Path(tempfile.gettempdir()).glob("pytest-lambda-image-build-*.lock"):
+        with contextlib.suppress(OSError):  # another user's, or gone already
+            if path.stat().st_mtime < stale:
+                path.unlink()
 
 
 def _choose_builder(spec: BuildSpec, dockerfile: Path) -> tuple[str, Callable[..., tuple[str | None, list[str]]]]:

@@ -1,5 +1,6 @@
 import os
 import stat
+import time
 
 import pytest
 
@@ -146,3 +147,17 @@ def test_the_legacy_builder_gets_a_stand_in_for_scratch_of_the_platform(tmp_path
     # No platform asked for: the engine's own, which its commits have too.
     dockerfile.write_text("FROM scratch\nARG Y\nCOPY a /a\n")
     assert legacy.with_scratch_stand_ins(None, BuildSpec(tmp_path), dockerfile, tmp_path / "out") is None
+
+
+def test_lock_files_earlier_versions_left_are_removed_once_an_hour_old(tmp_path, monkeypatch):
+    import pytest_lambda_image.build as build
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(build, "_old_locks_removed", False)
+    old, recent = (tmp_path / f"pytest-lambda-image-build-{n:016x}.lock" for n in (1, 2))
+    old.write_text("")
+    recent.write_text("")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    build.build_lock_path("ab" * 32)
+    assert (old.exists(), recent.exists()) == (False, True)
