@@ -63,11 +63,15 @@ def build_image(engine: DockerEngine, spec: BuildSpec, progress: Callable[[str],
         raise ImageBuildError(f"build context {context} is not a directory: fix lambda_context / the build path")
     try:
         files = context_files(context, dockerfile)
-        hashed = hashed_files(files, copied_sources(dockerfile.read_text(errors="replace")))
+        sources = copied_sources(dockerfile.read_text(errors="replace"))
+        hashed = hashed_files(files, sources)
         digest = inputs_hash(engine, spec, context, dockerfile, hashed)
     except OSError as exc:
         raise ImageBuildError(f"cannot read the build context {context}: {exc}") from None
-    _warn_about_tests(context, hashed)
+    if sources is None:
+        _warn_about_tests(context, hashed, "the build may read them (a RUN --mount, or a COPY of a $VARIABLE)")
+    else:
+        _warn_about_tests(context, hashed, "the Dockerfile copies them")
     tag = spec.tag or f"{TAG_PREFIX}{_tag_name(context)}:{digest[:12]}"
     with filelock.FileLock(str(build_lock_path(digest))):
         existing = _find_built(engine, digest)
@@ -156,7 +160,7 @@ def _choose_builder(spec: BuildSpec, dockerfile: Path) -> tuple[str, Callable[..
     return "legacy", legacy_build
 
 
-def _warn_about_tests(context: Path, hashed: list[str]) -> None:
+def _warn_about_tests(context: Path, hashed: list[str], why: str) -> None:
     """Once per context: what in it changes with the tests and rebuilds the image."""
     if context in _warned_contexts:
         return
@@ -166,7 +170,7 @@ def _warn_about_tests(context: Path, hashed: list[str]) -> None:
     if caches:
         names = sorted({path.rsplit("/", 1)[-1] for path in caches})
         said.append(
-            f"sends {_some(f'{path}/' for path in caches)} to docker and the Dockerfile copies them: each test "
+            f"sends {_some(f'{path}/' for path in caches)} to docker and {why}: each test "
             f"run rewrites them and rebuilds the image; list {', '.join(f'**/{name}' for name in names)} "
             "in a .dockerignore"
         )
