@@ -131,6 +131,9 @@ def _upcoming(item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.It
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
+    failure = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(failure, pytest.fail.Exception) and session.engine_failure_again(item.config, str(failure.msg)):
+        report.longrepr = session.ENGINE_FAILURE_AGAIN
     if report.failed and call.when in ("setup", "call"):
         for function, mark in item.stash.get(_USED, []):
             with contextlib.suppress(Exception):

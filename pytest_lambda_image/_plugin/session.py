@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..errors import ConfigError, LambdaImageError
+from ..errors import ConfigError, DockerUnavailableError, LambdaImageError
 from . import option
 from .once import once
 from .option import Option, Value
@@ -75,6 +75,9 @@ OPTIONS = (IMAGE, PULL, RIE, ENV, *FUNCTION_OPTIONS, LOOKAHEAD)
 
 _RESOLVED: pytest.StashKey[PluginSettings | LambdaImageError] = pytest.StashKey()
 ENGINES = pytest.StashKey["list[DockerEngine]"]()
+_ENGINE_FAILURE = pytest.StashKey[str]()  # why the engine could not be reached
+_ENGINE_FAILURE_TOLD = pytest.StashKey[bool]()
+ENGINE_FAILURE_AGAIN = "Docker is unreachable (said in full at the first test that needed it)"
 _IMAGE = pytest.StashKey["LambdaImage | LambdaImageError"]()
 # A writer of one build's progress, given what is built (set by the build plugin when there is a terminal).
 BUILD_PROGRESS = pytest.StashKey["Callable[[str], Callable[[str], None]]"]()
@@ -154,13 +157,31 @@ def session_engine(config: pytest.Config) -> DockerEngine:
         from .._runtime import cleanup
         from .._runtime.engine import DockerEngine
 
-        engine = DockerEngine.connect()
+        if _ENGINE_FAILURE in config.stash:  # not tried again: every later test would wait on it too
+            raise DockerUnavailableError(config.stash[_ENGINE_FAILURE])
+        try:
+            engine = DockerEngine.connect()
+        except DockerUnavailableError as exc:
+            config.stash[_ENGINE_FAILURE] = str(exc)
+            raise
         engines.append(engine)
         # From here on this process owns containers: a cancelled CI job (SIGTERM)
         # must unwind like Ctrl-C so that they are removed.
         cleanup.sigterm_as_interrupt()
         cleanup.reap_stale(engine.client)
     return engines[0]
+
+
+def engine_failure_again(config: pytest.Config, message: str) -> bool:
+    """Whether a test's failure `message` is the engine's failure told
+    before: said in full once per session, every later test reports it in
+    one short line (ENGINE_FAILURE_AGAIN)."""
+    if config.stash.get(_ENGINE_FAILURE, None) != message:
+        return False
+    if config.stash.get(_ENGINE_FAILURE_TOLD, False):
+        return True
+    config.stash[_ENGINE_FAILURE_TOLD] = True
+    return False
 
 
 def session_image(config: pytest.Config) -> LambdaImage:

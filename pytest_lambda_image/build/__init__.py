@@ -4,33 +4,50 @@ build secrets and SSH, and pruning what earlier builds left behind."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import docker.errors
 import filelock
 
+from .._runtime.cache import cache_dir
 from .._runtime.engine import DockerEngine, docker_errors
 from .._runtime.image import LABEL_INPUTS, LambdaImage
 from ..errors import ImageBuildError
 from .buildkit import BuildKitCli, buildkit_build, find_buildkit_cli
-from .inputs import base_images, build_identity, buildkit_features, context_files, find_test_files, inputs_hash
+from .inputs import (
+    base_images,
+    build_identity,
+    buildkit_features,
+    cache_dir_of,
+    context_files,
+    copied_sources,
+    find_test_files,
+    hashed_files,
+    inputs_hash,
+)
 from .legacy import legacy_build
 from .prune import LABEL_BUILD, LABEL_BUILT_AT, TAG_PREFIX, prune_builds
 from .spec import BuildSpec
 
 BUILD_LOG_TAIL = 30
+LOCK_SLOTS = 256  # lock files there can ever be: by the inputs hash's first two hex digits
+OLD_LOCK_AGE_S = 3600
+_old_locks_removed = False
 _warned_contexts: set[Path] = set()
 
 __all__ = ["BUILD_LOG_TAIL", "BuildKitCli", "base_images", "build_image", "find_buildkit_cli"]
 
 
 class ContextIncludesTestsWarning(UserWarning):
-    """The build context sends test files: every test edit rebuilds the image."""
+    """The build context sends what changes with the tests (test files, or a
+    cache directory the Dockerfile copies): the image is rebuilt for it."""
 
 
 def build_image(engine: DockerEngine, spec: BuildSpec, progress: Callable[[str], None] | None = None) -> LambdaImage:
@@ -46,13 +63,17 @@ def build_image(engine: DockerEngine, spec: BuildSpec, progress: Callable[[str],
         raise ImageBuildError(f"build context {context} is not a directory: fix lambda_context / the build path")
     try:
         files = context_files(context, dockerfile)
-        digest = inputs_hash(engine, spec, context, dockerfile, files)
+        sources = copied_sources(dockerfile.read_text(errors="replace"))
+        hashed = hashed_files(files, sources)
+        digest = inputs_hash(engine, spec, context, dockerfile, hashed)
     except OSError as exc:
         raise ImageBuildError(f"cannot read the build context {context}: {exc}") from None
-    _warn_about_tests(context, files)
+    if sources is None:
+        _warn_about_tests(context, hashed, "the build may read them (a RUN --mount, or a COPY of a $VARIABLE)")
+    else:
+        _warn_about_tests(context, hashed, "the Dockerfile copies them")
     tag = spec.tag or f"{TAG_PREFIX}{_tag_name(context)}:{digest[:12]}"
-    lock_path = Path(tempfile.gettempdir()) / f"pytest-lambda-image-build-{digest[:16]}.lock"
-    with filelock.FileLock(str(lock_path)):
+    with filelock.FileLock(str(build_lock_path(digest))):
         existing = _find_built(engine, digest)
         if existing is not None:
             with docker_errors(f"tagging {tag}"):
@@ -81,6 +102,38 @@ def build_image(engine: DockerEngine, spec: BuildSpec, progress: Callable[[str],
         return LambdaImage.from_docker(tag, image, built=True, build_seconds=seconds, builder=builder)
 
 
+def build_lock_path(digest: str) -> Path:
+    """The lock a build of inputs `digest` holds, so that xdist workers (or
+    two sessions) build it once: one of LOCK_SLOTS files, reused by every
+    later build, so they never pile up (a lock file cannot be removed
+    safely while another process may be waiting on it). Two builds that
+    share a slot only wait for each other."""
+    _remove_old_locks()
+    name = f"build-{int(digest[:2], 16) % LOCK_SLOTS:02x}.lock"
+    for directory in (cache_dir("locks"), Path(tempfile.gettempdir()) / "pytest-lambda-image-locks"):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(directory, os.W_OK):
+            return directory / name
+    raise ImageBuildError(f"no writable directory for the build lock: make {cache_dir('locks')} writable")
+
+
+def _remove_old_locks() -> None:
+    """Once per process: the lock files earlier versions left in the temporary
+    directory, one per build, not taken for an hour (taking one rewrites it)."""
+    global _old_locks_removed
+    if _old_locks_removed:
+        return
+    _old_locks_removed = True
+    stale = time.time() - OLD_LOCK_AGE_S
+    for path in Path(tempfile.gettempdir()).glob("pytest-lambda-image-build-*.lock"):
+        with contextlib.suppress(OSError):  # another user's, or gone already
+            if path.stat().st_mtime < stale:
+                path.unlink()
+
+
 def _choose_builder(spec: BuildSpec, dockerfile: Path) -> tuple[str, Callable[..., tuple[str | None, list[str]]]]:
     needs = buildkit_features(dockerfile.read_text(errors="replace"))
     if spec.secrets:
@@ -107,17 +160,33 @@ def _choose_builder(spec: BuildSpec, dockerfile: Path) -> tuple[str, Callable[..
     return "legacy", legacy_build
 
 
-def _warn_about_tests(context: Path, files: list[str]) -> None:
-    found = find_test_files(files)
-    if found and context not in _warned_contexts:
-        _warned_contexts.add(context)
-        shown = ", ".join(found[:3]) + (", ..." if len(found) > 3 else "")
-        warnings.warn(
-            f"the build context {context} sends your tests to docker ({shown}): each edit of a test rebuilds "
-            "the image; list them in a .dockerignore",
-            ContextIncludesTestsWarning,
-            stacklevel=3,
+def _warn_about_tests(context: Path, hashed: list[str], why: str) -> None:
+    """Once per context: what in it changes with the tests and rebuilds the image."""
+    if context in _warned_contexts:
+        return
+    caches = sorted({found for found in map(cache_dir_of, hashed) if found is not None})
+    tests = find_test_files(hashed)
+    said = []
+    if caches:
+        names = sorted({path.rsplit("/", 1)[-1] for path in caches})
+        said.append(
+            f"sends {_some(f'{path}/' for path in caches)} to docker and {why}: each test "
+            f"run rewrites them and rebuilds the image; list {', '.join(f'**/{name}' for name in names)} "
+            "in a .dockerignore"
         )
+    if tests:
+        said.append(
+            f"sends your tests to docker ({_some(tests)}): each edit of a test rebuilds the image; "
+            "list them in a .dockerignore"
+        )
+    if said:
+        _warned_contexts.add(context)
+        warnings.warn(f"the build context {context} {'; it '.join(said)}", ContextIncludesTestsWarning, stacklevel=3)
+
+
+def _some(items: Iterable[str], shown: int = 3) -> str:
+    listed = list(items)
+    return ", ".join(listed[:shown]) + (", ..." if len(listed) > shown else "")
 
 
 def _tag_name(context: Path) -> str:
@@ -129,5 +198,3 @@ def _find_built(engine: DockerEngine, digest: str) -> docker.models.images.Image
         found = engine.client.images.list(filters={"label": f"{LABEL_INPUTS}={digest}"})
     ours = [image for image in found if any(tag.startswith(TAG_PREFIX) for tag in image.tags)]
     return (ours or found or [None])[0]
-
-

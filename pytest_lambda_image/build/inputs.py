@@ -3,7 +3,9 @@ rebuilt), and what a Dockerfile or a context says about how to build it."""
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -14,49 +16,47 @@ import requests.exceptions
 from docker.utils.build import exclude_paths
 
 from .._runtime.engine import DockerEngine
+from .dockerfile import parse, stages
 from .spec import BuildSpec
 
-_ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.IGNORECASE)
-_FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE)
-_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?")
-# Dockerfile features the legacy builder does not know, with what to call them.
-_BUILDKIT_ONLY = (
-    (re.compile(r"^\s*#\s*syntax\s*=", re.IGNORECASE), "a # syntax= frontend line"),
-    (re.compile(r"^\s*RUN\b[^\n]*--mount\b", re.IGNORECASE | re.MULTILINE), "RUN --mount"),
-    (re.compile(r"^\s*RUN\b[^\n]*--network\b", re.IGNORECASE | re.MULTILINE), "RUN --network"),
-    (re.compile(r"^\s*(?:COPY|ADD)\b[^\n]*--chmod\b", re.IGNORECASE | re.MULTILINE), "COPY --chmod"),
-    (re.compile(r"^\s*(?:COPY|ADD)\b[^\n]*--link\b", re.IGNORECASE | re.MULTILINE), "COPY --link"),
-    (re.compile(r"^\s*(?:RUN|COPY)\b[^\n]*<<-?[\"']?[A-Za-z_]", re.IGNORECASE | re.MULTILINE), "a heredoc"),
+# Dockerfile features the legacy builder does not know, with what to call them: (instructions, flag, name).
+_BUILDKIT_FLAGS = (
+    (("RUN",), "mount", "RUN --mount"),
+    (("RUN",), "network", "RUN --network"),
+    (("COPY", "ADD"), "chmod", "COPY --chmod"),
+    (("COPY", "ADD"), "link", "COPY --link"),
 )
+# Directories tools rewrite as they run (pytest on every run): hashed only when a COPY or ADD reaches them.
+CACHE_DIRS = frozenset(
+    {".pytest_cache", "__pycache__", ".mypy_cache", ".ruff_cache", ".hypothesis", ".tox", ".nox", ".venv"}
+)
+_FLAGS = re.compile(r"^(?:--\S+\s+)*")
 _TEST_FILE = re.compile(r"(?:^|/)(?:test_[^/]*\.py|[^/]*_test\.py|conftest\.py|pytest\.ini|tox\.ini)$")
 
 
 def base_images(dockerfile_text: str, build_args: Mapping[str, str]) -> list[str]:
     """FROM references with ARG defaults / build args substituted; stage
     names and `scratch` are left out."""
-    args: dict[str, str] = {}
-    stages: set[str] = set()
+    names: set[str] = set()
     bases: list[str] = []
-    for line in dockerfile_text.splitlines():
-        arg = _ARG.match(line)
-        if arg:
-            args[arg[1]] = build_args.get(arg[1], (arg[2] or "").strip("\"'"))
-            continue
-        frm = _FROM.match(line)
-        if not frm:
-            continue
-        ref = _VAR.sub(lambda m: args.get(m[1], build_args.get(m[1], "")), frm[1])
-        if ref and ref.lower() != "scratch" and ref.lower() not in stages:
-            bases.append(ref)
-        parts = line.split()
-        if len(parts) >= 4 and parts[-2].lower() == "as":
-            stages.add(parts[-1].lower())
+    for stage in stages(parse(dockerfile_text), build_args):
+        if stage.base and stage.base.lower() != "scratch" and stage.base.lower() not in names:
+            bases.append(stage.base)
+        if stage.name:
+            names.add(stage.name.lower())
     return bases
 
 
 def buildkit_features(dockerfile_text: str) -> list[str]:
     """The BuildKit-only features a Dockerfile uses (empty: any builder will do)."""
-    return [name for pattern, name in _BUILDKIT_ONLY if pattern.search(dockerfile_text)]
+    parsed = parse(dockerfile_text)
+    found = ["a # syntax= frontend line"] if "syntax" in parsed.directives else []
+    for keywords, flag, name in _BUILDKIT_FLAGS:
+        if any(i.keyword in keywords and i.flag(flag) is not None for i in parsed.instructions) and name not in found:
+            found.append(name)
+    if any(i.heredoc for i in parsed.instructions):
+        found.append("a heredoc")
+    return found
 
 
 def context_files(context: Path, dockerfile: Path) -> list[str]:
@@ -68,6 +68,67 @@ def context_files(context: Path, dockerfile: Path) -> list[str]:
             line.strip() for line in ignore.read_text().splitlines() if line.strip() and not line.startswith("#")
         ]
     return sorted(exclude_paths(str(context), patterns, dockerfile=os.path.basename(dockerfile)))
+
+
+def copied_sources(dockerfile_text: str) -> list[str] | None:
+    """The context paths (patterns) COPY and ADD take, or None when the build
+    may read any file of the context: a RUN --mount of it, or a source with a
+    variable in it. (An ONBUILD COPY of a base image is not seen here: at
+    worst it copies a cache directory as it was.)"""
+    sources: list[str] = []
+    for instruction in parse(dockerfile_text).instructions:
+        if instruction.keyword == "RUN" and any(_binds_context(flag) for flag in instruction.flags):
+            return None
+        if instruction.keyword not in ("COPY", "ADD") or instruction.flag("from") is not None:
+            continue
+        words = list(instruction.words)
+        body = _FLAGS.sub("", instruction.text)
+        if body.startswith("["):  # the JSON form
+            try:
+                words = [str(word) for word in json.loads(body)]
+            except ValueError:
+                return None
+        for source in words[:-1]:
+            if source.startswith("<<") or "://" in source or source.startswith("git@"):
+                continue  # a heredoc or a URL: not from the context
+            if "$" in source:
+                return None
+            sources.append(source)
+    return sources
+
+
+def _binds_context(flag: str) -> bool:
+    if not flag.startswith("--mount="):
+        return False
+    fields = dict(part.partition("=")[::2] for part in flag[len("--mount=") :].split(","))
+    return fields.get("type", "bind") == "bind" and "from" not in fields
+
+
+def cache_dir_of(rel: str) -> str | None:
+    """The cache directory (CACHE_DIRS) a context entry is, or is in, as a path, or None."""
+    parts = rel.replace(os.sep, "/").split("/")
+    for index, part in enumerate(parts):
+        if part in CACHE_DIRS:
+            return "/".join(parts[: index + 1])
+    return None
+
+
+def hashed_files(files: list[str], sources: list[str] | None) -> list[str]:
+    """The context files that decide the build: all, but a cache directory's
+    only when a COPY or ADD reaches it (then Docker copies it, so it counts)."""
+    if sources is None:
+        return files
+    return [rel for rel in files if cache_dir_of(rel) is None or any(_reaches(source, rel) for source in sources)]
+
+
+def _reaches(source: str, rel: str) -> bool:
+    """Whether COPY `source` copies the context file `rel`: the pattern names
+    the file or one of the directories it is in."""
+    pattern = [part for part in source.replace("\\", "/").split("/") if part not in ("", ".")]
+    parts = rel.replace(os.sep, "/").split("/")
+    if len(pattern) > len(parts):
+        return False
+    return all(fnmatch.fnmatchcase(part, each) for part, each in zip(parts, pattern))
 
 
 def find_test_files(files: list[str]) -> list[str]:

@@ -6,17 +6,19 @@ from __future__ import annotations
 import platform
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
 
 from pytest_lambda_image import BuildSpec, DockerEngine, LambdaFunction, build_image
 
-from ..conftest import IMAGES
+from ..conftest import IMAGES, remove_repository
 
 
 @pytest.fixture(scope="session")
-def arm64_image(lambda_engine, tmp_path_factory):
+def arm64_context(tmp_path_factory) -> Path:
+    """tests/images/scratch-runtime with its runtime compiled for arm64."""
     native = platform.machine() in ("aarch64", "arm64")
     compiler = "gcc" if native else "aarch64-linux-gnu-gcc"
     if shutil.which(compiler) is None:
@@ -27,7 +29,12 @@ def arm64_image(lambda_engine, tmp_path_factory):
     shutil.copy(IMAGES / "scratch-runtime" / "Dockerfile", context / "Dockerfile")
     source = IMAGES / "scratch-runtime" / "runtime.c"
     subprocess.run([compiler, "-static", "-O2", "-o", str(context / "runtime"), str(source)], check=True)
-    return build_image(lambda_engine, BuildSpec(context, platform="linux/arm64"))
+    return context
+
+
+@pytest.fixture(scope="session")
+def arm64_image(lambda_engine, arm64_context):
+    return build_image(lambda_engine, BuildSpec(arm64_context, platform="linux/arm64"))
 
 
 def test_arm64_image_runs_with_the_arm64_rie(arm64_image, lambda_function_factory, lambda_engine):
@@ -59,3 +66,37 @@ def test_rie_is_copied_in_when_the_engine_cannot_mount_our_files(scratch_image, 
         # No bind mount of this machine's file: a volume the RIE was copied into
         # (the root filesystem is read-only, as on Lambda).
         assert [(m["Type"], m["Destination"]) for m in details["Mounts"]] == [("volume", "/aws-lambda")]
+
+
+@pytest.fixture
+def arm64_copy(arm64_context, lambda_engine, tmp_path):
+    """A copy of the arm64 context under a unique name (its images are this test's)."""
+    context = tmp_path / f"arm-{uuid.uuid4().hex[:8]}"
+    shutil.copytree(arm64_context, context)
+    (context / "marker").write_text(uuid.uuid4().hex)  # inputs no earlier build had: an empty cache
+    yield context
+    remove_repository(lambda_engine, f"pytest-lambda-image/{context.name}")
+
+
+def test_classic_builder_arm64_from_scratch_with_steps_before_the_first_copy(
+    arm64_copy, lambda_engine, lambda_function_factory
+):
+    """The classic builder commits an ARG (ENV, WORKDIR ...) on scratch as an
+    image of the engine's own platform, and the COPY after it then refused
+    it; the build now starts from a zero-layer image of the platform asked for."""
+    (arm64_copy / "Dockerfile").write_text(
+        "FROM \\\n  scratch AS runtime\n"
+        "ARG HANDLER=function.handler\n"
+        "ENV GREETING=hello\n"
+        "WORKDIR /\n"
+        "COPY runtime /bootstrap\n"
+        'ENTRYPOINT ["/bootstrap"]\n'
+        'CMD ["function.handler"]\n'
+    )
+    image = build_image(lambda_engine, BuildSpec(arm64_copy, platform="linux/arm64", builder="legacy"))
+    assert (image.builder, image.architecture, image.env["GREETING"]) == ("legacy", "arm64", "hello")
+    layers = lambda_engine.client.api.inspect_image(image.id)["RootFS"]["Layers"]
+    assert len(layers) == 1  # the COPY's: the stand-in for scratch adds none
+    result = lambda_function_factory(image, timeout=10).invoke({"classic": True})
+    assert result.ok, result.text
+    assert result.json()["machine"] == "aarch64"

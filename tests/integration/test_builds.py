@@ -4,16 +4,20 @@ clear errors, platforms, and pruning what earlier builds left."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from pytest_lambda_image import BuildSpec, ImageBuildError, build_image
 from pytest_lambda_image.audit import ImageAudit
-from pytest_lambda_image.build import find_buildkit_cli
+from pytest_lambda_image.build import ContextIncludesTestsWarning, find_buildkit_cli
 
 from .. import fakes
 from ..conftest import BASE_IMAGE, IMAGES, remove_repository, secret_step_of_its_own
@@ -158,3 +162,86 @@ def test_ssh_agent_forwarding(tmp_path, lambda_engine, monkeypatch):
     finally:
         agent.terminate()
         agent.wait(timeout=10)
+
+
+@pytest.fixture
+def scratch_copy(scratch_context, tmp_path, lambda_engine):
+    """A copy of the FROM-scratch context under a unique name (its images are this test's)."""
+    context = tmp_path / f"scr-{uuid.uuid4().hex[:8]}"
+    shutil.copytree(scratch_context, context)
+    (context / "marker").write_text(uuid.uuid4().hex)  # inputs no earlier build had
+    yield context
+    remove_repository(lambda_engine, f"pytest-lambda-image/{context.name}")
+
+
+def test_a_rebuilt_base_named_on_a_continued_from_line_rebuilds(scratch_copy, scratch_image, lambda_engine):
+    base = f"pytest-lambda-image/cont-base-{uuid.uuid4().hex[:8]}:1"
+    (scratch_copy / "Dockerfile").write_text('ARG BASE\nFROM \\\n    ${BASE}\nCOPY runtime /bootstrap2\nCMD ["x.y"]\n')
+    spec = BuildSpec(scratch_copy, build_args={"BASE": base})
+    try:
+        lambda_engine.client.images.get(scratch_image.id).tag(base)
+        assert build_image(lambda_engine, spec).builder != "cache"
+        assert build_image(lambda_engine, spec).builder == "cache"
+        lambda_engine.client.images.get(BASE_IMAGE).tag(base)  # the base is now another image
+        rebuilt = build_image(lambda_engine, spec)
+        assert rebuilt.builder != "cache"
+        assert rebuilt.env.get("LAMBDA_TASK_ROOT")  # from the new base
+    finally:
+        lambda_engine.client.images.remove(base)
+
+
+def test_a_pytest_cache_the_dockerfile_does_not_copy_rebuilds_nothing(scratch_copy, lambda_engine, recwarn):
+    cache = scratch_copy / ".pytest_cache" / "v" / "cache"
+    cache.mkdir(parents=True)
+    (cache / "lastfailed").write_text("{}")
+    first = build_image(lambda_engine, BuildSpec(scratch_copy))
+    (cache / "lastfailed").write_text('{"tests/test_x.py::test_y": true}')  # what the next test run writes
+    (scratch_copy / "__pycache__").mkdir()
+    (scratch_copy / "__pycache__" / "conftest.cpython-312.pyc").write_bytes(b"\0")
+    again = build_image(lambda_engine, BuildSpec(scratch_copy))
+    assert (first.builder != "cache", again.builder, again.id) == (True, "cache", first.id)
+    assert not [w for w in recwarn if issubclass(w.category, ContextIncludesTestsWarning)]
+
+
+def test_a_copied_pytest_cache_counts_and_the_warning_names_it(scratch_copy, lambda_engine):
+    dockerfile = scratch_copy / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("COPY runtime /bootstrap", "COPY . /"))
+    cache = scratch_copy / ".pytest_cache" / "v" / "cache"
+    cache.mkdir(parents=True)
+    (cache / "lastfailed").write_text("{}")
+    with pytest.warns(
+        ContextIncludesTestsWarning, match=r"sends \.pytest_cache/ to docker and the Dockerfile copies"
+    ) as said:
+        first = build_image(lambda_engine, BuildSpec(scratch_copy))
+    assert "list **/.pytest_cache in a .dockerignore" in str(said[0].message)
+    (cache / "lastfailed").write_text('{"t": true}')
+    assert build_image(lambda_engine, BuildSpec(scratch_copy)).id != first.id  # Docker copies it: it counts
+    (scratch_copy / ".dockerignore").write_text(".pytest_cache\n")
+    (cache / "lastfailed").write_text('{"u": true}')
+    fixed = build_image(lambda_engine, BuildSpec(scratch_copy))
+    (cache / "lastfailed").write_text('{"v": true}')
+    assert build_image(lambda_engine, BuildSpec(scratch_copy)).id == fixed.id
+
+
+BUILD_IN_A_PROCESS = """
+import sys
+from pytest_lambda_image import BuildSpec, DockerEngine, build_image
+image = build_image(DockerEngine.connect(), BuildSpec(sys.argv[1]))
+print(image.labels["pytest-lambda-image.inputs"], image.builder)
+"""
+
+
+def test_concurrent_builds_of_one_image_build_once_and_leave_no_lock_behind(scratch_copy, tmp_path):
+    """As xdist workers do: two processes, the same inputs. The lock lives in
+    the plugin's cache among a bounded set of names, not one file per build."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    command = [sys.executable, "-c", BUILD_IN_A_PROCESS, str(scratch_copy)]
+    processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [process.communicate(timeout=300)[0].strip().split(" ", 1) for process in processes]
+    assert [process.returncode for process in processes] == [0, 0]
+    # One built it; the other waited for it and found it.
+    assert sorted(builder == "cache" for _, builder in outputs) == [False, True], outputs
+    digest = outputs[0][0]
+    assert not (Path(tempfile.gettempdir()) / f"pytest-lambda-image-build-{digest[:16]}.lock").exists()
+    locks = list((tmp_path / "cache" / "pytest-lambda-image" / "locks").iterdir())
+    assert [lock.name for lock in locks] == [f"build-{digest[:2]}.lock"]

@@ -240,13 +240,31 @@ def test_no_image_configured(project):
 
 def test_no_docker_daemon(project, tmp_path, monkeypatch):
     project.ini()
-    project.tests("def test_x(lambda_function):\n    pass\n\ndef test_pure():\n    assert True\n")
+    project.tests(
+        """
+        def test_x(lambda_function):
+            pass
+
+        def test_pure():
+            assert True
+
+        def test_y(lambda_engine):
+            pass
+
+        def test_z(lambda_image_factory):
+            pass
+        """
+    )
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     result = project.run()
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(passed=1, errors=3)
     result.stdout.fnmatch_lines(
         [f"*no Docker daemon at unix://{tmp_path}/no-docker.sock: start Docker or set DOCKER_HOST*"]
     )
+    # Said in full once; the other tests error in one short line each.
+    errors = result.stdout.str().split("short test summary info")[0]
+    assert errors.count("no Docker daemon at") == 1
+    assert errors.count("Docker is unreachable (said in full at the first test that needed it)") == 2
     assert "Traceback" not in result.stdout.str()
 
 
@@ -427,3 +445,36 @@ def test_a_context_with_the_tests_in_it_warns_once(project):
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*ContextIncludesTestsWarning: the build context * sends your tests to docker*"])
     assert result.stdout.str().count("sends your tests to docker") == 1
+
+
+def test_a_pytest_cache_in_the_context_does_not_rebuild_the_image(project):
+    """A test run rewrites .pytest_cache; the Dockerfile does not copy it, so the next session reuses the image."""
+    cache = project.function_dir / ".pytest_cache" / "v" / "cache"
+    cache.mkdir(parents=True)
+    (cache / "lastfailed").write_text("{}")
+    project.ini()
+    project.tests("def test_one(lambda_image):\n    pass\n")
+    project.run().assert_outcomes(passed=1)
+    (cache / "lastfailed").write_text('{"test_function.py::test_one": true}')
+    (cache / "nodeids").write_text('["test_function.py::test_one"]')
+    again = project.run()
+    again.assert_outcomes(passed=1)
+    again.stdout.fnmatch_lines(["lambda image: pytest-lambda-image/fn-*:* (unchanged inputs, not rebuilt, * s)"])
+    assert "ContextIncludesTestsWarning" not in again.stdout.str()
+
+
+def test_a_copied_cache_directory_is_named_in_the_warning(project):
+    dockerfile = project.function_dir / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("COPY handlers.py broken_init.py", "COPY . "))
+    (project.function_dir / "__pycache__").mkdir()
+    (project.function_dir / "__pycache__" / "handlers.cpython-311.pyc").write_bytes(b"\0")
+    project.ini()
+    project.tests("def test_one(lambda_image):\n    pass\n")
+    result = project.run("-W", "always::pytest_lambda_image.build.ContextIncludesTestsWarning")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*the build context * sends __pycache__/ to docker and the Dockerfile copies them: each test run"
+            " rewrites them and rebuilds the image; list [*][*]/__pycache__ in a .dockerignore*"
+        ]
+    )

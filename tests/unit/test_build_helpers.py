@@ -1,5 +1,6 @@
 import os
 import stat
+import time
 
 import pytest
 
@@ -109,3 +110,54 @@ def test_secrets_are_kept_as_docker_takes_them(monkeypatch):
         "id=token,env=INDEX_TOKEN",
         "id=INDEX_TOKEN,env=INDEX_TOKEN",
     )
+
+
+def test_build_locks_are_a_bounded_reused_set(tmp_path, monkeypatch):
+    from pytest_lambda_image.build import LOCK_SLOTS, build_lock_path
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    paths = {build_lock_path(f"{n:064x}"[::-1]) for n in range(5000)}
+    assert len(paths) == LOCK_SLOTS
+    assert {path.parent for path in paths} == {tmp_path / "pytest-lambda-image" / "locks"}
+
+
+def test_the_legacy_builder_gets_a_stand_in_for_scratch_of_the_platform(tmp_path, monkeypatch):
+    from pytest_lambda_image.build import legacy
+
+    monkeypatch.setattr(legacy, "scratch_stand_in", lambda engine, platform: f"stand-in:{platform}")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        "# escape=`\nARG X=1\nFROM --platform=linux/amd64 `\n  scratch AS a\n"
+        "ARG Y\nCOPY a /a\nFROM base\nFROM scratch\n"
+    )
+    spec = BuildSpec(tmp_path, platform="linux/arm64")
+    (tmp_path / "out").mkdir()
+    rewritten = legacy.with_scratch_stand_ins(None, spec, dockerfile, tmp_path / "out")
+    assert rewritten is not None
+    assert rewritten.read_text().splitlines() == [
+        "# escape=`",
+        "ARG X=1",
+        "FROM --platform=linux/amd64 stand-in:linux/amd64 AS a",
+        "",  # the lines after keep their numbers
+        "ARG Y",
+        "COPY a /a",
+        "FROM base",
+        "FROM stand-in:linux/arm64",
+    ]
+    # No platform asked for: the engine's own, which its commits have too.
+    dockerfile.write_text("FROM scratch\nARG Y\nCOPY a /a\n")
+    assert legacy.with_scratch_stand_ins(None, BuildSpec(tmp_path), dockerfile, tmp_path / "out") is None
+
+
+def test_lock_files_earlier_versions_left_are_removed_once_an_hour_old(tmp_path, monkeypatch):
+    import pytest_lambda_image.build as build
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(build, "_old_locks_removed", False)
+    old, recent = (tmp_path / f"pytest-lambda-image-build-{n:016x}.lock" for n in (1, 2))
+    old.write_text("")
+    recent.write_text("")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    build.build_lock_path("ab" * 32)
+    assert (old.exists(), recent.exists()) == (False, True)
