@@ -20,6 +20,7 @@ from .option import Option
 from .plans import FunctionDraft, PluginSettings, SettingsDraft, configured_image
 
 if TYPE_CHECKING:
+    from .._runtime.function import LambdaFunction
     from .._runtime.image import LambdaImage
     from ..build.spec import BuildSpec
     from ..template import TemplateFunction, TemplateSource
@@ -173,6 +174,23 @@ def pytest_lambda_plan(config: pytest.Config, draft: FunctionDraft) -> None:
     draft.settings = for_template_function(draft.settings, str(name))
     if draft.image is None:
         draft.image = configured_image(draft.settings, draft.engine)
+
+
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
+def pytest_lambda_function(config: pytest.Config, function: LambdaFunction, keys: Mapping[str, Any]) -> None:
+    """A function from the template gets its EventInvokeConfig and dead-letter queue."""
+    source: TemplateSource | None = session.resolve(config).extras.get("template")
+    if source is None:
+        return
+    from . import template_async
+
+    template_async.attach(config, function, source.template, str(keys.get("template_function") or source.function_name))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from . import template_async
+
+    template_async.stop_destinations(config)
 
 
 def _image_checks(source: TemplateSource, extras: Mapping[str, Any]) -> tuple[Callable[[LambdaImage], None], ...]:

@@ -12,6 +12,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from .._lambda import ASYNC_RETRY_WAITS_S, MAX_ASYNC_REQUEST_BYTES
@@ -273,17 +274,28 @@ def _config(
 class LambdaDestination:
     """A function as an async invoke's destination: Lambda invokes it
     asynchronously with the invocation record as its event (under that
-    function's own async settings). `invocations` are those invokes."""
+    function's own async settings). `function` may be a callable that gives
+    it on the first delivery (the plugin starts a template's function so).
+    `invocations` are those invokes."""
 
-    def __init__(self, function: LambdaFunction) -> None:
-        self.function = function
+    def __init__(self, function: LambdaFunction | Callable[[], LambdaFunction]) -> None:
+        self._function = function
         self.invocations: list[AsyncInvocation] = []
+        self._lock = threading.Lock()
+
+    @property
+    def function(self) -> LambdaFunction:
+        with self._lock:
+            if not isinstance(self._function, LambdaFunction):
+                self._function = self._function()
+            return self._function
 
     def __call__(self, record: dict[str, Any]) -> None:
         self.invocations.append(invoke_async(self.function, record))
 
     def __repr__(self) -> str:
-        return f"<LambdaDestination {self.function.function_name}>"
+        name = self._function.function_name if isinstance(self._function, LambdaFunction) else "(not started)"
+        return f"<LambdaDestination {name}>"
 
 
 def _json_or_text(data: bytes) -> Any:
