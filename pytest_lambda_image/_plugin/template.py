@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option.add_options(parser, OPTIONS)
 
 
+# The template function each started function is (a marker's or factory's template_function=).
+_FROM_TEMPLATE: weakref.WeakKeyDictionary[LambdaFunction, str] = weakref.WeakKeyDictionary()
 MARKER_KEYS = {"template_function": "another function of lambda_template (logical id): its image and settings"}
 
 
@@ -184,7 +187,20 @@ def pytest_lambda_function(config: pytest.Config, function: LambdaFunction, keys
         return
     from . import template_async
 
-    template_async.attach(config, function, source.template, str(keys.get("template_function") or source.function_name))
+    name = str(keys.get("template_function") or source.function_name)
+    _FROM_TEMPLATE[function] = name
+    template_async.attach(config, function, source.template, name)
+
+
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
+def pytest_lambda_gateway_front(config: pytest.Config, function: LambdaFunction) -> Mapping[str, Any] | None:
+    """The API the template puts in front of the function: its own events'
+    (a `template_function=` one's too), not the session function's."""
+    source: TemplateSource | None = session.resolve(config).extras.get("template")
+    if source is None:
+        return None
+    found = source.template.function(_FROM_TEMPLATE.get(function, source.function_name))
+    return {"payload_format": found.gateway_format, "routes": found.gateway_routes, "stage": found.gateway_stage}
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
