@@ -14,6 +14,9 @@ from ._lazy import lazy_names
 _WHERE = {
     "AsyncInvocation": "async_invoke",
     "invoke_async": "async_invoke",
+    "EventInvokeConfig": "async_invoke",
+    "LambdaDestination": "async_invoke",
+    "configure_async": "async_invoke",
     "Allow": "audit",
     "AuditFailure": "audit",
     "AuditReport": "audit",
@@ -70,7 +73,7 @@ if TYPE_CHECKING:
     from ._runtime.image import LambdaImage, get_image, pull_image
     from ._runtime.invocation import Invocation, Outcome, Report
     from ._runtime.settings import FunctionConfig
-    from .async_invoke import AsyncInvocation, invoke_async
+    from .async_invoke import AsyncInvocation, EventInvokeConfig, LambdaDestination, configure_async, invoke_async
     from .audit import Allow, AuditFailure, AuditReport, ImageAudit
     from .aws import AwsBackend, BatchResult, batch_result
     from .build import build_image
@@ -109,6 +112,7 @@ __all__ = [
     "ConfigError",
     "DockerEngine",
     "DockerUnavailableError",
+    "EventInvokeConfig",
     "FunctionConfig",
     "FunctionError",
     "FunctionFactory",
@@ -119,6 +123,7 @@ __all__ = [
     "ImageNotFoundError",
     "Invocation",
     "InvokeError",
+    "LambdaDestination",
     "LambdaFunction",
     "LambdaImage",
     "LambdaImageError",
@@ -133,6 +138,7 @@ __all__ = [
     "StartAddition",
     "batch_result",
     "build_image",
+    "configure_async",
     "flush_removals",
     "get_image",
     "image_from_zip",

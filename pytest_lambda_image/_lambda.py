@@ -38,6 +38,8 @@ LAMBDA_USER = f"{LAMBDA_UID}:{LAMBDA_GID}"
 MAX_REQUEST_BYTES = 6 * 1024 * 1024  # synchronous invoke (the RIE truncates instead of refusing)
 MAX_ASYNC_REQUEST_BYTES = 1024 * 1024  # InvocationType=Event
 MAX_ASYNC_RETRIES = 2  # the default and the maximum of MaximumRetryAttempts
+MIN_EVENT_AGE_S, MAX_EVENT_AGE_S = 60, 21600  # MaximumEventAgeInSeconds (the default is the maximum)
+ASYNC_RETRY_WAITS_S = (60, 120)  # Lambda waits about 1, then 2 minutes before an async event's retries
 
 # Images and packages.
 PLATFORMS = ("linux/amd64", "linux/arm64")  # single-architecture images only

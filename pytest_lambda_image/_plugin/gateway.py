@@ -1,18 +1,19 @@
 """The gateway plugin (`lambda_gateway`): a local API Gateway in front of a
 function. Its options and the `lambda_gateway`, `lambda_gateway_factory` and
-`lambda_gateway_url` fixtures. A template's Api / HttpApi events and
-FunctionUrlConfig give the defaults (through the session's settings)."""
+`lambda_gateway_url` fixtures. The function's own front gives the defaults
+(through pytest_lambda_gateway_front: a template's Api / HttpApi events and
+FunctionUrlConfig, with the API's stage)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import pytest
 
 from ..errors import ConfigError, LambdaImageError
-from . import option, session
+from . import option
 from .once import once
 from .option import Option
 from .reporting import or_fail
@@ -51,33 +52,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    payload_format: str = "1.0"
+    """The explicit options (None / empty: not set, so the function's own
+    front, e.g. its template events, or the gateway's default applies)."""
+
+    payload_format: str | None = None
     routes: tuple[str, ...] = ()
     alb_multi_value_headers: bool = False
 
 
 _SETTINGS = pytest.StashKey[Union[GatewaySettings, LambdaImageError]]()
+Front = Callable[["LambdaFunction"], Optional[Mapping[str, Any]]]
 
 
 def gateway_settings(config: pytest.Config) -> GatewaySettings:
-    """The gateway's options, read once per session (over a template's defaults)."""
+    """The gateway's options, read once per session."""
     return once(config.stash, _SETTINGS, lambda: _resolve(config))
 
 
 def _resolve(config: pytest.Config) -> GatewaySettings:
     from .._runtime.settings import parse_bool
 
-    template_format, template_routes = _template_defaults(config)
-    payload_format = option.value(config, FORMAT) or template_format or "1.0"
-    if payload_format not in FORMATS:
+    payload_format = option.value(config, FORMAT)
+    if payload_format is not None and payload_format not in FORMATS:
         raise ConfigError(f"invalid lambda_gateway_format {payload_format!r}: use 1.0, 2.0, url or alb")
     multi_value = option.value(config, ALB_MULTI_VALUE)
     routes = tuple(route for route in option.value(config, ROUTES, ()) if route.strip())
     _check_routes(routes, "lambda_gateway_routes / --lambda-gateway-route")
-    _check_routes(template_routes, "the template's Api / HttpApi events")
     return GatewaySettings(
         payload_format=payload_format,
-        routes=routes or template_routes,
+        routes=routes,
         alb_multi_value_headers=parse_bool(multi_value, ALB_MULTI_VALUE.name) if multi_value else False,
     )
 
@@ -93,22 +96,25 @@ def _check_routes(routes: tuple[str, ...], where: str) -> None:
             raise ConfigError(f"{exc} (check {where})") from None
 
 
-def _template_defaults(config: pytest.Config) -> tuple[str | None, tuple[str, ...]]:
-    """A template's front for the session's function (its events), if the
-    session's settings come from one."""
-    source = session.resolve(config).extras.get("template")
-    if source is None:
-        return None, ()
-    found = source.template.function(source.function_name)
-    return found.gateway_format, tuple(found.gateway_routes)
+def front_of(config: pytest.Config) -> Front:
+    """What the plugins say is in front of a function (a template's events)."""
+    return lambda function: config.hook.pytest_lambda_gateway_front(config=config, function=function)
 
 
 class GatewayFactory:
-    """Starts local API Gateways; each is stopped when the test ends."""
+    """Starts local API Gateways; each is stopped when the test ends. What
+    neither the call nor the options say comes from the function's own front
+    (its template events: format, routes, stage), then the gateway's defaults."""
 
-    def __init__(self, settings: GatewaySettings, default_function: Callable[[], LambdaFunction]) -> None:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        default_function: Callable[[], LambdaFunction],
+        front: Front | None = None,
+    ) -> None:
         self._settings = settings
         self._default_function = default_function
+        self._front = front
         self._started: list[LocalApiGateway] = []
 
     def __call__(
@@ -122,12 +128,17 @@ class GatewayFactory:
         __tracebackhide__ = True
         from ..gateway import LocalApiGateway
 
-        payload_format = payload_format or self._settings.payload_format
+        target = function if function is not None else self._default_function()
+        front = (self._front(target) if self._front is not None else None) or {}
+        _check_routes(tuple(front.get("routes") or ()), "the template's Api / HttpApi events")
+        payload_format = payload_format or self._settings.payload_format or front.get("payload_format") or "1.0"
         if payload_format == "alb":  # the lambda_gateway_alb_multi_value_headers option, unless given here
             options.setdefault("multi_value_headers", self._settings.alb_multi_value_headers)
+        if front.get("stage") and payload_format == front.get("payload_format"):
+            options.setdefault("stage", front["stage"])
         gateway = LocalApiGateway(
-            function if function is not None else self._default_function(),
-            routes=routes or list(self._settings.routes) or None,
+            target,
+            routes=routes or list(self._settings.routes) or list(front.get("routes") or ()) or None,
             payload_format=payload_format,  # type: ignore[arg-type]
             **options,
         )
@@ -146,7 +157,7 @@ def lambda_gateway_factory(request: pytest.FixtureRequest) -> Iterator[GatewayFa
     multi_value_headers=...)` starts a local API Gateway in front of a function
     (default: `lambda_function`)."""
     settings = or_fail(lambda: gateway_settings(request.config))
-    factory = GatewayFactory(settings, lambda: request.getfixturevalue("lambda_function"))
+    factory = GatewayFactory(settings, lambda: request.getfixturevalue("lambda_function"), front_of(request.config))
     yield factory
     factory.close()
 

@@ -46,3 +46,10 @@ def pytest_lambda_function(config: pytest.Config, function: LambdaFunction, keys
     """Attach the capability's start addition to a function the fixtures
     are about to start (`function.with_addition(...)`); `keys` are the
     marker's or factory's keywords that plugins took."""
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_lambda_gateway_front(config: pytest.Config, function: LambdaFunction) -> Mapping[str, Any] | None:
+    """The front a function is deployed behind, as the gateway's defaults
+    under the explicit options: `payload_format`, `routes`, `stage` (each
+    may be missing). The template plugin answers from the function's events."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from .option import Option
 from .plans import FunctionDraft, PluginSettings, SettingsDraft, configured_image
 
 if TYPE_CHECKING:
+    from .._runtime.function import LambdaFunction
     from .._runtime.image import LambdaImage
     from ..build.spec import BuildSpec
     from ..template import TemplateFunction, TemplateSource
@@ -55,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     option.add_options(parser, OPTIONS)
 
 
+# The template function each started function is (a marker's or factory's template_function=).
+_FROM_TEMPLATE: weakref.WeakKeyDictionary[LambdaFunction, str] = weakref.WeakKeyDictionary()
 MARKER_KEYS = {"template_function": "another function of lambda_template (logical id): its image and settings"}
 
 
@@ -173,6 +177,36 @@ def pytest_lambda_plan(config: pytest.Config, draft: FunctionDraft) -> None:
     draft.settings = for_template_function(draft.settings, str(name))
     if draft.image is None:
         draft.image = configured_image(draft.settings, draft.engine)
+
+
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
+def pytest_lambda_function(config: pytest.Config, function: LambdaFunction, keys: Mapping[str, Any]) -> None:
+    """A function from the template gets its EventInvokeConfig and dead-letter queue."""
+    source: TemplateSource | None = session.resolve(config).extras.get("template")
+    if source is None:
+        return
+    from . import template_async
+
+    name = str(keys.get("template_function") or source.function_name)
+    _FROM_TEMPLATE[function] = name
+    template_async.attach(config, function, source.template, name)
+
+
+@pytest.hookimpl(optionalhook=True)  # the core plugin declares it; it may be switched off
+def pytest_lambda_gateway_front(config: pytest.Config, function: LambdaFunction) -> Mapping[str, Any] | None:
+    """The API the template puts in front of the function: its own events'
+    (a `template_function=` one's too), not the session function's."""
+    source: TemplateSource | None = session.resolve(config).extras.get("template")
+    if source is None:
+        return None
+    found = source.template.function(_FROM_TEMPLATE.get(function, source.function_name))
+    return {"payload_format": found.gateway_format, "routes": found.gateway_routes, "stage": found.gateway_stage}
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from . import template_async
+
+    template_async.stop_destinations(config)
 
 
 def _image_checks(source: TemplateSource, extras: Mapping[str, Any]) -> tuple[Callable[[LambdaImage], None], ...]:

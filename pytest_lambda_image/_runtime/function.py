@@ -46,6 +46,8 @@ from .settings import FunctionConfig, PullPolicy
 from .tracing import TRACE_HEADER, new_trace_id, normalize_trace_id
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+# The RIE of aws-sam-cli 1.170 hands this header's id to the runtime (measured); older RIEs make their own.
+REQUEST_ID_HEADER = "X-Amzn-RequestId"
 VERDICT_WAIT_S = 2.0  # the RIE logs the runtime's call before it answers: this is only a safety net
 CRASH_REASON_WAIT_S = 1.0
 STOP_VERDICT_WAIT_S = 0.2
@@ -467,11 +469,14 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         client_context: Mapping[str, Any] | None = None,
         timeout: float | None = None,
         trace_id: str | None = None,
+        request_id: str | None = None,
     ) -> Invocation:
         """Invoke synchronously with `event` (JSON-serialized; `{}` when omitted)
         or a raw `payload`. Every invoke carries an X-Ray `trace_id` (a fresh
-        one unless given; `Invocation.trace_id` tells which). Thread-safe:
-        calls on one function run one at a time."""
+        one unless given; `Invocation.trace_id` tells which). A `request_id`
+        is the one the runtime gets (the RIE makes one otherwise); Lambda
+        retries an async event under its id. Thread-safe: calls on one
+        function run one at a time."""
         __tracebackhide__ = True
         body = encode_payload(event, payload, MAX_REQUEST_BYTES, "synchronous")
         trace = new_trace_id() if trace_id is None else normalize_trace_id(trace_id)
@@ -481,6 +486,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
                 headers.update(addition.invoke_headers(trace))
         if client_context is not None:
             headers["X-Amz-Client-Context"] = encode_client_context(client_context)
+        if request_id is not None:
+            headers[REQUEST_ID_HEADER] = request_id
         if self._http is None or self._watch is None:
             if self._gone:
                 raise InvokeError(self._gone)
@@ -603,6 +610,10 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         return hit
 
     def _delivery_error(self, exc: Exception) -> InvokeError:
+        if self._container is None:  # stop() ran while this invoke waited for its answer
+            return InvokeError(
+                f"{self.function_name}: the function was stopped while this invoke ran (its container was removed)"
+            )
         engine_error = self._engine.unreachable() if self._engine is not None else None
         if engine_error:
             return InvokeError(

@@ -80,6 +80,7 @@ class Ticket:
     crashed: bool = False
     cancelled: bool = False
     stdout_started: bool = False  # its START RequestId line is in
+    rapid_started: bool = False  # its (rapid) INVOKE START line is in
     settled: bool = False  # its init is over: the RIE sent its INVOKE START, or reset after a failed init
     next: Ticket | None = None  # the invoke whose stdout START followed this one's
     indices: list[int] = field(default_factory=list)  # the lines that are this invoke's
@@ -97,7 +98,8 @@ class LogCollector:
         self._lock = threading.RLock()
         self._tickets: list[Ticket] = []  # every ticket issued, by number
         self._pending: deque[Ticket] = deque()  # issued, no request id yet
-        self._by_id: dict[str, Ticket] = {}
+        # By request id, oldest first: a retried async event keeps its id (as on Lambda).
+        self._by_id: dict[str, list[Ticket]] = {}
         self._stdout_owner: Ticket | None = None  # the invoke whose START was the last on stdout
         self._rapid_owner: Ticket | None = None  # the invoke the RIE's stderr lines are about now
         self._newest: float | None = None  # newest timestamp seen (unix seconds)
@@ -169,12 +171,12 @@ class LogCollector:
         rapid = "(rapid)" in line
         request_id = request_id_of_start(line)
         if request_id is not None:
-            ticket = self._by_id.get(request_id) or self._assign(request_id)
+            ticket = self._owner_of_start(request_id, rapid)
             if ticket is None:
                 return None
             if rapid:
                 self._rapid_owner = ticket
-                ticket.settled = self._rapid_starts = True
+                ticket.settled = ticket.rapid_started = self._rapid_starts = True
             else:
                 previous = self._stdout_owner
                 if previous is not None and previous is not ticket:
@@ -204,7 +206,7 @@ class LogCollector:
             return ticket
         if line.startswith(("REPORT RequestId: ", "END RequestId: ")):
             match = _REPORT.match(line) or _END.match(line)
-            ticket = self._by_id.get(match["id"]) if match else None
+            ticket = self._owner_of_end(match["id"]) if match else None
             if ticket is not None and line.startswith("REPORT"):
                 ticket.report = parse_report(line, ticket.init_duration_ms)
                 ticket.last, ticket.done = index, True
@@ -215,13 +217,31 @@ class LogCollector:
         first = self._rapid_owner.number + 1 if self._rapid_owner is not None else 0
         return next((t for t in self._tickets[first:] if not t.cancelled), None)
 
+    def _owner_of_start(self, request_id: str, rapid: bool) -> Ticket | None:
+        """The invoke a START line (the RIE's or stdout's) begins: the oldest
+        with this id that has not had that line yet, else the next waiting one."""
+        for ticket in self._by_id.get(request_id, ()):
+            if not (ticket.rapid_started if rapid else ticket.stdout_started):
+                return ticket
+        return self._assign(request_id)
+
+    def _owner_of_end(self, request_id: str) -> Ticket | None:
+        """The invoke an END or REPORT line closes: stdout is in order, so the
+        one whose stdout START came last when it has this id, else the oldest
+        with this id still open."""
+        owner = self._stdout_owner
+        if owner is not None and owner.request_id == request_id:
+            return owner
+        tickets = self._by_id.get(request_id, [])
+        return next((t for t in tickets if t.report is None), tickets[-1] if tickets else None)
+
     def _assign(self, request_id: str) -> Ticket | None:
         """A new request id: it belongs to the oldest invoke still waiting for one."""
         if not self._pending:
             return None  # someone else invoked this container directly
         ticket = self._pending.popleft()
         ticket.request_id = request_id
-        self._by_id[request_id] = ticket
+        self._by_id.setdefault(request_id, []).append(ticket)
         return ticket
 
     # -- reading ---------------------------------------------------------------

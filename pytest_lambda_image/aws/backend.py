@@ -15,7 +15,7 @@ import ipaddress
 import json
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse, urlunparse
 
@@ -115,6 +115,23 @@ class AwsBackend:
         sends Lambda's invocation record to a queue of this backend, as JSON."""
         sqs = self.client("sqs")
         return lambda record: sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
+
+    def destination(self, arn: str, create: bool = False) -> Callable[[dict[str, Any]], None]:
+        """An async invoke's destination by ARN, as Lambda delivers there: an
+        SQS queue (the record as the message body), an SNS topic (as the
+        message) or an EventBridge bus (as the detail of a `lambda` event).
+        `create`: make the queue, topic or bus on delivery when missing."""
+        from .destinations import destination
+
+        return destination(self, arn, create)
+
+    def dead_letter(self, arn: str, create: bool = False) -> Callable[[Mapping[str, Any]], None]:
+        """An async invoke's dead-letter queue by ARN (an SQS queue or an SNS
+        topic): the event as the message, with Lambda's RequestID, ErrorCode
+        and ErrorMessage attributes."""
+        from .destinations import dead_letter
+
+        return dead_letter(self, arn, create)
 
     def close(self) -> None:
         while self._relays:

@@ -13,11 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .async_config import AsyncSettings, DestinationRef, read_async_settings
 from .function import TemplateFunction, function_resources, package_type, read_function
 from .intrinsics import Resolver, Unresolved
 from .yaml_tags import load_template
 
-__all__ = ["LambdaTemplate", "TemplateFunction", "TemplateSource", "Unresolved", "load_template"]
+__all__ = [
+    "AsyncSettings",
+    "DestinationRef",
+    "LambdaTemplate",
+    "TemplateFunction",
+    "TemplateSource",
+    "Unresolved",
+    "load_template",
+]
 
 
 class LambdaTemplate:
@@ -95,6 +104,12 @@ class LambdaTemplate:
                 self.data, name, self.resolver, self.path.parent, self.path.name, self.build_zip
             )
         return self._functions[name]
+
+    def async_settings(self, logical_id: str | None = None) -> AsyncSettings:
+        """The function's EventInvokeConfig and dead-letter queue (read on
+        each call: only an asynchronous invoke needs them)."""
+        name = self.function(logical_id).logical_id
+        return read_async_settings(self.data, name, self.resolver, self.path.name)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class TemplateFunction:
     # The API in front of it, from SAM's Events (Api: REST, 1.0; HttpApi: 2.0) or a FunctionUrlConfig.
     gateway_format: str | None = None
     gateway_routes: tuple[str, ...] = ()
+    gateway_stage: str | None = None  # the stage of the API of the first kind found
 
 
 def function_resources(template: Mapping[str, Any], resolver: Resolver | None = None) -> dict[str, Mapping[str, Any]]:
@@ -130,11 +131,12 @@ def read_function(
             f"{what} says neither how to build its image (Metadata: DockerContext, Dockerfile) nor which "
             "image it is (ImageUri): add one, or set lambda_image / lambda_dockerfile"
         )
-    gateway_format, routes = _api_events(properties, resolver)
+    gateway_format, routes, stage = _api_events(template, properties, resolver)
     return TemplateFunction(
         logical_id,
         gateway_format=gateway_format,
         gateway_routes=routes,
+        gateway_stage=stage,
         zip_source=zip_source,
         image_uri=str(image_uri) if image_uri and build_fields is None else None,
         build_fields=build_fields,
@@ -250,19 +252,23 @@ def _environment(properties: Mapping[str, Any], resolver: Resolver) -> tuple[dic
     return env, unresolved
 
 
-def _api_events(properties: Mapping[str, Any], resolver: Resolver) -> tuple[str | None, tuple[str, ...]]:
-    """Routes of the function's API events, and the payload format of the
-    first kind found (an Api event is a REST API: 1.0; HttpApi: 2.0 unless
-    its PayloadFormatVersion says 1.0)."""
+def _api_events(
+    template: Mapping[str, Any], properties: Mapping[str, Any], resolver: Resolver
+) -> tuple[str | None, tuple[str, ...], str | None]:
+    """Routes of the function's API events, and the payload format and stage
+    of the first kind found (an Api event is a REST API: 1.0; HttpApi: 2.0
+    unless its PayloadFormatVersion says 1.0)."""
     events = properties.get("Events") or {}
     payload_format: str | None = None
+    stage: str | None = None
     routes: list[str] = []
     for event in events.values() if isinstance(events, dict) else ():
         kind = event.get("Type") if isinstance(event, dict) else None
         if kind not in ("Api", "HttpApi"):
             continue
-        try:
-            spec = resolver.resolve(event.get("Properties") or {})
+        raw = event.get("Properties") or {}
+        try:  # not RestApiId / ApiId: an API of the template is a Ref only its stack resolves
+            spec = {key: resolver.resolve(raw[key]) for key in ("Path", "Method", "PayloadFormatVersion") if key in raw}
         except Unresolved:
             continue  # a route the stack alone knows: leave it to lambda_gateway_routes
         path, method = spec.get("Path"), str(spec.get("Method") or "ANY").upper()
@@ -272,12 +278,37 @@ def _api_events(properties: Mapping[str, Any], resolver: Resolver) -> tuple[str 
                 routes.append("$default")
         else:
             found = "1.0"
-        payload_format = payload_format or found
+        if payload_format is None:
+            payload_format = found
+            stage = _stage(template, raw, kind, resolver)
         if path:
             routes.append(f"{'ANY' if method == 'ANY' else method} {path}")
     if payload_format is None and properties.get("FunctionUrlConfig"):
         payload_format = "url"
-    return payload_format, tuple(routes)
+    return payload_format, tuple(routes), stage
+
+
+# SAM's implicit APIs: ServerlessRestApi's stage is Prod, ServerlessHttpApi's $default.
+_IMPLICIT_STAGES = {"Api": "Prod", "HttpApi": "$default"}
+
+
+def _stage(template: Mapping[str, Any], event: Mapping[str, Any], kind: str, resolver: Resolver) -> str | None:
+    """The stage of the API an event belongs to: its StageName when the
+    event names an API of the template, else the implicit API's."""
+    api = event.get("RestApiId" if kind == "Api" else "ApiId")
+    if api is None:
+        return _IMPLICIT_STAGES[kind]
+    name = api.get("Ref") if isinstance(api, dict) else None
+    resource = (template.get("Resources") or {}).get(name) if isinstance(name, str) else None
+    if not isinstance(resource, dict):
+        return None  # an API of another stack: the gateway's own default
+    given = (resource.get("Properties") or {}).get("StageName")
+    if given is None:
+        return "$default" if kind == "HttpApi" else None
+    try:
+        return resolver.text(given)
+    except Unresolved:
+        return None
 
 
 def check_build(found: TemplateFunction, where: str) -> None:

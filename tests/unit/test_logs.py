@@ -288,3 +288,37 @@ def test_a_report_waits_for_the_rie_s_lagging_init_lines():
     result = collector.result(ticket, timeout=2)
     assert result.report is not None and result.report.init_duration_ms == 35.035
     assert any("INIT START" in line for line in result.lines) and "module init" in result.lines
+
+
+def _failed_invoke(request_id: str, text: str) -> list[str]:
+    return [
+        f"START RequestId: {request_id} Version: $LATEST",
+        f"21 Nov 2026 06:18:15,001 [INFO] (rapid) INVOKE START(requestId: {request_id})",
+        text,
+        f"END RequestId: {request_id}",
+        f"REPORT RequestId: {request_id}\tDuration: 1.00 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\t"
+        "Max Memory Used: 128 MB",
+    ]
+
+
+def test_a_retry_under_the_same_request_id_is_an_invoke_of_its_own():
+    """Lambda retries an async event under its request id: the log has two
+    invokes with one id, each cut on its own."""
+    collector = LogCollector()
+    first, retry = collector.ticket(), collector.ticket()
+    collector.add(_failed_invoke(A, "attempt 1") + _failed_invoke(A, "attempt 2"))
+    one, two = collector.result(first, timeout=0), collector.result(retry, timeout=0)
+    assert one.request_id == two.request_id == A
+    assert "attempt 1" in one.lines and "attempt 2" not in one.lines and one.report is not None
+    assert "attempt 2" in two.lines and "attempt 1" not in two.lines and two.report is not None
+
+
+def test_a_retry_whose_stderr_overtakes_the_first_attempts_stdout():
+    collector = LogCollector()
+    first, retry = collector.ticket(), collector.ticket()
+    one_lines, two_lines = _failed_invoke(A, "attempt 1"), _failed_invoke(A, "attempt 2")
+    # the retry's INVOKE START (stderr) arrives before the first attempt's stdout
+    collector.add([one_lines[1], two_lines[1], one_lines[0], *one_lines[2:], two_lines[0], *two_lines[2:]])
+    one, two = collector.result(first, timeout=0), collector.result(retry, timeout=0)
+    assert "attempt 1" in one.lines and one.lines[-1].startswith("REPORT") and "attempt 2" not in one.lines
+    assert "attempt 2" in two.lines and two.lines[-1].startswith("REPORT") and "attempt 1" not in two.lines

@@ -551,3 +551,42 @@ def test_a_directory_is_packed_with_its_links_followed(tmp_path):
     assert (context / "function" / "shared" / "util.py").read_text() == "X = 1\n"
     (shared / "util.py").write_text("X = 2\n")  # a change behind the link is a change of content
     assert fn.zip_source.context(tmp_path / "cache") != context
+
+
+def test_the_stage_of_the_api_a_function_is_behind(tmp_path):
+    """SAM's implicit REST API deploys to the stage Prod (its HTTP API to
+    $default); an API of the template has its StageName."""
+    text = """
+    Parameters:
+      Stage: {Type: String, Default: beta}
+    Resources:
+      Api:
+        Type: AWS::Serverless::Api
+        Properties: {StageName: !Ref Stage}
+      Http:
+        Type: AWS::Serverless::HttpApi
+      Implicit:
+        Type: AWS::Serverless::Function
+        Properties:
+          PackageType: Image
+          ImageUri: fn:1
+          Events: {Get: {Type: Api, Properties: {Method: get, Path: /items}}}
+      Explicit:
+        Type: AWS::Serverless::Function
+        Properties:
+          PackageType: Image
+          ImageUri: fn:1
+          Events: {Get: {Type: Api, Properties: {Method: get, Path: /items, RestApiId: !Ref Api}}}
+      HttpFn:
+        Type: AWS::Serverless::Function
+        Properties:
+          PackageType: Image
+          ImageUri: fn:1
+          Events: {Get: {Type: HttpApi, Properties: {ApiId: !Ref Http}}}
+      Url:
+        Type: AWS::Serverless::Function
+        Properties: {PackageType: Image, ImageUri: fn:1, FunctionUrlConfig: {AuthType: NONE}}
+    """
+    template = LambdaTemplate.load(write(tmp_path, text))
+    stages = {name: template.function(name).gateway_stage for name in ("Implicit", "Explicit", "HttpFn", "Url")}
+    assert stages == {"Implicit": "Prod", "Explicit": "beta", "HttpFn": "$default", "Url": None}
