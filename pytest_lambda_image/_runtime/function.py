@@ -108,6 +108,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         self._gone: str | None = None  # why the container was removed under the caller
         self._memory_limit: int | None = None
         self._oom_failcnt = 0
+        self._peak_stale = False  # the cgroup's peak belongs to a killed environment
         self._invokes = 0  # the number of the last invoke sent
         # By capability ("trace_relay", "debug"): the installed ones unless given.
         self._providers: dict[str, AdditionProvider] = (
@@ -211,6 +212,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         cleanup.track(self._container.id, engine.client)
         self.collector = LogCollector(_log_source(engine, self._container.id))
         self._gone = None
+        self._peak_stale = False
         try:
             self._run(engine, image, kwargs.get("network"), helpers)
         except BaseException:
@@ -499,7 +501,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             watch, http = self._watch, self._http
             if watch is None or http is None:
                 raise InvokeError(self._gone or f"{self.function_name}: the function was stopped")
-            deadline = time.monotonic() + GATE_RETRY_S
+            sent = time.monotonic()
+            deadline = sent + GATE_RETRY_S
             while True:
                 ticket = self.collector.ticket()
                 number = self._invokes = watch.next_number()
@@ -525,7 +528,10 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
                 # posted it to /error before exiting (a Go panic), a function
                 # error; or to /init/error, or the RIE wrote it for a crash.
                 verdict = functools.partial(watch.verdict, number, CRASH_REASON_WAIT_S, expected=False)
+            elapsed_ms = (time.monotonic() - sent) * 1000
             out_of_memory = status != 200 and self._killed_for_memory(content)
+            if out_of_memory:
+                self._new_environment()
         collector = self.collector
         return Invocation(
             status,
@@ -536,6 +542,8 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             memory_peak=functools.partial(self._peak_after, number),
             out_of_memory=out_of_memory,
             trace_id=trace,
+            memory_size_mb=self.config.memory_size,
+            elapsed_ms=elapsed_ms,
         )
 
     def _send(
@@ -590,10 +598,32 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
 
     def _peak_after(self, number: int) -> int | None:
         """The peak as of invoke `number`: known only while it is the last
-        invoke and the container is there (a later invoke may have raised it)."""
-        if number != self._invokes or self._container is None:
+        invoke and the container is there (a later invoke may have raised it),
+        and not for a killed environment's successor whose peak could not be reset."""
+        if number != self._invokes or self._container is None or self._peak_stale:
             return None
         return self.memory_peak_mb()
+
+    def _new_environment(self) -> None:
+        """The runtime was killed: Lambda's next invoke runs in a new
+        environment, whose Max Memory Used starts again. The container's
+        cgroup keeps its lifetime peak: reset it where this machine can reach
+        the cgroup (a local engine, cgroup v1); otherwise say no peak."""
+        container = self._container
+        self._peak_stale = True
+        if container is None or self._engine is None or not self._engine.shares_filesystem:
+            return
+        for parent in ("docker", f"system.slice/docker-{container.id}.scope"):
+            path = f"/sys/fs/cgroup/memory/{parent}/{container.id}/memory.max_usage_in_bytes"
+            if parent.endswith(".scope"):
+                path = f"/sys/fs/cgroup/memory/{parent}/memory.max_usage_in_bytes"
+            try:
+                with open(path, "w") as peak:
+                    peak.write("0")  # cgroup v1: any write resets the peak to the usage now
+            except OSError:
+                continue
+            self._peak_stale = False
+            return
 
     def _killed_for_memory(self, body: bytes) -> bool:
         """A runtime killed by SIGKILL while its container hit the memory limit:

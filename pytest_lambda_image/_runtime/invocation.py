@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -208,6 +209,8 @@ class Invocation:
         memory_peak: Callable[[], int | None] | None = None,
         out_of_memory: bool = False,
         trace_id: str | None = None,
+        memory_size_mb: int | None = None,
+        elapsed_ms: float | None = None,
     ) -> None:
         self._status_code = status_code
         self.trace_id = trace_id  # the X-Amzn-Trace-Id the invoke carried
@@ -220,6 +223,8 @@ class Invocation:
         self._settled: tuple[Outcome, dict[str, Any] | None, Verdict | None] | None = None
         self._logs_source = logs_source
         self._memory_peak = memory_peak
+        self._memory_size_mb = memory_size_mb
+        self._elapsed_ms = elapsed_ms  # the round trip, for a REPORT the RIE did not write
         self._report: Report | None = None
         self._logs: InvocationLogs | None = None
         self.function_name = function_name
@@ -363,14 +368,18 @@ class Invocation:
 
     @property
     def logs(self) -> list[str]:
-        """The log lines of this invocation only (init lines included when it ran init)."""
+        """The log lines of this invocation only (init lines included when it
+        ran init). Its REPORT line says what `report` says: the RIE's own
+        prints the configured size as Max Memory Used and a bogus Init Duration."""
         lines = list(self._wait_logs().lines)
-        if self.out_of_memory:
+        report = self.report
+        if report is None:
+            return lines
+        lines = [report_line(line, report) if line.startswith("REPORT RequestId: ") else line for line in lines]
+        if self.out_of_memory and not any(line.startswith("REPORT RequestId: ") for line in lines):
             # The RIE writes no REPORT for a killed runtime; Lambda's says why.
-            lines.append(
-                "pytest-lambda-image: the runtime was killed for memory\tStatus: error\t"
-                "Error Type: Runtime.OutOfMemory (the next invoke initialises a new runtime)"
-            )
+            head = f"REPORT RequestId: {self.request_id or 'unknown'}\t"
+            lines.append(report_line(head + "Status: error\tError Type: Runtime.OutOfMemory", report))
         return lines
 
     @property
@@ -401,6 +410,14 @@ class Invocation:
         if self._report is not None:
             return self._report
         report = self._wait_logs().report
+        if report is None and self.out_of_memory and self._memory_size_mb and self._elapsed_ms is not None:
+            # Lambda reports a killed invoke too, its memory at the limit.
+            report = Report(
+                self._elapsed_ms, math.ceil(self._elapsed_ms), self._memory_size_mb, self._memory_size_mb
+            )
+            if self._logs is not None:
+                self._report = report
+            return report
         if report is None:
             return None
         peak = self._memory_peak() if self._memory_peak is not None else None
@@ -412,6 +429,26 @@ class Invocation:
 
     def __repr__(self) -> str:
         return f"<Invocation {self.outcome.value} status={self.status_code} bytes={len(self.payload)}>"
+
+
+_FIGURES = ("Duration", "Billed Duration", "Memory Size", "Max Memory Used", "Init Duration")
+
+
+def report_line(line: str, report: Report) -> str:
+    """A `REPORT RequestId:` line with `report`'s figures, in Lambda's order
+    (Duration, Billed Duration, Memory Size, Max Memory Used, Init Duration
+    when the invoke ran init), keeping any other field (Status, Error Type)."""
+    head, _, rest = line.partition("\t")
+    others = [field for field in rest.split("\t") if field and field.partition(":")[0] not in _FIGURES]
+    figures = [
+        f"Duration: {report.duration_ms:.2f} ms",
+        f"Billed Duration: {report.billed_duration_ms} ms",
+        f"Memory Size: {report.memory_size_mb} MB",
+        f"Max Memory Used: {report.max_memory_used_mb} MB",
+    ]
+    if report.init_duration_ms is not None:
+        figures.append(f"Init Duration: {report.init_duration_ms:.2f} ms")
+    return "\t".join([head.rstrip(), *figures, *others])
 
 
 @dataclass

@@ -49,10 +49,29 @@ def test_memory_limit_kills_like_lambda_then_recovers(python_image, lambda_funct
     assert killed.outcome is Outcome.RUNTIME_EXIT and not killed.ok
     assert killed.error_type == "Runtime.OutOfMemory"
     assert "signal: killed" in killed.error_message
-    assert any("Runtime.OutOfMemory" in line for line in killed.logs)
+    # Lambda's REPORT for a killed invoke: memory at the limit, why it ended
+    assert killed.report is not None and killed.report.max_memory_used_mb == 128
+    (report,) = [line for line in killed.logs if line.startswith("REPORT RequestId: ")]
+    assert report.startswith(f"REPORT RequestId: {killed.request_id}\tDuration: ")
+    assert report.endswith("Max Memory Used: 128 MB\tStatus: error\tError Type: Runtime.OutOfMemory")
     after = function.invoke({"mb": 10})  # a new runtime is initialised
     assert after.ok and after.json() == 10
     assert after.report.init_duration_ms is not None
+    # a new environment: its peak is its own, not the killed one's 128 MB
+    assert after.report.max_memory_used_mb < 100, after.report
+
+
+def test_the_logs_report_what_the_report_says(python_image, lambda_function_factory):
+    function = lambda_function_factory(python_image, handler="handlers.allocate", memory_size=512)
+    result = function.invoke({"mb": 200})
+    report = result.report
+    (line,) = [line for line in result.logs if line.startswith("REPORT RequestId: ")]
+    assert f"Max Memory Used: {report.max_memory_used_mb} MB" in line and report.max_memory_used_mb < 512
+    assert f"Init Duration: {report.init_duration_ms:.2f} ms" in line  # the real one, from INIT REPORT
+    assert line.index("Max Memory Used") < line.index("Init Duration")  # Lambda's order
+    warm = function.invoke({"mb": 1})
+    (line,) = [line for line in warm.logs if line.startswith("REPORT RequestId: ")]
+    assert "Init Duration" not in line
 
 
 def test_the_same_allocation_fits_in_more_memory(python_image, lambda_function_factory):

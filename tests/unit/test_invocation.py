@@ -146,11 +146,38 @@ def test_an_empty_502_takes_the_rie_s_reason():
 def test_out_of_memory():
     message = "RequestId: r Error: Runtime exited with error: signal: killed"
     body = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}).encode()
-    result = Invocation(502, body, out_of_memory=True, logs_source=lambda: InvocationLogs(lines=("x",)))
+    result = Invocation(
+        502,
+        body,
+        out_of_memory=True,
+        logs_source=lambda: InvocationLogs(request_id="r", lines=("x",)),
+        memory_size_mb=128,
+        elapsed_ms=1234.5,
+    )
     assert result.outcome is Outcome.RUNTIME_EXIT and result.out_of_memory
     assert result.error_type == "Runtime.OutOfMemory" and "signal: killed" in result.error_message
     assert result.payload == body  # the answer is the RIE's, as on Lambda
-    assert "Error Type: Runtime.OutOfMemory" in result.logs[-1]
+    assert result.report == Report(1234.5, 1235, 128, 128)
+    assert result.logs[-1] == (
+        "REPORT RequestId: r\tDuration: 1234.50 ms\tBilled Duration: 1235 ms\tMemory Size: 128 MB\t"
+        "Max Memory Used: 128 MB\tStatus: error\tError Type: Runtime.OutOfMemory"
+    )
+
+
+def test_the_report_line_says_what_the_report_says():
+    from pytest_lambda_image._runtime.invocation import report_line
+
+    rie = (
+        "REPORT RequestId: r\tInit Duration: 0.21 ms\tDuration: 36.11 ms\tBilled Duration: 37 ms\t"
+        "Memory Size: 256 MB\tMax Memory Used: 256 MB\t"
+    )
+    assert report_line(rie, Report(36.11, 37, 256, 61, 35.04)) == (
+        "REPORT RequestId: r\tDuration: 36.11 ms\tBilled Duration: 37 ms\tMemory Size: 256 MB\t"
+        "Max Memory Used: 61 MB\tInit Duration: 35.04 ms"
+    )
+    relay = "REPORT RequestId: r\tDuration: 2000.10 ms\tBilled Duration: 2001 ms\tMemory Size: 128 MB\t" \
+        "Max Memory Used: 128 MB\tStatus: timeout"
+    assert report_line(relay, Report(2000.1, 2001, 128, 40)).endswith("Max Memory Used: 40 MB\tStatus: timeout")
 
 
 def test_json_log_records():
