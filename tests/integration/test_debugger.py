@@ -10,6 +10,7 @@ import http.client
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,14 @@ from pytest_lambda_image.debug import WAIT_ENV, address, attach, set_announcer
 from .cdp import CdpClient
 from .dap import DapClient
 
-ECHO_FIRST_LINE = 11  # tests/images/python-fn/handlers.py: `WARM["invocations"] += 1` in echo()
+IMAGES = Path(__file__).parents[1] / "images"
+
+# tests/images/python-fn/handlers.py: `WARM["invocations"] += 1`, the first line of echo()
+ECHO_FIRST_LINE = next(
+    number
+    for number, line in enumerate((IMAGES / "python-fn" / "handlers.py").read_text().splitlines(), start=1)
+    if line.strip() == 'WARM["invocations"] += 1'
+)
 
 
 @pytest.fixture
