@@ -17,6 +17,7 @@ from pytest_lambda_image._runtime.rapid_log import (
     TIMEOUT,
     RapidParser,
     RapidWatch,
+    Verdict,
     payloads,
     split_lines,
 )
@@ -206,3 +207,14 @@ def test_an_invoke_turned_away_while_the_rie_resets_is_told_apart():
     assert not _gate_canceled(watch, refused, b'{"errorType":"Runtime.ExitError"}')
     theirs.close()
     watch.close()
+
+
+def test_a_timeout_the_trace_relay_kept_carries_its_words():
+    # trace_relay.c writes this before it stops a runtime past the function timeout
+    relay = (
+        b"[DEBUG] (rapid) Invoke() timeout: Task timed out after 3.00 seconds"
+        b" (the trace relay keeps the function timeout)"
+    )
+    parser = RapidParser()
+    feed(parser, invoke_line(1), start("a-1"), relay, post("response", "a-1"))
+    assert parser.verdicts[1] == Verdict(TIMEOUT, "a-1", None, "Task timed out after 3.00 seconds")
