@@ -13,6 +13,11 @@ MIN_EPHEMERAL_MB, MAX_EPHEMERAL_MB = 512, 10240  # /tmp (EphemeralStorage)
 DEFAULT_EPHEMERAL_MB = 512
 MAX_ENV_BYTES = 4096  # names and values of the function's variables together
 LOG_FORMATS = ("Text", "JSON")
+# Per execution environment, whatever the memory size.
+MAX_OPEN_FILES = 1024  # file descriptors
+MAX_TASKS = 1024  # processes and threads together
+MB_PER_VCPU = 1769  # CPU grows with memory: 1,769 MB has the equivalent of one vCPU
+MAX_VCPUS = 6  # at 10,240 MB
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
 # Who functions run as: Lambda ignores the image's USER.
