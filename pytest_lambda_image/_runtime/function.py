@@ -263,8 +263,10 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
     def _tmp_volume(self) -> bool:
         """Whether /tmp is the sandbox's volume: under fidelity, unless the
         test mounts something there itself."""
-        return self.config.fidelity and TMP not in self._tmpfs_mounts and not any(
-            mount.get("bind") == TMP for mount in self._mounts.values()
+        return (
+            self.config.fidelity
+            and TMP not in self._tmpfs_mounts
+            and not any(mount.get("bind") == TMP for mount in self._mounts.values())
         )
 
     def _ports(self, engine: DockerEngine) -> dict[str, Any]:

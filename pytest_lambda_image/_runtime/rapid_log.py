@@ -243,7 +243,6 @@ class RapidWatch:
             # buffers about 1 MB for an attached client): let it go.
             self.close()
 
-
     def _tell_phase(self, line: bytes) -> None:
         assert self._on_phase is not None
         for marker, phase in _PHASES:

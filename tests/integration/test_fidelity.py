@@ -74,8 +74,11 @@ def test_tmp_goes_with_its_function(python_image, lambda_function_factory, lambd
     function = lambda_function_factory(python_image, handler="handlers.write_tmp")
     assert function.invoke({"mb": 1}).ok
     container_id = function.get_wrapped_container().id
-    (volume,) = [m["Name"] for m in lambda_engine.client.api.inspect_container(container_id)["Mounts"]
-                 if m["Destination"] == "/tmp"]
+    (volume,) = [
+        m["Name"]
+        for m in lambda_engine.client.api.inspect_container(container_id)["Mounts"]
+        if m["Destination"] == "/tmp"
+    ]
     labels = lambda_engine.client.api.inspect_volume(volume)["Labels"]
     assert labels["pytest-lambda-image.session"] == cleanup.SESSION_ID
     function.stop()
