@@ -28,6 +28,11 @@ def env_bytes(pairs: Iterable[tuple[str, str]]) -> int:
 
 
 LOG_FORMATS = ("Text", "JSON")
+# Per execution environment, whatever the memory size.
+MAX_OPEN_FILES = 1024  # file descriptors
+MAX_TASKS = 1024  # processes and threads together
+MB_PER_VCPU = 1769  # CPU grows with memory: 1,769 MB has the equivalent of one vCPU
+MAX_VCPUS = 6  # at 10,240 MB
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")
 
 # Who functions run as: Lambda ignores the image's USER.

@@ -66,7 +66,11 @@ FUNCTION_FIELDS = {
     ),
     "lambda_user": ("user", "uid:gid functions run as under fidelity", "993:990, Lambda's"),
     "lambda_ephemeral_storage": ("ephemeral_storage", "size of /tmp in MB, 512-10240", "512"),
-    "lambda_cpu_scaling": ("cpu_scaling", "CPU quota in proportion to memory, as Lambda (1,769 MB = 1 vCPU)", "false"),
+    "lambda_cpu_scaling": (
+        "cpu_scaling",
+        "CPU quota in proportion to memory under fidelity, as Lambda (1,769 MB = 1 vCPU); false: all the host's",
+        "true",
+    ),
     "lambda_log_format": ("log_format", "AWS_LAMBDA_LOG_FORMAT: Text or JSON", None),
     "lambda_log_level": ("log_level", "AWS_LAMBDA_LOG_LEVEL: TRACE, DEBUG, INFO, WARN, ERROR or FATAL", None),
 }

@@ -149,7 +149,7 @@ def flush(timeout: float | None = None) -> bool:
 def remove_session(client: docker.DockerClient, session_id: str = SESSION_ID) -> int:
     """Remove every container of this session, including any a crash left
     untracked or the background had not reached, then its networks (the AWS
-    backend's)."""
+    backend's) and volumes."""
     remove_tracked()
     removed = 0
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
@@ -158,7 +158,22 @@ def remove_session(client: docker.DockerClient, session_id: str = SESSION_ID) ->
             removed += 1
         for network in client.api.networks(filters={"label": f"{LABEL_SESSION}={session_id}"}):
             remove_network(client, network["Id"])
+        for volume in _volumes(client, {"label": f"{LABEL_SESSION}={session_id}"}):
+            remove_volume(client, volume["Name"])
     return removed
+
+
+def _volumes(client: docker.DockerClient, filters: dict[str, Any]) -> list[dict[str, Any]]:
+    """Volumes the plugin made (a function's /tmp), normally removed with
+    their container; these are the ones a container removed without its
+    volumes left."""
+    return list(client.api.volumes(filters=filters).get("Volumes") or [])
+
+
+def remove_volume(client: docker.DockerClient, name: str) -> None:
+    """Remove, ignoring a volume that is gone or still in use."""
+    with contextlib.suppress(docker.errors.NotFound, docker.errors.APIError, requests.exceptions.RequestException):
+        client.api.remove_volume(name)
 
 
 def remove_network(client: docker.DockerClient, network_id: str) -> None:
@@ -167,7 +182,7 @@ def remove_network(client: docker.DockerClient, network_id: str) -> None:
 
 
 def reap_stale(client: docker.DockerClient) -> int:
-    """Remove containers, then networks, left by dead pytest processes of
+    """Remove containers, then networks and volumes, left by dead pytest processes of
     this machine (same hostname, PID namespace and boot, process gone; a
     remote engine's other users' things are left alone)."""
     removed = 0
@@ -180,6 +195,9 @@ def reap_stale(client: docker.DockerClient) -> int:
         for network in client.api.networks(filters=filters):
             if _is_stale(network.get("Labels") or {}):
                 remove_network(client, network["Id"])
+        for volume in _volumes(client, filters):
+            if _is_stale(volume.get("Labels") or {}):
+                remove_volume(client, volume["Name"])
     return removed
 
 

@@ -265,5 +265,5 @@ class ContainerApi:
     def copy_into_container(self, transferable: Any, destination_in_container: str, mode: int = 0o644) -> None:
         raise ConfigError(
             "files cannot be copied into a Lambda function's container: its root filesystem is read-only and "
-            "Docker does not copy into tmpfs mounts such as /tmp; mount a directory with with_volume_mapping"
+            "/tmp starts empty, as on Lambda; mount a directory with with_volume_mapping"
         )

@@ -11,6 +11,7 @@ import os
 import tarfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -34,6 +35,7 @@ from .additions import HELPER_DIR, AdditionProvider, StartAddition
 from .additions import installed as additions_installed
 from .attach import attach_stderr
 from .container_api import ContainerApi
+from .cpu import CpuShare
 from .engine import DockerEngine, describe_docker_host, docker_errors, short_reason
 from .image import LambdaImage, get_image
 from .invocation import Invocation, error_document
@@ -41,7 +43,7 @@ from .invoke_http import InvokeConnection, InvokeConnectionError, InvokeTimeout
 from .logs import LogCollector
 from .rapid_log import INVOKE_HEADER, RIE_LOG_FLAGS, RapidWatch
 from .rie import RIE_IN_IMAGE, RIE_MOUNT_POINT, RIE_PORT, Launch, bootstrap_command, find_rie, rie_arch, rie_in_front
-from .sandbox import lambda_environment, sandbox_options
+from .sandbox import TMP, cpu_quota, lambda_environment, sandbox_options, tmp_root_archive
 from .settings import FunctionConfig, PullPolicy
 from .tracing import TRACE_HEADER, new_trace_id, normalize_trace_id
 
@@ -55,6 +57,7 @@ GATE_RETRY_S = 2.0  # how long an invoke the RIE turns away while it resets is s
 CONNECT_TIMEOUT_S = 10.0
 UNREACHABLE_AFTER_S = 5.0  # connects to the published port that time out this long: give up with the reason
 _has_file_cache: dict[tuple[str, str], bool] = {}
+_cpus_of: weakref.WeakKeyDictionary[DockerEngine, int | None] = weakref.WeakKeyDictionary()
 
 
 # exec and get_container_info return docker's own types (testcontainers' differ by version).
@@ -105,6 +108,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         self.collector = LogCollector()  # replaced on start, with the container's log as source
         self.endpoint: str | None = None
         self._watch: RapidWatch | None = None
+        self._cpu: CpuShare | None = None
         self._gone: str | None = None  # why the container was removed under the caller
         self._memory_limit: int | None = None
         self._oom_failcnt = 0
@@ -235,7 +239,7 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
     def _create_options(self, engine: DockerEngine, has_helpers: bool) -> dict[str, Any]:
         """docker create's options besides the image, launch, ports and helpers:
         the sandbox, the log driver, the builders' and the additions' mounts."""
-        kwargs = sandbox_options(self.config, host_cpus=_host_cpus(engine) if self.config.cpu_scaling else None)
+        kwargs = sandbox_options(self.config)
         kwargs["tmpfs"] = {**kwargs.pop("tmpfs", {}), **self._tmpfs_mounts} or None
         # Docker's "local" log driver: the RIE's debug lines cost a warm invoke
         # ~0.25 ms less than with json-file (measured), and `docker logs` still works.
@@ -246,6 +250,11 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         if self._network_name is not None:
             kwargs.setdefault("network", self._network_name)
         mounts = []
+        if self._tmp_volume():
+            # On the engine's disk, not in memory; anonymous, so removing the
+            # container removes it (v=True), and labelled for the reaping of
+            # sessions that died.
+            mounts.append(docker.types.Mount(TMP, None, type="volume", labels=cleanup.container_labels()))
         if has_helpers and not engine.shares_filesystem:  # copied in before start: the root is read-only
             mounts.append(docker.types.Mount(HELPER_DIR, None, type="volume"))
         for addition in self._additions:
@@ -255,6 +264,15 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
             kwargs["mounts"] = [*kwargs.get("mounts", []), *mounts]
         self._memory_limit = self.config.memory_size * 1024 * 1024 if "mem_limit" in kwargs else None
         return kwargs
+
+    def _tmp_volume(self) -> bool:
+        """Whether /tmp is the sandbox's volume: under fidelity, unless the
+        test mounts something there itself."""
+        return (
+            self.config.fidelity
+            and TMP not in self._tmpfs_mounts
+            and not any(mount.get("bind") == TMP for mount in self._mounts.values())
+        )
 
     def _ports(self, engine: DockerEngine) -> dict[str, Any]:
         """The RIE's port, the builders' and the additions': on loopback for a
@@ -305,6 +323,9 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         until the RIE listens."""
         if self._network_aliases and network:
             self._set_aliases(engine, network)
+        if self._tmp_volume():
+            with docker_errors("giving /tmp to the function's user"):
+                self._container.put_archive(TMP, tmp_root_archive(self.config))
         if helpers and not engine.shares_filesystem:
             _copy_helpers(self._container, helpers)
         for addition in self._additions:
@@ -318,7 +339,10 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         if not published:  # it exited before docker published the port
             raise self._exited_early(self._container.attrs.get("State") or {})
         container_id = self._container.id
-        self._watch = RapidWatch(lambda: attach_stderr(engine.client, container_id))
+        self._cpu = self._cpu_share(engine)
+        self._watch = RapidWatch(
+            lambda: attach_stderr(engine.client, container_id), self._cpu.phase if self._cpu else None
+        )
         with docker_errors(f"following the log of {image.ref}"):
             self._watch.start()
         port = int(published[0]["HostPort"])
@@ -328,6 +352,15 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         for addition in self._additions:
             if addition.started is not None:
                 addition.started(self)
+
+    def _cpu_share(self, engine: DockerEngine) -> CpuShare | None:
+        """Lambda's CPU for the memory size during invokes (init keeps the
+        engine's: Lambda's init burst), under fidelity with cpu_scaling."""
+        if not (self.config.fidelity and self.config.cpu_scaling):
+            return None
+        cpus = _host_cpus(engine) or os.cpu_count() or 1
+        invoke = cpu_quota(self.config.memory_size, cpus)
+        return CpuShare(engine.client, self._container.id, invoke, cpus * 1_000_000_000)
 
     def _published(self, binding: Any) -> dict[str, Any]:
         """with_bind_ports / with_exposed_ports: on the same interface as the RIE's port."""
@@ -405,6 +438,9 @@ class LambdaFunction(ContainerApi, DockerContainer):  # type: ignore[misc]
         and leaves the removal to a thread (`cleanup.flush()` waits for it);
         the fixtures stop their functions that way."""
         watch, self._watch = self._watch, None
+        cpu, self._cpu = self._cpu, None
+        if cpu is not None:
+            cpu.close()
         if watch is not None:
             if self._invokes:  # an outcome read after stop() still gets its verdict
                 watch.verdict(self._invokes, STOP_VERDICT_WAIT_S, expected=False)
@@ -691,10 +727,13 @@ def _choose_rie(engine: DockerEngine, image: LambdaImage, explicit: str | None) 
 
 
 def _host_cpus(engine: DockerEngine) -> int | None:
-    try:
-        return int(engine.client.info().get("NCPU") or 0) or None
-    except (docker.errors.DockerException, requests.exceptions.RequestException, ValueError):
-        return None
+    """The engine's CPU count, asked once per engine (`docker info` costs ~10 ms a start)."""
+    if engine not in _cpus_of:
+        try:
+            _cpus_of[engine] = int(engine.client.info().get("NCPU") or 0) or None
+        except (docker.errors.DockerException, requests.exceptions.RequestException, ValueError):
+            return None
+    return _cpus_of[engine]
 
 
 def _log_source(engine: DockerEngine, container_id: str) -> Callable[[float | None], bytes]:

@@ -24,6 +24,8 @@ INVOKE_HEADER = "X-Pytest-Lambda-Invoke"
 KEEP_VERDICTS = 10_000  # per container; an Invocation read later than that falls back to the body's shape
 RIE_LOG_FLAGS = ("--log-level", "debug")
 RESPONSE, ERROR, TIMEOUT, CRASH, INIT_ERROR = "response", "error", "timeout", "crash", "init_error"
+PHASE_INIT, PHASE_INVOKE = "init", "invoke"  # what RapidWatch's on_phase hears
+_PHASES = ((b"(rapid) INIT START", PHASE_INIT), (b"(rapid) INVOKE START", PHASE_INVOKE))
 
 _MARKER = re.compile(rb"invoke: -> POST \S+ map\[.*?\bX-Pytest-Lambda-Invoke:\[(\d+)\]")
 _INVOKE_START = re.compile(rb"\(rapid\) INVOKE START\(requestId: ([0-9a-fA-F-]+)\)")
@@ -162,8 +164,13 @@ class RapidParser:
 class RapidWatch:
     """A daemon thread following one container's stderr into a RapidParser."""
 
-    def __init__(self, open_stream: Callable[[], tuple[Iterable[bytes], Callable[[], None]]]) -> None:
+    def __init__(
+        self,
+        open_stream: Callable[[], tuple[Iterable[bytes], Callable[[], None]]],
+        on_phase: Callable[[str], None] | None = None,
+    ) -> None:
         self._open_stream = open_stream
+        self._on_phase = on_phase  # told PHASE_INIT / PHASE_INVOKE as the RIE starts one (cpu.py)
         self.parser = RapidParser()
         self._cond = threading.Condition()
         self._next = 0
@@ -220,6 +227,8 @@ class RapidWatch:
             for line in split_lines(chunks):
                 if b"(rapid)" not in line:
                     continue
+                if self._on_phase is not None:
+                    self._tell_phase(line)
                 with self._cond:
                     try:
                         settled = feed(line)
@@ -236,6 +245,16 @@ class RapidWatch:
             # A stream nobody reads would stall the container's stderr (Docker
             # buffers about 1 MB for an attached client): let it go.
             self.close()
+
+    def _tell_phase(self, line: bytes) -> None:
+        assert self._on_phase is not None
+        for marker, phase in _PHASES:
+            if marker in line:
+                try:
+                    self._on_phase(phase)
+                except Exception:  # noqa: BLE001 - the listener's trouble must not stop the reading
+                    pass
+                return
 
 
 def split_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:

@@ -1,58 +1,83 @@
 """How a function container is confined the way Lambda confines a function:
-its user, a read-only root filesystem, a sized /tmp, a memory limit without
-swap, optionally CPU in proportion to memory, and the environment Lambda sets.
+its user, a read-only root filesystem, a /tmp on disk, a memory limit without
+swap, CPU in proportion to memory, Lambda's limits on file descriptors and
+processes, and the environment Lambda sets.
 
 Pure: this module turns settings into `docker create` options and variables;
-function.py applies them.
+function.py applies them (and mounts the /tmp volume, labelled for cleanup).
 """
 
 from __future__ import annotations
 
 import datetime
+import io
 import os
+import tarfile
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .._lambda import ROLE_CREDENTIAL_ENV
+from .._lambda import MAX_OPEN_FILES, MAX_TASKS, MAX_VCPUS, MB_PER_VCPU, ROLE_CREDENTIAL_ENV
 from .settings import FunctionConfig
 
-MB_PER_VCPU = 1769  # Lambda: a function with 1,769 MB has the equivalent of one vCPU
 MIN_NANO_CPUS = 10_000_000  # Docker refuses less than 0.01 CPU
+TMP = "/tmp"
 # /dev/shm does not exist on Lambda (multiprocessing's semaphores fail there):
 # a tiny read-only one makes them fail here too instead of passing locally.
 _NO_SHM = "ro,nosuid,nodev,noexec,size=4k"
 
 
-def sandbox_options(config: FunctionConfig, host_cpus: int | None = None) -> dict[str, Any]:
+def sandbox_options(config: FunctionConfig) -> dict[str, Any]:
     """Keyword arguments for docker's `containers.create` (empty without fidelity)."""
     if not config.fidelity:
         return {}
-    uid, gid = config.user.split(":")
     memory = f"{config.memory_size}m"
+    # /tmp is not here: it is a volume on the engine's disk (function.py
+    # mounts it), since a tmpfs counts against the memory limit and Lambda's
+    # /tmp does not. No filesystem cap is available on a plain Docker disk
+    # without privileges, so the file size limit stands in for one: no file
+    # may outgrow the ephemeral storage (EFBIG, where Lambda says ENOSPC).
     options: dict[str, Any] = {
         "user": config.user,
         "read_only": True,
-        "tmpfs": {
-            # exec: Lambda lets functions run binaries they unpack to /tmp.
-            # Owner as on Lambda. Docker copies the image's /tmp (and its mode,
-            # usually 1777) into the tmpfs; "notmpcopyup" is refused by Docker
-            # 20.10, so the 0700 Lambda shows applies only to images without /tmp.
-            "/tmp": f"rw,exec,nosuid,nodev,size={config.ephemeral_storage}m,mode=0700,uid={uid},gid={gid}",
-            "/dev/shm": _NO_SHM,
-        },
+        "tmpfs": {"/dev/shm": _NO_SHM},
         "mem_limit": memory,
         "memswap_limit": memory,  # the same figure: no swap, as on Lambda
+        "ulimits": [
+            {"Name": "nofile", "Soft": MAX_OPEN_FILES, "Hard": MAX_OPEN_FILES},
+            {"Name": "fsize", "Soft": tmp_bytes(config), "Hard": tmp_bytes(config)},
+        ],
+        # Processes and threads: the container's pids cgroup. RLIMIT_NPROC would
+        # count every process of the uid on the engine's host, so functions
+        # running side by side (all uid 993) would share one budget.
+        "pids_limit": MAX_TASKS,
     }
-    if config.cpu_scaling:
-        options["nano_cpus"] = cpu_quota(config.memory_size, host_cpus)
+    # CPU (config.cpu_scaling): cpu.py changes the quota per phase, since init
+    # runs with more CPU than the invokes; the container starts without one.
     return options
+
+
+def tmp_bytes(config: FunctionConfig) -> int:
+    return config.ephemeral_storage * 1024 * 1024
+
+
+def tmp_root_archive(config: FunctionConfig) -> bytes:
+    """A tar whose root entry, put at /tmp before start, makes the volume's
+    root the function's own, 0700 (as on Lambda), whatever the image has there."""
+    uid, gid = (int(part) for part in config.user.split(":"))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        # "/" names the directory the archive is put in; Docker skips ".".
+        root = tarfile.TarInfo("/")
+        root.type, root.mode, root.uid, root.gid = tarfile.DIRTYPE, 0o700, uid, gid
+        tar.addfile(root)
+    return buffer.getvalue()
 
 
 def cpu_quota(memory_size: int, host_cpus: int | None = None) -> int:
     """Lambda's CPU share for `memory_size` MB, in Docker's nano-CPUs (capped
-    at what the Docker host has, which Docker requires)."""
-    nano = int(memory_size * 1_000_000_000 / MB_PER_VCPU)
+    at Lambda's 6 vCPUs and at what the Docker host has, which Docker requires)."""
+    nano = min(int(memory_size * 1_000_000_000 / MB_PER_VCPU), MAX_VCPUS * 1_000_000_000)
     if host_cpus:
         nano = min(nano, host_cpus * 1_000_000_000)
     return max(nano, MIN_NANO_CPUS)

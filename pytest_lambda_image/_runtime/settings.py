@@ -168,12 +168,13 @@ class FunctionConfig:
     rie_path: str | None = None
     pass_aws_credentials: bool = False  # the host's AWS_* keys go in only when asked for
     labels: Mapping[str, str] = field(default_factory=dict)
-    # Run like Lambda (sandbox.py): its user, a read-only root, a sized /tmp,
-    # a memory limit, Lambda's environment. False: a plain `docker run`.
+    # Run like Lambda (sandbox.py): its user, a read-only root, /tmp on disk,
+    # a memory limit, CPU, fds and processes, Lambda's environment. False: a plain `docker run`.
     fidelity: bool = True
     user: str = LAMBDA_USER
     ephemeral_storage: int = DEFAULT_EPHEMERAL_MB  # MB of /tmp, as Lambda's EphemeralStorage
-    cpu_scaling: bool = False  # CPU in proportion to memory, as Lambda (1,769 MB = one vCPU)
+    # CPU in proportion to memory, as Lambda (1,769 MB = one vCPU), under fidelity.
+    cpu_scaling: bool = True
     log_format: str | None = None  # AWS_LAMBDA_LOG_FORMAT: Text or JSON
     log_level: str | None = None  # AWS_LAMBDA_LOG_LEVEL, read by the runtime clients
     # Lambda's ImageConfig: replace the image's ENTRYPOINT, CMD and WORKDIR.

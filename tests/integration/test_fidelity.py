@@ -1,14 +1,18 @@
 """Runs like Lambda: every row fails without the sandbox (Lambda's user, a
-read-only root, a sized /tmp, a memory limit without swap, Lambda's
+read-only root, /tmp on disk with no file past its size, a memory limit
+without swap, CPU for the memory, Lambda's fd and thread limits, Lambda's
 environment), and `fidelity=False` gives back a plain `docker run`."""
 
 from __future__ import annotations
 
+import errno
 import re
+import time
 
 import pytest
 
 from pytest_lambda_image import ConfigError, LambdaFunction, Outcome
+from pytest_lambda_image._runtime import cleanup
 
 from ..conftest import session_containers as _containers
 
@@ -35,11 +39,78 @@ def test_no_shared_memory_as_on_lambda(python_image, lambda_function_factory):
     assert body["multiprocessing_lock"] != "ok"  # multiprocessing.Lock() fails on Lambda too
 
 
+def test_tmp_is_disk_not_memory(python_image, lambda_function_factory):
+    """On Lambda /tmp is storage apart from memory: 300 MB fit at 128 MB."""
+    function = lambda_function_factory(python_image, handler="handlers.write_tmp", memory_size=128)
+    result = function.invoke({"mb": 300})
+    assert result.ok, result.text
+    assert result.json() == {"written_mb": 300}
+    again = function.invoke({"mb": 300})  # the same runtime: nothing was killed
+    assert again.json() == {"written_mb": 300} and again.report.init_duration_ms is None
+
+
 @pytest.mark.parametrize("size", [None, 1024])
-def test_tmp_size_is_the_ephemeral_storage(python_image, lambda_function_factory, size):
+def test_no_file_outgrows_the_ephemeral_storage(python_image, lambda_function_factory, size):
+    """Writing past the ephemeral storage is a write error the function sees,
+    not an OOM kill (EFBIG from the file size limit: see docs/runtime.rst)."""
     settings = {} if size is None else {"ephemeral_storage": size}
-    body = lambda_function_factory(python_image, handler="handlers.probe", **settings).invoke({}).json()
-    assert body["tmp_mb"] == (size or 512)
+    # Writing a GB at 128 MB's CPU share takes a while: the storage is what is tested here.
+    function = lambda_function_factory(python_image, handler="handlers.write_tmp", cpu_scaling=False, **settings)
+    result = function.invoke({"mb": (size or 512) + 100})
+    assert result.ok, result.text
+    body = result.json()
+    assert (body["errno"], body["written_mb"]) == (errno.EFBIG, size or 512)
+
+
+def test_tmp_belongs_to_the_function_as_on_lambda(python_image, lambda_function_factory):
+    function = lambda_function_factory(python_image, handler="handlers.probe")
+    result = function.invoke({"write": ["/tmp/new.txt"]}).json()
+    assert result["writes"] == {"/tmp/new.txt": "ok"}
+    info = function.exec(["stat", "-c", "%a %u %g", "/tmp"]).output.decode().split()
+    assert info == ["700", "993", "990"]
+
+
+def test_tmp_goes_with_its_function(python_image, lambda_function_factory, lambda_engine):
+    function = lambda_function_factory(python_image, handler="handlers.write_tmp")
+    assert function.invoke({"mb": 1}).ok
+    container_id = function.get_wrapped_container().id
+    (volume,) = [
+        m["Name"]
+        for m in lambda_engine.client.api.inspect_container(container_id)["Mounts"]
+        if m["Destination"] == "/tmp"
+    ]
+    labels = lambda_engine.client.api.inspect_volume(volume)["Labels"]
+    assert labels["pytest-lambda-image.session"] == cleanup.SESSION_ID
+    function.stop()
+    assert not lambda_engine.client.api.volumes(filters={"name": volume}).get("Volumes")
+
+
+@pytest.mark.parametrize(("handler", "key"), [("handlers.open_files", "opened"), ("handlers.start_threads", "started")])
+def test_lambdas_limits_on_files_and_threads(python_image, lambda_function_factory, handler, key):
+    """Lambda allows 1,024 file descriptors and 1,024 processes and threads."""
+    # 1,000 threads start slowly on 128 MB's CPU share: the limits are what is tested here.
+    function = lambda_function_factory(python_image, handler=handler, cpu_scaling=False, timeout=30)
+    assert function.invoke({"n": 1000}).json() == {key: 1000}
+    over = function.invoke({"n": 1100}).json()
+    assert over[key] < 1024
+    if key == "opened":
+        assert over["errno"] == errno.EMFILE
+    else:
+        assert over["error"] == "can't start new thread"
+    assert function.invoke({"n": 1000}).json() == {key: 1000}  # released: the same runtime goes on
+
+
+def test_no_such_limits_without_fidelity(python_image, lambda_function_factory):
+    function = lambda_function_factory(python_image, handler="handlers.open_files", fidelity=False)
+    assert function.invoke({"n": 1100}).json() == {"opened": 1100}
+
+
+def test_cpu_bound_work_times_out_at_128_mb_as_on_lambda(python_image, lambda_function_factory):
+    """0.3 s of CPU is 4 s at 128 MB's share (1/13.8 of a vCPU): past a 3 s timeout."""
+    function = lambda_function_factory(python_image, handler="handlers.burn_cpu", memory_size=128, timeout=3)
+    assert function.invoke({"cpu_s": 0.3}).outcome is Outcome.TIMEOUT
+    unscaled = lambda_function_factory(python_image, handler="handlers.burn_cpu", timeout=3, cpu_scaling=False)
+    assert unscaled.invoke({"cpu_s": 0.3}).ok
 
 
 def test_memory_limit_kills_like_lambda_then_recovers(python_image, lambda_function_factory):
@@ -82,11 +153,20 @@ def test_the_same_allocation_fits_in_more_memory(python_image, lambda_function_f
 
 
 def test_container_has_the_limits(python_image, lambda_function_factory, lambda_engine):
-    function = lambda_function_factory(python_image, memory_size=256, cpu_scaling=True)
-    host = lambda_engine.client.api.inspect_container(function.get_wrapped_container().id)["HostConfig"]
+    function = lambda_function_factory(python_image, memory_size=256)
+    api = lambda_engine.client.api
+    container_id = function.get_wrapped_container().id
+    host = api.inspect_container(container_id)["HostConfig"]
     assert host["Memory"] == host["MemorySwap"] == 256 * 1024 * 1024  # no swap
     assert host["ReadonlyRootfs"] is True
-    assert host["NanoCpus"] == int(256 * 1_000_000_000 / 1769)  # Lambda: 1,769 MB = one vCPU
+    assert host["PidsLimit"] == 1024
+    assert {u["Name"]: u["Hard"] for u in host["Ulimits"]}["nofile"] == 1024
+    assert host["CpuQuota"] == 0  # init runs with the engine's CPU (Lambda's init burst)
+    function.invoke({}).raise_for_error()
+    deadline = time.monotonic() + 5
+    while api.inspect_container(container_id)["HostConfig"]["CpuQuota"] != 14471 and time.monotonic() < deadline:
+        time.sleep(0.05)  # set in the background as the invoke starts
+    assert api.inspect_container(container_id)["HostConfig"]["CpuQuota"] == 14471  # 256/1769 of 100 ms
 
 
 def test_environment_lambda_sets_for_image_functions(python_image, lambda_function_factory):

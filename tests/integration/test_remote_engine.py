@@ -5,6 +5,7 @@ the engine's address, and the AWS backend runs moto in a container there."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -12,12 +13,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
 import pytest
 
-from pytest_lambda_image import DockerEngine, DockerUnavailableError, FunctionStartError, InvokeError, LambdaFunction
+from pytest_lambda_image import (
+    BuildSpec,
+    DockerEngine,
+    DockerUnavailableError,
+    FunctionStartError,
+    InvokeError,
+    LambdaFunction,
+    build_image,
+)
+from pytest_lambda_image._runtime import cleanup
 from pytest_lambda_image._runtime.remote import SshBridge
 
 from ..conftest import BASE_IMAGE, EXAMPLES, IMAGES
@@ -32,12 +43,22 @@ SSH_HOST = "ssh://root@10.213.0.2"
 def remote_engine(base_image, moto_server_image):
     """The engine's DOCKER_HOST, with the stand-in base and moto's image
     loaded into it (it reaches no registry either); stopped afterwards."""
+    yield from _remote_engine_with(BASE_IMAGE, moto_server_image.ref)
+
+
+@pytest.fixture
+def remote_engine_with_base(base_image):
+    """The same engine with only the stand-in base loaded."""
+    yield from _remote_engine_with(BASE_IMAGE)
+
+
+def _remote_engine_with(*tags: str) -> Iterator[str]:
     started = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True)
     if started.returncode != 0:
         pytest.fail(f"could not start the remote engine: {started.stderr}", pytrace=False)
     url = started.stdout.strip()
     try:
-        for tag in (BASE_IMAGE, moto_server_image.ref):
+        for tag in tags:
             save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
             subprocess.run(["docker", "-H", url, "load", "-q"], stdin=save.stdout, check=True, capture_output=True)
             assert save.wait() == 0
@@ -51,7 +72,8 @@ def plugin_containers(url: str) -> list[str]:
     try:
         found = client.api.containers(all=True, filters={"label": "pytest-lambda-image=true"})
         networks = client.api.networks(filters={"label": "pytest-lambda-image=true"})
-        return [c["Names"][0] for c in found] + [n["Name"] for n in networks]
+        volumes = client.api.volumes(filters={"label": "pytest-lambda-image=true"}).get("Volumes") or []
+        return [c["Names"][0] for c in found] + [n["Name"] for n in networks] + [v["Name"] for v in volumes]
     finally:
         client.close()
 
@@ -302,3 +324,25 @@ def failures_say_what_to_check(remote_engine: str, monkeypatch: pytest.MonkeyPat
         each.stop()
     engine.close()
     ssh_engine.close()
+
+
+def test_the_sandbox_on_a_remote_engine(remote_engine_with_base, monkeypatch):
+    """/tmp on the engine's disk (the function's, with no file past the
+    ephemeral storage, gone with its container) and the invoke's CPU share,
+    set through the engine's API: nothing of this machine is used."""
+    remote_engine = remote_engine_with_base
+    monkeypatch.setenv("DOCKER_HOST", remote_engine)
+    engine = DockerEngine.connect()
+    try:
+        image = build_image(engine, BuildSpec(IMAGES / "python-fn", build_args={"BASE_IMAGE": BASE_IMAGE}))
+        function = LambdaFunction(image, engine=engine, handler="handlers.write_tmp", memory_size=128, timeout=30)
+        with function:
+            assert function.invoke({"mb": 300}).json() == {"written_mb": 300}  # a tmpfs would be killed for memory
+            assert function.invoke({"mb": 600}).json()["errno"] == errno.EFBIG
+            assert function.exec(["stat", "-c", "%a %u", "/tmp"]).output.decode().split() == ["700", "993"]
+            host = engine.client.api.inspect_container(function.get_container_id())["HostConfig"]
+            assert (host["CpuQuota"], host["PidsLimit"]) == (7235, 1024)
+        cleanup.flush(30)
+        assert plugin_containers(remote_engine) == []  # the volume too
+    finally:
+        engine.close()

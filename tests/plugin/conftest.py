@@ -74,13 +74,13 @@ class Project:
         return path.read_text().split() if path.exists() else []
 
     def leftovers(self) -> list[str]:
-        """Containers of any session this project ran that still exist."""
+        """Containers, and volumes (a function's /tmp), of any session this project ran that still exist."""
         found = []
         for session in self.sessions():
-            found += self.engine.client.api.containers(
-                all=True, filters={"label": f"pytest-lambda-image.session={session}"}
-            )
-        return [c["Id"][:12] for c in found]
+            label = {"label": f"pytest-lambda-image.session={session}"}
+            found += [c["Id"][:12] for c in self.engine.client.api.containers(all=True, filters=label)]
+            found += [v["Name"][:12] for v in self.engine.client.api.volumes(filters=label).get("Volumes") or []]
+        return found
 
 
 @pytest.fixture

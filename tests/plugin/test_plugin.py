@@ -39,6 +39,30 @@ def test_ini_configured_function(project):
     assert project.leftovers() == []
 
 
+def test_cpu_in_proportion_to_memory_by_default_and_the_opt_out(project):
+    """0.3 s of CPU at 128 MB's share (Lambda's) is past a 3 s timeout; the
+    ini option turns the share off for a suite, the marker back on for a test."""
+    project.ini("lambda_cpu_scaling = false\n")
+    project.tests(
+        """
+        import pytest
+        from pytest_lambda_image import Outcome
+
+        @pytest.mark.lambda_function(handler="handlers.burn_cpu")
+        def test_the_hosts_cpu(lambda_function):
+            assert lambda_function.invoke({"cpu_s": 0.3}).ok
+
+        @pytest.mark.lambda_function(handler="handlers.burn_cpu", cpu_scaling=True)
+        def test_lambdas_share(lambda_function):
+            assert lambda_function.invoke({"cpu_s": 0.3}).outcome is Outcome.TIMEOUT
+        """
+    )
+    project.run().assert_outcomes(passed=2)
+    project.ini("")
+    project.run("-k", "hosts_cpu").assert_outcomes(failed=1, deselected=1)  # the default: Lambda's share
+    assert project.leftovers() == []
+
+
 def test_marker_gives_a_fresh_container_with_overrides(project):
     project.ini("lambda_env = STAGE=ini\n")
     project.tests(
@@ -307,7 +331,7 @@ def test_containers_are_removed_on_interrupt(project, signum):
     )
     process = project.start_until_ready()
     try:
-        assert len(project.leftovers()) == 1
+        assert len(project.leftovers()) == 2  # the container and its /tmp volume
         os.kill(process.pid, signum)
         process.wait(timeout=60)
     finally:
@@ -331,7 +355,7 @@ def test_a_killed_sessions_containers_are_reaped_by_the_next(project):
     process.kill()  # SIGKILL: nothing in that process can clean up
     process.wait()
     # (another worker's inner session may already have reaped it)
-    assert len(project.leftovers()) <= 1
+    assert len(project.leftovers()) <= 2  # the container and its /tmp volume
 
     project.tests("def test_next(lambda_engine):\n    pass\n")
     project.run().assert_outcomes(passed=1)
@@ -380,7 +404,9 @@ def test_fidelity_from_ini_cli_and_marker(project):
         def test_marker_turns_it_on(lambda_function):
             body = lambda_function.invoke({"write": ["/var/task/x"]}).json()
             assert body["uid"] == 993 and body["writes"] == {"/var/task/x": "Read-only file system"}
-            assert body["tmp_mb"] == 1024
+            api = lambda_function.get_docker_client().api
+            host = api.inspect_container(lambda_function.get_container_id())["HostConfig"]
+            assert {u["Name"]: u["Hard"] for u in host["Ulimits"]}["fsize"] == 1024**3  # no file past /tmp's size
         """
     )
     project.run().assert_outcomes(passed=2)

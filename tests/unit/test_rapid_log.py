@@ -218,3 +218,26 @@ def test_a_timeout_the_trace_relay_kept_carries_its_words():
     parser = RapidParser()
     feed(parser, invoke_line(1), start("a-1"), relay, post("response", "a-1"))
     assert parser.verdicts[1] == Verdict(TIMEOUT, "a-1", None, "Task timed out after 3.00 seconds")
+def test_the_watch_tells_when_an_init_and_an_invoke_start():
+    """cpu.py lifts the CPU quota for init and sets the invoke's at its start (recorded lines)."""
+    ours, theirs = socket.socketpair()
+    phases: list[str] = []
+    watch = RapidWatch(lambda: (payloads(ours.recv), ours.close), phases.append)
+    watch.start()
+
+    def frame(line: str) -> bytes:
+        data = f"{TS} {line}".encode()
+        return b"\x02\x00\x00\x00" + (len(data) + 1).to_bytes(4, "big") + data + b"\n"
+
+    number = watch.next_number()
+    theirs.sendall(
+        b"\x02\x00\x00\x00" + (len(invoke_line(number)) + 1).to_bytes(4, "big") + invoke_line(number) + b"\n"
+        + frame("[INFO] (rapid) INIT START(type: on-demand, phase: init)")
+        + frame("[INFO] (rapid) INIT RTDONE(status: success)")
+        + frame(f"[INFO] (rapid) INVOKE START(requestId: {RID})")
+        + frame(f"[DEBUG] (rapid) API request - POST /2018-06-01/runtime/invocation/{RID}/response, Headers:map[]")
+    )
+    assert watch.verdict(number, 5).kind == RESPONSE
+    assert phases == ["init", "invoke"]
+    theirs.close()
+    watch.close()

@@ -1,20 +1,68 @@
 import datetime
+import io
 import re
+import tarfile
 
 import pytest
 
 from pytest_lambda_image import ConfigError, FunctionConfig
-from pytest_lambda_image._runtime.sandbox import cpu_quota, lambda_environment, log_stream_name, sandbox_options
+from pytest_lambda_image._runtime.cpu import CpuShare
+from pytest_lambda_image._runtime.sandbox import (
+    cpu_quota,
+    lambda_environment,
+    log_stream_name,
+    sandbox_options,
+    tmp_root_archive,
+)
 
 
 def test_fidelity_options():
-    options = sandbox_options(FunctionConfig(memory_size=256, ephemeral_storage=1024))
+    options = sandbox_options(FunctionConfig(memory_size=256, ephemeral_storage=1024, cpu_scaling=False))
     assert options["user"] == "993:990"
     assert options["read_only"] is True
     assert options["mem_limit"] == options["memswap_limit"] == "256m"
-    assert "size=1024m" in options["tmpfs"]["/tmp"] and "uid=993,gid=990" in options["tmpfs"]["/tmp"]
+    assert "/tmp" not in options["tmpfs"]  # a tmpfs counts against the memory limit: a volume instead
     assert options["tmpfs"]["/dev/shm"].startswith("ro,")
     assert "nano_cpus" not in options
+
+
+def test_lambdas_process_limits():
+    options = sandbox_options(FunctionConfig(ephemeral_storage=1024))
+    limits = {limit["Name"]: (limit["Soft"], limit["Hard"]) for limit in options["ulimits"]}
+    assert limits == {"nofile": (1024, 1024), "fsize": (1024 * 1024 * 1024,) * 2}  # no file outgrows /tmp
+    assert options["pids_limit"] == 1024  # the container's pids cgroup, not RLIMIT_NPROC (per uid, host-wide)
+
+
+def test_cpu_scaling_is_on_by_default_and_off_on_request():
+    assert FunctionConfig().cpu_scaling is True
+    assert FunctionConfig(cpu_scaling="false").cpu_scaling is False
+    # Created without a quota either way: init runs with the engine's CPU (cpu.py throttles the invokes).
+    assert "nano_cpus" not in sandbox_options(FunctionConfig())
+
+
+def test_the_invokes_share_and_inits_follow_the_rie():
+    calls = []
+
+    class Api:
+        def update_container(self, container, **quota):
+            calls.append((container, quota))
+
+    client = type("Client", (), {"api": Api()})()
+    share = CpuShare(client, "c1", cpu_quota(128, 2), 2 * 10**9)
+    for phase in ("init", "invoke", "invoke", "init", "invoke", "invoke"):
+        share.phase(phase)
+    share.close()
+    share._worker.join(5)
+    assert [quota["cpu_quota"] for _, quota in calls] == [7235, 200000, 7235]  # only on a change
+    assert {container for container, _ in calls} == {"c1"}
+    assert all(quota["cpu_period"] == 100_000 for _, quota in calls)
+
+
+def test_tmp_root_belongs_to_the_functions_user():
+    with tarfile.open(fileobj=io.BytesIO(tmp_root_archive(FunctionConfig(user="1000:1001")))) as tar:
+        (root,) = tar.getmembers()
+    assert root.name.strip("/") == ""  # the directory the archive is put in
+    assert (root.isdir(), root.mode, root.uid, root.gid) == (True, 0o700, 1000, 1001)
 
 
 def test_no_fidelity_no_options():
@@ -22,11 +70,11 @@ def test_no_fidelity_no_options():
 
 
 @pytest.mark.parametrize(
-    ("memory", "cpus", "nano"), [(1769, None, 10**9), (128, None, 72357263), (10240, 2, 2 * 10**9)]
+    ("memory", "cpus", "nano"),
+    [(1769, None, 10**9), (128, None, 72357263), (10240, 2, 2 * 10**9), (10240, 8, int(10240 * 10**9 / 1769))],
 )
 def test_cpu_in_proportion_to_memory(memory, cpus, nano):
     assert cpu_quota(memory, cpus) == nano
-    assert sandbox_options(FunctionConfig(memory_size=memory, cpu_scaling=True), cpus)["nano_cpus"] == nano
 
 
 def test_log_stream_name_has_lambdas_form():

@@ -161,3 +161,60 @@ def batch_failures(event, context):
         if payload == "fail":
             failures.append({"itemIdentifier": identifier})
     return {"batchItemFailures": failures}
+def write_tmp(event, context):
+    """Write `mb` MB to /tmp in `files` files, 1 MB at a time; report how far it got."""
+    written = 0
+    try:
+        for n in range(int(event.get("files", 1))):
+            with open(f"/tmp/fill-{n}", "wb") as f:
+                for _ in range(int(event["mb"]) // int(event.get("files", 1))):
+                    f.write(b"x" * 1024 * 1024)
+                    written += 1
+        return {"written_mb": written}
+    except OSError as exc:
+        return {"written_mb": written, "errno": exc.errno, "error": exc.strerror}
+    finally:
+        for name in os.listdir("/tmp"):
+            if name.startswith("fill-"):
+                os.remove(f"/tmp/{name}")
+
+
+def open_files(event, context):
+    """Hold `n` open files at once (on Lambda at most 1,024 descriptors)."""
+    held = []
+    try:
+        for _ in range(int(event["n"])):
+            held.append(open("/dev/null"))
+        return {"opened": len(held)}
+    except OSError as exc:
+        return {"opened": len(held), "errno": exc.errno, "error": exc.strerror}
+    finally:
+        for f in held:
+            f.close()
+
+
+def start_threads(event, context):
+    """Run `n` threads at once (on Lambda at most 1,024 processes and threads)."""
+    release = threading.Event()
+    threads = []
+    try:
+        for _ in range(int(event["n"])):
+            thread = threading.Thread(target=release.wait)
+            thread.start()
+            threads.append(thread)
+        return {"started": len(threads)}
+    except RuntimeError as exc:
+        return {"started": len(threads), "error": str(exc)}
+    finally:
+        release.set()
+        for thread in threads:
+            thread.join()
+
+
+def burn_cpu(event, context):
+    """Spend `cpu_s` seconds of CPU time (not wall time)."""
+    end = time.process_time() + float(event["cpu_s"])
+    spins = 0
+    while time.process_time() < end:
+        spins += 1
+    return {"spins": spins}
