@@ -357,7 +357,7 @@ static void keeper_overrun(void) {
                          "Duration: %.2f ms\tBilled Duration: %.0f ms\tMemory Size: %s MB\tMax Memory Used: %s MB\t"
                          "Status: timeout\n",
                          stamp, now_ms(CLOCK_REALTIME) % 1000, keeper.request_id, limit_s, keeper.request_id,
-                         keeper.request_id, ran, ran + 0.999, memory, memory);
+                         keeper.request_id, ran, ran, memory, memory); /* whole ms: billed as run */
         }
     }
     if (n > 0 && write(1, out, (size_t)(n < (int)sizeof out ? n : (int)sizeof out - 1)) < 0) { /* as above */ }

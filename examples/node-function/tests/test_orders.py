@@ -49,7 +49,9 @@ def test_slow_supplier_times_out(lambda_function):
     result = lambda_function.invoke({"items": [{"sku": "kettle", "quantity": 1}]})
 
     assert result.outcome is Outcome.TIMEOUT
-    assert result.error_message == "Task timed out after 1.00 seconds"
+    # what Lambda's Invoke API answers: an error document, X-Amz-Function-Error: Unhandled
+    assert result.error_message == f"RequestId: {result.request_id} Error: Task timed out after 1.00 seconds"
+    assert result.function_error == "Unhandled"
 
 
 @pytest.mark.lambda_function(log_format="JSON")

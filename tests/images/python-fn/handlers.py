@@ -161,6 +161,8 @@ def batch_failures(event, context):
         if payload == "fail":
             failures.append({"itemIdentifier": identifier})
     return {"batchItemFailures": failures}
+
+
 def write_tmp(event, context):
     """Write `mb` MB to /tmp in `files` files, 1 MB at a time; report how far it got."""
     written = 0
