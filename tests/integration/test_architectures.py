@@ -46,7 +46,8 @@ def test_arm64_image_runs_with_the_arm64_rie(arm64_image, lambda_function_factor
     assert result.ok, result.text
     assert result.json()["machine"] == "aarch64"
     mounts = lambda_engine.client.api.inspect_container(function.get_wrapped_container().id)["Mounts"]
-    sources = sorted(m["Source"].rsplit("/", 1)[-1] for m in mounts)
+    # the helpers' mounts (not /tmp's volume)
+    sources = sorted(m["Source"].rsplit("/", 1)[-1] for m in mounts if m["Destination"] != "/tmp")
     assert sources[0] == "aws-lambda-rie-arm64"
     assert all(source.endswith("-arm64") for source in sources)  # and the trace relay's, when it is built
 
@@ -65,7 +66,8 @@ def test_rie_is_copied_in_when_the_engine_cannot_mount_our_files(scratch_image, 
         details = lambda_engine.client.api.inspect_container(function.get_wrapped_container().id)
         # No bind mount of this machine's file: a volume the RIE was copied into
         # (the root filesystem is read-only, as on Lambda).
-        assert [(m["Type"], m["Destination"]) for m in details["Mounts"]] == [("volume", "/aws-lambda")]
+        mounts = sorted((m["Type"], m["Destination"]) for m in details["Mounts"])
+        assert mounts == [("volume", "/aws-lambda"), ("volume", "/tmp")]  # /tmp: the function's disk
 
 
 @pytest.fixture
